@@ -1,0 +1,47 @@
+package sdk
+
+import "context"
+
+// Analyzer scores comments. It is the one method an analyzer plugin must have.
+//
+// Analyze gets a batch and returns exactly one Result per comment, in the same
+// order. Scores are in [0,1]; spans are byte offsets into the comment's
+// original Text. Return an error only when the whole batch failed (the host
+// retries it); a problem with one comment goes in that Result's Err.
+// Analyze may be called concurrently.
+type Analyzer interface {
+	Analyze(ctx context.Context, comments []Comment) ([]Result, error)
+}
+
+// Result is what an analyzer found in one comment.
+type Result struct {
+	CommentID string
+	// Labels that apply; none means nothing found.
+	Labels []Label
+	// Err is set when this one comment could not be analyzed.
+	Err string
+}
+
+// Label is one finding: a name from the vocabulary, how sure, where, and why.
+type Label struct {
+	Name   string
+	Score  float64
+	Spans  []Span
+	Reason string
+}
+
+// Span is the byte range [Start, End) of the original comment text that
+// triggered a label.
+type Span struct {
+	Start, End int
+}
+
+// Label returns the label with the given name, if the result has it.
+func (r Result) Label(name string) (Label, bool) {
+	for _, l := range r.Labels {
+		if l.Name == name {
+			return l, true
+		}
+	}
+	return Label{}, false
+}

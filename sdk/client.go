@@ -1,0 +1,225 @@
+package sdk
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/hashicorp/go-plugin"
+	pb "github.com/moderatorbot/moderator/sdk/proto/moderator/v1"
+	"google.golang.org/grpc"
+)
+
+// RemotePlugin is a host's handle on a running plugin process: what go-plugin
+// dispenses under PluginName. It implements Analyzer and every connector
+// interface, so host code can hold a remote plugin and a local one alike; what
+// the process really supports is in its Describe. Replies are checked against
+// the protocol's contract before they reach the caller, so a buggy plugin gives
+// a clear error instead of bad data. Plugin authors do not need this type;
+// hosts and sdk/plugintest do.
+type RemotePlugin struct {
+	broker    *plugin.GRPCBroker
+	plugin    pb.PluginServiceClient
+	analyzer  pb.AnalyzerServiceClient
+	connector pb.ConnectorServiceClient
+
+	mu   sync.Mutex
+	desc *Description
+}
+
+func newRemotePlugin(broker *plugin.GRPCBroker, c *grpc.ClientConn) *RemotePlugin {
+	return &RemotePlugin{
+		broker:    broker,
+		plugin:    pb.NewPluginServiceClient(c),
+		analyzer:  pb.NewAnalyzerServiceClient(c),
+		connector: pb.NewConnectorServiceClient(c),
+	}
+}
+
+// Describe asks the plugin who it is. The answer is cached: it cannot change
+// during the life of a process.
+func (r *RemotePlugin) Describe(ctx context.Context) (Description, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.desc != nil {
+		return *r.desc, nil
+	}
+	resp, err := r.plugin.Describe(ctx, &pb.DescribeRequest{})
+	if err != nil {
+		return Description{}, fmt.Errorf("describe: %w", fromStatus(err))
+	}
+	d := descriptionFromPB(resp)
+	if d.Name == "" {
+		return Description{}, errors.New("describe: the plugin gave no name")
+	}
+	if d.Kind == "" {
+		return Description{}, fmt.Errorf("describe: plugin %s gave no kind", d.Name)
+	}
+	r.desc = &d
+	return d, nil
+}
+
+// ConfigureOptions is what a host hands a plugin instance at start.
+type ConfigureOptions struct {
+	Instance string
+	// Config is the instance's `config` table as decoded from TOML.
+	Config map[string]any
+	// KV, when set, is served to the plugin as its host KV store.
+	KV           KV
+	ValidateOnly bool
+	LogLevel     string
+}
+
+// Configure sends the instance its config table and, when opts.KV is set,
+// serves the KV to it through the go-plugin broker. Problems with the table
+// come back as FieldErrors (nil when there are none); err is for a call that
+// failed as a whole.
+func (r *RemotePlugin) Configure(ctx context.Context, opts ConfigureOptions) (FieldErrors, error) {
+	cfg := opts.Config
+	if cfg == nil {
+		cfg = map[string]any{}
+	}
+	data, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("configure: encode config table: %w", err)
+	}
+	req := &pb.ConfigureRequest{Instance: opts.Instance, ConfigJson: data, ValidateOnly: opts.ValidateOnly, LogLevel: opts.LogLevel}
+	if opts.KV != nil && r.broker != nil {
+		req.HostBrokerId = r.broker.NextId()
+		go r.broker.AcceptAndServe(req.HostBrokerId, registerKV(opts.KV))
+	}
+	resp, err := r.plugin.Configure(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("configure: %w", fromStatus(err))
+	}
+	var fe FieldErrors
+	for _, e := range resp.FieldErrors {
+		fe = append(fe, FieldError{Field: e.Field, Message: e.Message})
+	}
+	return fe, nil
+}
+
+// Analyze sends a batch to an analyzer plugin and checks its reply.
+func (r *RemotePlugin) Analyze(ctx context.Context, comments []Comment) ([]Result, error) {
+	resp, err := r.analyzer.Analyze(ctx, &pb.AnalyzeRequest{Comments: commentsToPB(comments)})
+	if err != nil {
+		return nil, fmt.Errorf("analyze: %w", fromStatus(err))
+	}
+	results := make([]Result, len(resp.Results))
+	for i, res := range resp.Results {
+		results[i] = resultFromPB(res)
+	}
+	if err := CheckResults(comments, results); err != nil {
+		return nil, fmt.Errorf("analyze: invalid reply from plugin: %w", err)
+	}
+	return results, nil
+}
+
+// Discover calls a connector's Discover.
+func (r *RemotePlugin) Discover(ctx context.Context, req DiscoverRequest) (DiscoverResponse, error) {
+	resp, err := r.connector.Discover(ctx, &pb.DiscoverRequest{Target: targetToPB(req.Target), Cursor: req.Cursor})
+	if err != nil {
+		return DiscoverResponse{}, fmt.Errorf("discover %s %s: %w", req.Target.Kind, req.Target.ID, fromStatus(err))
+	}
+	out := DiscoverResponse{Cursor: resp.Cursor, RateLimit: rateLimitFromPB(resp.RateLimit), Posts: make([]Post, len(resp.Posts))}
+	for i, p := range resp.Posts {
+		if p.Id == "" {
+			return DiscoverResponse{}, fmt.Errorf("discover %s %s: invalid reply from plugin: post %d has no id", req.Target.Kind, req.Target.ID, i)
+		}
+		out.Posts[i] = postFromPB(p)
+	}
+	return out, nil
+}
+
+// Poll calls a connector's Poll and checks that every post in the reply was asked for.
+func (r *RemotePlugin) Poll(ctx context.Context, posts []PostCursor) (PollResponse, error) {
+	req := &pb.PollRequest{Posts: make([]*pb.PostCursor, len(posts))}
+	asked := make(map[string]bool, len(posts))
+	for i, p := range posts {
+		req.Posts[i] = &pb.PostCursor{PostId: p.PostID, Cursor: p.Cursor}
+		asked[p.PostID] = true
+	}
+	resp, err := r.connector.Poll(ctx, req)
+	if err != nil {
+		return PollResponse{}, fmt.Errorf("poll %d posts: %w", len(posts), fromStatus(err))
+	}
+	out := PollResponse{RateLimit: rateLimitFromPB(resp.RateLimit), Posts: make([]PostComments, len(resp.Posts))}
+	for i, pc := range resp.Posts {
+		if !asked[pc.PostId] {
+			return PollResponse{}, fmt.Errorf("poll: invalid reply from plugin: post %q was not asked for", pc.PostId)
+		}
+		out.Posts[i] = PostComments{PostID: pc.PostId, Comments: commentsFromPB(pc.Comments), Cursor: pc.Cursor, More: pc.More, Err: pc.Error}
+		for j, c := range out.Posts[i].Comments {
+			if c.ID == "" {
+				return PollResponse{}, fmt.Errorf("poll: invalid reply from plugin: post %q comment %d has no id", pc.PostId, j)
+			}
+		}
+	}
+	return out, nil
+}
+
+// Stream runs a connector's stream, delivering to sink until ctx is done or
+// the stream ends.
+func (r *RemotePlugin) Stream(ctx context.Context, req StreamRequest, sink StreamSink) error {
+	preq := &pb.StreamRequest{Targets: make([]*pb.Target, len(req.Targets))}
+	for i, t := range req.Targets {
+		preq.Targets[i] = targetToPB(t)
+	}
+	st, err := r.connector.Stream(ctx, preq)
+	if err != nil {
+		return fmt.Errorf("stream: %w", fromStatus(err))
+	}
+	for {
+		msg, err := st.Recv()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("stream: %w", fromStatus(err))
+		}
+		switch m := msg.Message.(type) {
+		case *pb.StreamResponse_Comment:
+			if m.Comment.GetId() == "" {
+				return errors.New("stream: invalid message from plugin: comment has no id")
+			}
+			err = sink.Comment(commentFromPB(m.Comment))
+		case *pb.StreamResponse_Status:
+			err = sink.Status(StreamStatus{State: m.Status.State, Detail: m.Status.Detail, Gap: m.Status.Gap, RateLimit: rateLimitFromPB(m.Status.RateLimit)})
+		}
+		if err != nil {
+			return fmt.Errorf("stream: %w", err)
+		}
+	}
+}
+
+// Webhook forwards one HTTP delivery to a connector.
+func (r *RemotePlugin) Webhook(ctx context.Context, req WebhookRequest) (WebhookResponse, error) {
+	resp, err := r.connector.Webhook(ctx, &pb.WebhookRequest{
+		Method: req.Method, Path: req.Path, RawQuery: req.RawQuery, Headers: headerToPB(req.Header), Body: req.Body, RemoteAddr: req.RemoteAddr,
+	})
+	if err != nil {
+		return WebhookResponse{}, fmt.Errorf("webhook: %w", fromStatus(err))
+	}
+	if resp.Status < 100 || resp.Status > 599 {
+		return WebhookResponse{}, fmt.Errorf("webhook: invalid reply from plugin: HTTP status %d", resp.Status)
+	}
+	out := WebhookResponse{Status: int(resp.Status), Header: headerFromPB(resp.Headers), Body: resp.Body, Comments: commentsFromPB(resp.Comments)}
+	for i, c := range out.Comments {
+		if c.ID == "" {
+			return WebhookResponse{}, fmt.Errorf("webhook: invalid reply from plugin: comment %d has no id", i)
+		}
+	}
+	return out, nil
+}
+
+// Moderate asks a connector to apply an action.
+func (r *RemotePlugin) Moderate(ctx context.Context, req ModerateRequest) (ModerateResponse, error) {
+	resp, err := r.connector.Moderate(ctx, &pb.ModerateRequest{Comment: commentToPB(&req.Comment), Action: req.Action, Reason: req.Reason, IdempotencyKey: req.IdempotencyKey})
+	if err != nil {
+		return ModerateResponse{}, fmt.Errorf("moderate %s %s: %w", req.Action, req.Comment.ID, fromStatus(err))
+	}
+	return ModerateResponse{Changed: resp.Changed, Detail: resp.Detail}, nil
+}

@@ -1,0 +1,214 @@
+package sdk
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	pb "github.com/moderatorbot/moderator/sdk/proto/moderator/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Conversions between the Go types plugin authors see and the wire types.
+// Both directions live here because both sides of the wire are in this package.
+
+func ts(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+func fromTS(t *timestamppb.Timestamp) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.AsTime()
+}
+
+func commentToPB(c *Comment) *pb.Comment {
+	return &pb.Comment{
+		Platform: c.Platform, Connector: c.Connector, Id: c.ID, PostId: c.PostID, ParentId: c.ParentID,
+		AuthorId: c.AuthorID, AuthorHandle: c.AuthorHandle, Text: c.Text, CreatedAt: ts(c.CreatedAt),
+		Version: c.Version, Url: c.URL, Raw: c.Raw, Deleted: c.Deleted, AuthorCreatedAt: ts(c.AuthorCreatedAt),
+		Lang: c.Lang, Metadata: c.Metadata,
+	}
+}
+
+func commentFromPB(c *pb.Comment) Comment {
+	return Comment{
+		Platform: c.Platform, Connector: c.Connector, ID: c.Id, PostID: c.PostId, ParentID: c.ParentId,
+		AuthorID: c.AuthorId, AuthorHandle: c.AuthorHandle, Text: c.Text, CreatedAt: fromTS(c.CreatedAt),
+		Version: c.Version, URL: c.Url, Raw: c.Raw, Deleted: c.Deleted, AuthorCreatedAt: fromTS(c.AuthorCreatedAt),
+		Lang: c.Lang, Metadata: c.Metadata,
+	}
+}
+
+func commentsToPB(cs []Comment) []*pb.Comment {
+	out := make([]*pb.Comment, len(cs))
+	for i := range cs {
+		out[i] = commentToPB(&cs[i])
+	}
+	return out
+}
+
+func commentsFromPB(cs []*pb.Comment) []Comment {
+	out := make([]Comment, len(cs))
+	for i, c := range cs {
+		out[i] = commentFromPB(c)
+	}
+	return out
+}
+
+func resultToPB(r *Result) *pb.AnalysisResult {
+	out := &pb.AnalysisResult{CommentId: r.CommentID, Error: r.Err}
+	if len(r.Labels) > 0 {
+		out.Labels = make([]*pb.Label, len(r.Labels))
+		for i, l := range r.Labels {
+			pl := &pb.Label{Name: l.Name, Score: l.Score, Reason: l.Reason}
+			if len(l.Spans) > 0 {
+				pl.Spans = make([]*pb.Span, len(l.Spans))
+				for j, s := range l.Spans {
+					pl.Spans[j] = &pb.Span{Start: int32(s.Start), End: int32(s.End)}
+				}
+			}
+			out.Labels[i] = pl
+		}
+	}
+	return out
+}
+
+func resultFromPB(r *pb.AnalysisResult) Result {
+	out := Result{CommentID: r.CommentId, Err: r.Error}
+	if len(r.Labels) > 0 {
+		out.Labels = make([]Label, len(r.Labels))
+		for i, l := range r.Labels {
+			gl := Label{Name: l.Name, Score: l.Score, Reason: l.Reason}
+			if len(l.Spans) > 0 {
+				gl.Spans = make([]Span, len(l.Spans))
+				for j, s := range l.Spans {
+					gl.Spans[j] = Span{Start: int(s.Start), End: int(s.End)}
+				}
+			}
+			out.Labels[i] = gl
+		}
+	}
+	return out
+}
+
+func postToPB(p Post) *pb.Post {
+	return &pb.Post{Id: p.ID, Url: p.URL, AuthorId: p.AuthorID, Title: p.Title, CreatedAt: ts(p.CreatedAt)}
+}
+
+func postFromPB(p *pb.Post) Post {
+	return Post{ID: p.Id, URL: p.Url, AuthorID: p.AuthorId, Title: p.Title, CreatedAt: fromTS(p.CreatedAt)}
+}
+
+func rateLimitToPB(r RateLimit) *pb.RateLimit {
+	if !r.Known() && r.Bucket == "" {
+		return nil
+	}
+	return &pb.RateLimit{Limit: r.Limit, Remaining: r.Remaining, Reset_: ts(r.Reset), UsageCapExceeded: r.UsageCapExceeded, Bucket: r.Bucket}
+}
+
+func rateLimitFromPB(r *pb.RateLimit) RateLimit {
+	if r == nil {
+		return RateLimit{}
+	}
+	return RateLimit{Limit: r.Limit, Remaining: r.Remaining, Reset: fromTS(r.Reset_), UsageCapExceeded: r.UsageCapExceeded, Bucket: r.Bucket}
+}
+
+func headerToPB(h http.Header) []*pb.Header {
+	out := make([]*pb.Header, 0, len(h))
+	for k, v := range h {
+		out = append(out, &pb.Header{Name: k, Values: v})
+	}
+	return out
+}
+
+func headerFromPB(hs []*pb.Header) http.Header {
+	h := make(http.Header, len(hs))
+	for _, x := range hs {
+		h[http.CanonicalHeaderKey(x.Name)] = append(h[http.CanonicalHeaderKey(x.Name)], x.Values...)
+	}
+	return h
+}
+
+func targetToPB(t Target) *pb.Target    { return &pb.Target{Kind: t.Kind, Id: t.ID} }
+func targetFromPB(t *pb.Target) Target {
+	if t == nil {
+		return Target{}
+	}
+	return Target{Kind: t.Kind, ID: t.Id}
+}
+
+// toStatus turns a plugin's error into a gRPC status the host can classify.
+func toStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	var rl *RateLimitedError
+	switch {
+	case errors.As(err, &rl):
+		st := status.New(codes.ResourceExhausted, err.Error())
+		if d, derr := st.WithDetails(rateLimitToPB(rl.RateLimit)); derr == nil && rateLimitToPB(rl.RateLimit) != nil {
+			st = d
+		}
+		return st.Err()
+	case errors.Is(err, ErrUnsupported):
+		return status.Error(codes.Unimplemented, err.Error())
+	case errors.Is(err, ErrNotFound):
+		return status.Error(codes.NotFound, err.Error())
+	case IsPermanent(err):
+		return status.Error(codes.FailedPrecondition, err.Error())
+	case errors.Is(err, ErrNoHost):
+		return status.Error(codes.Unavailable, err.Error())
+	}
+	return status.Error(codes.Unknown, err.Error())
+}
+
+// fromStatus turns a gRPC status back into the sdk's error values, so that
+// errors.Is(err, ErrNotFound) and friends work on the other side of the wire.
+func fromStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return err
+	}
+	msg := errors.New(st.Message())
+	switch st.Code() {
+	case codes.ResourceExhausted:
+		rl := &RateLimitedError{Err: msg}
+		for _, d := range st.Details() {
+			if r, ok := d.(*pb.RateLimit); ok {
+				rl.RateLimit = rateLimitFromPB(r)
+			}
+		}
+		return rl
+	case codes.Unimplemented:
+		return &wireError{msg: st.Message(), is: ErrUnsupported}
+	case codes.NotFound:
+		return &wireError{msg: st.Message(), is: ErrNotFound}
+	case codes.FailedPrecondition:
+		return Permanent(msg)
+	case codes.Unknown:
+		return msg
+	}
+	return err
+}
+
+// wireError keeps the remote message while matching a sentinel with errors.Is.
+type wireError struct {
+	msg string
+	is  error
+}
+
+func (e *wireError) Error() string        { return e.msg }
+func (e *wireError) Is(target error) bool { return target == e.is }

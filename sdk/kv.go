@@ -1,0 +1,261 @@
+package sdk
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	pb "github.com/moderatorbot/moderator/sdk/proto/moderator/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/durationpb"
+)
+
+// KV is a durable key-value store the host keeps for one plugin instance.
+// Keys are private to the instance. Use it for what a plugin must remember
+// across restarts (seen-text fingerprints, tokens) so the binary stays stateless.
+type KV interface {
+	// Get returns the value and whether the key exists.
+	Get(ctx context.Context, key string) ([]byte, bool, error)
+	// Set stores value under key; ttl 0 keeps it until deleted.
+	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	// SetIfAbsent stores value only when key does not exist, atomically, and
+	// reports whether it did.
+	SetIfAbsent(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error)
+	// Delete removes key; deleting a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+	// List returns up to limit entries whose keys start with prefix, in key
+	// order, after startAfter; more reports whether there are further ones.
+	List(ctx context.Context, prefix, startAfter string, limit int) (entries []KVEntry, more bool, err error)
+}
+
+// KVEntry is one key and its value.
+type KVEntry struct {
+	Key   string
+	Value []byte
+}
+
+// KV list page sizes: the default when the caller asks for 0, and the cap.
+const (
+	kvDefaultLimit = 100
+	kvMaxLimit     = 1000
+)
+
+func kvLimit(n int) int {
+	switch {
+	case n <= 0:
+		return kvDefaultLimit
+	case n > kvMaxLimit:
+		return kvMaxLimit
+	}
+	return n
+}
+
+// NewMemoryKV returns a KV held in memory, for tests and for
+// `moderator config check`, where nothing must be written.
+func NewMemoryKV() KV { return &memoryKV{m: map[string]memEntry{}, now: time.Now} }
+
+type memEntry struct {
+	value   []byte
+	expires time.Time
+}
+
+type memoryKV struct {
+	mu  sync.Mutex
+	m   map[string]memEntry
+	now func() time.Time
+}
+
+func (k *memoryKV) live(key string) (memEntry, bool) {
+	e, ok := k.m[key]
+	if ok && !e.expires.IsZero() && !k.now().Before(e.expires) {
+		delete(k.m, key)
+		return memEntry{}, false
+	}
+	return e, ok
+}
+
+func (k *memoryKV) Get(_ context.Context, key string) ([]byte, bool, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	e, ok := k.live(key)
+	return append([]byte(nil), e.value...), ok, nil
+}
+
+func (k *memoryKV) put(key string, value []byte, ttl time.Duration) {
+	e := memEntry{value: append([]byte(nil), value...)}
+	if ttl > 0 {
+		e.expires = k.now().Add(ttl)
+	}
+	k.m[key] = e
+}
+
+func (k *memoryKV) Set(_ context.Context, key string, value []byte, ttl time.Duration) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.put(key, value, ttl)
+	return nil
+}
+
+func (k *memoryKV) SetIfAbsent(_ context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if _, ok := k.live(key); ok {
+		return false, nil
+	}
+	k.put(key, value, ttl)
+	return true, nil
+}
+
+func (k *memoryKV) Delete(_ context.Context, key string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.m, key)
+	return nil
+}
+
+func (k *memoryKV) List(_ context.Context, prefix, startAfter string, limit int) ([]KVEntry, bool, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var keys []string
+	for key := range k.m {
+		if strings.HasPrefix(key, prefix) && key > startAfter {
+			if _, ok := k.live(key); ok {
+				keys = append(keys, key)
+			}
+		}
+	}
+	sort.Strings(keys)
+	limit = kvLimit(limit)
+	more := len(keys) > limit
+	if more {
+		keys = keys[:limit]
+	}
+	out := make([]KVEntry, len(keys))
+	for i, key := range keys {
+		out[i] = KVEntry{Key: key, Value: append([]byte(nil), k.m[key].value...)}
+	}
+	return out, more, nil
+}
+
+// noKV answers every call with ErrNoHost.
+type noKV struct{}
+
+func (noKV) Get(context.Context, string) ([]byte, bool, error)             { return nil, false, ErrNoHost }
+func (noKV) Set(context.Context, string, []byte, time.Duration) error       { return ErrNoHost }
+func (noKV) Delete(context.Context, string) error                           { return ErrNoHost }
+func (noKV) SetIfAbsent(context.Context, string, []byte, time.Duration) (bool, error) {
+	return false, ErrNoHost
+}
+func (noKV) List(context.Context, string, string, int) ([]KVEntry, bool, error) {
+	return nil, false, ErrNoHost
+}
+
+// kvClient is the plugin's side of HostKVService.
+type kvClient struct {
+	c pb.HostKVServiceClient
+}
+
+func (k kvClient) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	r, err := k.c.Get(ctx, &pb.GetRequest{Key: key})
+	if err != nil {
+		return nil, false, fromStatus(err)
+	}
+	return r.Value, r.Found, nil
+}
+
+func (k kvClient) set(ctx context.Context, key string, value []byte, ttl time.Duration, onlyIfAbsent bool) (bool, error) {
+	req := &pb.SetRequest{Key: key, Value: value, OnlyIfAbsent: onlyIfAbsent}
+	if ttl > 0 {
+		req.Ttl = durationpb.New(ttl)
+	}
+	r, err := k.c.Set(ctx, req)
+	if err != nil {
+		return false, fromStatus(err)
+	}
+	return r.Stored, nil
+}
+
+func (k kvClient) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	_, err := k.set(ctx, key, value, ttl, false)
+	return err
+}
+
+func (k kvClient) SetIfAbsent(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	return k.set(ctx, key, value, ttl, true)
+}
+
+func (k kvClient) Delete(ctx context.Context, key string) error {
+	_, err := k.c.Delete(ctx, &pb.DeleteRequest{Key: key})
+	return fromStatus(err)
+}
+
+func (k kvClient) List(ctx context.Context, prefix, startAfter string, limit int) ([]KVEntry, bool, error) {
+	r, err := k.c.List(ctx, &pb.ListRequest{Prefix: prefix, StartAfter: startAfter, Limit: int32(kvLimit(limit))})
+	if err != nil {
+		return nil, false, fromStatus(err)
+	}
+	out := make([]KVEntry, len(r.Entries))
+	for i, e := range r.Entries {
+		out[i] = KVEntry{Key: e.Key, Value: e.Value}
+	}
+	return out, r.More, nil
+}
+
+// kvServer is the host's side of HostKVService, serving one instance's KV.
+type kvServer struct {
+	pb.UnimplementedHostKVServiceServer
+	kv KV
+}
+
+func (s *kvServer) Get(ctx context.Context, r *pb.GetRequest) (*pb.GetResponse, error) {
+	v, ok, err := s.kv.Get(ctx, r.Key)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.GetResponse{Value: v, Found: ok}, nil
+}
+
+func (s *kvServer) Set(ctx context.Context, r *pb.SetRequest) (*pb.SetResponse, error) {
+	ttl := r.Ttl.AsDuration()
+	if r.OnlyIfAbsent {
+		ok, err := s.kv.SetIfAbsent(ctx, r.Key, r.Value, ttl)
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		return &pb.SetResponse{Stored: ok}, nil
+	}
+	if err := s.kv.Set(ctx, r.Key, r.Value, ttl); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.SetResponse{Stored: true}, nil
+}
+
+func (s *kvServer) Delete(ctx context.Context, r *pb.DeleteRequest) (*pb.DeleteResponse, error) {
+	if err := s.kv.Delete(ctx, r.Key); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.DeleteResponse{}, nil
+}
+
+func (s *kvServer) List(ctx context.Context, r *pb.ListRequest) (*pb.ListResponse, error) {
+	entries, more, err := s.kv.List(ctx, r.Prefix, r.StartAfter, kvLimit(int(r.Limit)))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := &pb.ListResponse{More: more, Entries: make([]*pb.KVEntry, len(entries))}
+	for i, e := range entries {
+		out.Entries[i] = &pb.KVEntry{Key: e.Key, Value: e.Value}
+	}
+	return out, nil
+}
+
+// registerKV serves kv on a broker-accepted gRPC server.
+func registerKV(kv KV) func([]grpc.ServerOption) *grpc.Server {
+	return func(opts []grpc.ServerOption) *grpc.Server {
+		s := grpc.NewServer(opts...)
+		pb.RegisterHostKVServiceServer(s, &kvServer{kv: kv})
+		return s
+	}
+}

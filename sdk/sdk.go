@@ -1,0 +1,124 @@
+package sdk
+
+// ProtocolVersion is the moderator plugin protocol this SDK speaks
+// (package moderator.v1 of the .proto files). Host and plugin negotiate it
+// through go-plugin's VersionedPlugins; a plugin built against one version
+// refuses to talk to a host that speaks only another, with an error naming both.
+const ProtocolVersion = 1
+
+// Version is the version of this SDK, reported by every plugin in Describe.
+const Version = "0.1.0"
+
+// protocolVersionOverride lets a test build a plugin that claims another
+// protocol version (go build -ldflags "-X ...sdk.protocolVersionOverride=2"),
+// to exercise the host's negotiation error. Empty in every real build.
+var protocolVersionOverride string
+
+// Kind is the role a plugin plays.
+type Kind string
+
+// The two plugin kinds.
+const (
+	KindConnector Kind = "connector"
+	KindAnalyzer  Kind = "analyzer"
+)
+
+// Capabilities a plugin declares in Describe. An analyzer has CapAnalyze; a
+// connector has any of the others, derived from the interfaces it implements.
+const (
+	CapAnalyze  = "analyze"
+	CapDiscover = "discover"
+	CapPoll     = "poll"
+	CapStream   = "stream"
+	CapWebhook  = "webhook"
+	CapModerate = "moderate"
+)
+
+// Actions a policy can take. All but ActionReview are applied on the platform
+// through a connector's Moderate; ActionReview queues the comment for a human.
+const (
+	ActionApprove = "approve"
+	ActionFlag    = "flag"
+	ActionHide    = "hide"
+	ActionUnhide  = "unhide"
+	ActionDelete  = "delete"
+	ActionReview  = "review"
+)
+
+// Actions lists every action name, in order of increasing severity.
+var Actions = []string{ActionApprove, ActionReview, ActionFlag, ActionUnhide, ActionHide, ActionDelete}
+
+// Labels of the shared vocabulary. A plugin may emit labels of its own,
+// prefixed with its name and a dot ("shouting.caps").
+const (
+	LabelProfanity      = "profanity"
+	LabelInsult         = "insult"
+	LabelThreat         = "threat"
+	LabelIdentityAttack = "identity_attack"
+	LabelSexual         = "sexual"
+	LabelSpam           = "spam"
+	LabelNegative       = "negative"
+)
+
+// Labels lists the shared label vocabulary.
+var Labels = []string{LabelProfanity, LabelInsult, LabelThreat, LabelIdentityAttack, LabelSexual, LabelSpam, LabelNegative}
+
+// Target kinds a connector may discover posts from.
+const (
+	TargetPost        = "post"
+	TargetAuthor      = "author"
+	TargetPublication = "publication"
+	TargetQuery       = "query"
+)
+
+// Info is what a plugin says about itself in Describe.
+type Info struct {
+	// Name of the plugin ("rules", "twitter"). Lower case, no spaces.
+	Name string
+	// Version of the plugin, semver preferred ("1.2.0").
+	Version string
+	// Description is one sentence for `moderator plugins list`.
+	Description string
+	// Labels an analyzer can emit.
+	Labels []string
+	// Platform a connector speaks to ("twitter").
+	Platform string
+	// Actions a connector's Moderate can apply.
+	Actions []string
+	// TargetKinds a connector's Discover can expand.
+	TargetKinds []string
+	// Config documents the keys of the plugin's `config` table.
+	Config []ConfigField
+	// MaxBatch is the most comments an analyzer takes per Analyze call, or
+	// the most posts a connector takes per Poll call (0: no limit).
+	MaxBatch int
+}
+
+// ConfigField documents one key of a plugin's `config` table.
+type ConfigField struct {
+	Name        string
+	Type        string // "string", "int", "float", "bool", "duration", "list" or "table"
+	Required    bool
+	Description string
+	Secret      bool   // never logged or shown by the host
+	Default     string // as written in TOML
+}
+
+// Description is what the host learns from a plugin's Describe.
+type Description struct {
+	Info
+	Kind            Kind
+	ProtocolVersion int
+	SDKVersion      string
+	Capabilities    []string
+}
+
+// Has reports whether the plugin declared the capability.
+func (d Description) Has(capability string) bool {
+	for _, c := range d.Capabilities {
+		if c == capability {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,487 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	pb "github.com/moderatorbot/moderator/sdk/proto/moderator/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Plugin is what a plugin binary serves: its Info and exactly one of an
+// Analyzer or a Connector.
+type Plugin struct {
+	Info Info
+	// Analyzer makes this an analyzer plugin.
+	Analyzer Analyzer
+	// Connector makes this a connector plugin. It implements one or more of
+	// Discoverer, Poller, Streamer, WebhookHandler and Moderator.
+	Connector any
+}
+
+// Handshake is the go-plugin handshake shared by the host and every plugin.
+// The cookie only tells a user who runs a plugin binary by hand that it is
+// not meant to be run that way; it is not a security measure.
+var Handshake = plugin.HandshakeConfig{
+	ProtocolVersion:  ProtocolVersion,
+	MagicCookieKey:   "MODERATOR_PLUGIN",
+	MagicCookieValue: "d1c7e6b2-moderator-plugin",
+}
+
+// PluginName is the name the plugin is dispensed under in go-plugin's plugin set.
+const PluginName = "plugin"
+
+// maxMessageBytes bounds one gRPC message each way: a batch of comments with
+// their raw platform payloads, or a webhook body, fits well inside it.
+const maxMessageBytes = 64 << 20
+
+var (
+	loggerOnce sync.Once
+	logger     hclog.Logger
+)
+
+// Logger returns the plugin's logger. It writes JSON to stderr, which the host
+// reads and forwards into its own log under the instance's name, at the level
+// the plugin logged at.
+func Logger() hclog.Logger {
+	loggerOnce.Do(func() {
+		logger = hclog.New(&hclog.LoggerOptions{
+			Level:      hclog.Trace,
+			Output:     os.Stderr,
+			JSONFormat: true,
+		})
+	})
+	return logger
+}
+
+// Serve runs the plugin until the host stops it, and exits the process if
+// the host disappears without doing so (killed with SIGKILL, say): a plugin
+// never outlives its host by more than a couple of seconds. Call it from main.
+// Run by hand, the binary prints that it is a plugin and exits with status 1.
+func Serve(p Plugin) {
+	if err := p.check(); err != nil {
+		fmt.Fprintln(os.Stderr, "moderator plugin:", err)
+		os.Exit(1)
+	}
+	log := Logger()
+	go watchParent(os.Getppid(), time.Second, log, func() { os.Exit(0) })
+	plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig:  Handshake,
+		VersionedPlugins: map[int]plugin.PluginSet{servedProtocolVersion(): PluginSet(p)},
+		GRPCServer:       newGRPCServer,
+		Logger:           log,
+	})
+	if c, ok := pluginImpl(p).(io.Closer); ok {
+		if err := c.Close(); err != nil {
+			log.Error("close", "error", err)
+		}
+	}
+}
+
+func servedProtocolVersion() int {
+	if v, err := strconv.Atoi(protocolVersionOverride); err == nil {
+		return v
+	}
+	return ProtocolVersion
+}
+
+// watchParent calls gone when the process's parent changes, which on Unix
+// means the parent died and the process was handed to init or a subreaper.
+// Polling is the portable way to notice; Linux's PR_SET_PDEATHSIG is set by
+// the host as well, but only a host written against this SDK does that.
+func watchParent(parent int, every time.Duration, log hclog.Logger, gone func()) {
+	if parent <= 1 {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for range t.C {
+		if os.Getppid() != parent {
+			log.Warn("host process is gone; exiting", "host_pid", parent)
+			gone()
+			return
+		}
+	}
+}
+
+func (p Plugin) check() error {
+	switch {
+	case p.Info.Name == "":
+		return fmt.Errorf("Info.Name is empty")
+	case p.Analyzer != nil && p.Connector != nil:
+		return fmt.Errorf("plugin %s sets both Analyzer and Connector; a binary serves one kind", p.Info.Name)
+	case p.Analyzer == nil && p.Connector == nil:
+		return fmt.Errorf("plugin %s sets neither Analyzer nor Connector", p.Info.Name)
+	case p.Connector != nil && len(connectorCapabilities(p.Connector)) == 0:
+		return fmt.Errorf("connector %s implements none of Discoverer, Poller, Streamer, WebhookHandler, Moderator", p.Info.Name)
+	case p.Connector != nil && len(p.Info.Actions) > 0:
+		if _, ok := p.Connector.(Moderator); !ok {
+			return fmt.Errorf("connector %s declares actions but does not implement Moderator", p.Info.Name)
+		}
+	}
+	return nil
+}
+
+func pluginImpl(p Plugin) any {
+	if p.Analyzer != nil {
+		return p.Analyzer
+	}
+	return p.Connector
+}
+
+// Describe builds the description Serve reports for p.
+func (p Plugin) Describe() Description {
+	d := Description{Info: p.Info, ProtocolVersion: servedProtocolVersion(), SDKVersion: Version}
+	if p.Analyzer != nil {
+		d.Kind = KindAnalyzer
+		d.Capabilities = []string{CapAnalyze}
+	} else {
+		d.Kind = KindConnector
+		d.Capabilities = connectorCapabilities(p.Connector)
+	}
+	return d
+}
+
+// PluginSet is the go-plugin plugin set that serves p. Serve uses it; so does
+// sdk/plugintest to run a plugin in-process over real gRPC.
+func PluginSet(p Plugin) plugin.PluginSet {
+	return plugin.PluginSet{PluginName: &grpcPlugin{impl: &p}}
+}
+
+// HostPluginSets is the set a host passes as go-plugin's VersionedPlugins:
+// every protocol version this SDK's host side speaks.
+func HostPluginSets() map[int]plugin.PluginSet {
+	return map[int]plugin.PluginSet{ProtocolVersion: {PluginName: &grpcPlugin{}}}
+}
+
+// GRPCDialOptions are the options a host passes as go-plugin's GRPCDialOptions.
+func GRPCDialOptions() []grpc.DialOption {
+	return []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageBytes), grpc.MaxCallSendMsgSize(maxMessageBytes))}
+}
+
+func newGRPCServer(opts []grpc.ServerOption) *grpc.Server {
+	opts = append(opts,
+		grpc.MaxRecvMsgSize(maxMessageBytes), grpc.MaxSendMsgSize(maxMessageBytes),
+		grpc.ChainUnaryInterceptor(recoverUnary), grpc.ChainStreamInterceptor(recoverStream))
+	return grpc.NewServer(opts...)
+}
+
+// A panic in plugin code becomes an error for that one call: the host retries
+// or records it, instead of restarting a process that lost all its state.
+func recoverUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			Logger().Error("panic in plugin", "method", info.FullMethod, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = status.Errorf(codes.Internal, "plugin panicked in %s: %v", info.FullMethod, r)
+		}
+	}()
+	return h(ctx, req)
+}
+
+func recoverStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			Logger().Error("panic in plugin", "method", info.FullMethod, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = status.Errorf(codes.Internal, "plugin panicked in %s: %v", info.FullMethod, r)
+		}
+	}()
+	return h(srv, ss)
+}
+
+// grpcPlugin is go-plugin's view of a moderator plugin. The plugin side has
+// impl set and serves it; the host side has it nil and only makes clients.
+type grpcPlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	impl *Plugin
+}
+
+func (g *grpcPlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error {
+	if g.impl == nil {
+		return fmt.Errorf("this side of the plugin set has no plugin to serve")
+	}
+	p := g.impl
+	pb.RegisterPluginServiceServer(s, &pluginServer{p: p, broker: broker})
+	if p.Analyzer != nil {
+		pb.RegisterAnalyzerServiceServer(s, &analyzerServer{p: p})
+	} else {
+		pb.RegisterConnectorServiceServer(s, &connectorServer{c: p.Connector})
+	}
+	return nil
+}
+
+func (g *grpcPlugin) GRPCClient(_ context.Context, broker *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
+	return newRemotePlugin(broker, c), nil
+}
+
+type pluginServer struct {
+	pb.UnimplementedPluginServiceServer
+	p      *Plugin
+	broker *plugin.GRPCBroker
+}
+
+func (s *pluginServer) Describe(context.Context, *pb.DescribeRequest) (*pb.DescribeResponse, error) {
+	return descriptionToPB(s.p.Describe()), nil
+}
+
+func (s *pluginServer) Configure(ctx context.Context, r *pb.ConfigureRequest) (*pb.ConfigureResponse, error) {
+	log := Logger()
+	if lvl := hclog.LevelFromString(r.LogLevel); lvl != hclog.NoLevel {
+		log.SetLevel(lvl)
+	}
+	c, ok := pluginImpl(*s.p).(Configurer)
+	if !ok {
+		// A plugin without Configure takes no config: say so for any key given.
+		var fe FieldErrors
+		var none struct{}
+		if err := (Config{JSON: r.ConfigJson}).Decode(&none); err != nil {
+			fe = append(fe, FieldError{Message: fmt.Sprintf("plugin %s takes no config table", s.p.Info.Name)})
+		}
+		return &pb.ConfigureResponse{FieldErrors: fieldErrorsToPB(fe)}, nil
+	}
+	var kv KV = noKV{}
+	if r.HostBrokerId != 0 {
+		conn, err := s.broker.Dial(r.HostBrokerId)
+		if err != nil {
+			return nil, status.Errorf(codes.Unavailable, "dial host services: %v", err)
+		}
+		kv = kvClient{c: pb.NewHostKVServiceClient(conn)}
+	}
+	err := c.Configure(ctx, ConfigureRequest{
+		Instance: r.Instance, Config: Config{JSON: r.ConfigJson}, KV: kv, ValidateOnly: r.ValidateOnly, Logger: log,
+	})
+	if err == nil {
+		return &pb.ConfigureResponse{}, nil
+	}
+	var fe FieldErrors
+	var one *FieldError
+	switch {
+	case errors.As(err, &fe):
+	case errors.As(err, &one):
+		fe = FieldErrors{*one}
+	default:
+		return nil, toStatus(fmt.Errorf("configure: %w", err))
+	}
+	return &pb.ConfigureResponse{FieldErrors: fieldErrorsToPB(fe)}, nil
+}
+
+func fieldErrorsToPB(fe FieldErrors) []*pb.FieldError {
+	out := make([]*pb.FieldError, len(fe))
+	for i, e := range fe {
+		out[i] = &pb.FieldError{Field: e.Field, Message: e.Message}
+	}
+	return out
+}
+
+type analyzerServer struct {
+	pb.UnimplementedAnalyzerServiceServer
+	p *Plugin
+}
+
+func (s *analyzerServer) Analyze(ctx context.Context, r *pb.AnalyzeRequest) (*pb.AnalyzeResponse, error) {
+	comments := commentsFromPB(r.Comments)
+	results, err := s.p.Analyzer.Analyze(ctx, comments)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	// Fill in what authors commonly leave out, then refuse what the host
+	// would refuse anyway, with the plugin's name on it.
+	for i := range results {
+		if i < len(comments) && results[i].CommentID == "" {
+			results[i].CommentID = comments[i].ID
+		}
+	}
+	if err := CheckResults(comments, results); err != nil {
+		Logger().Error("analyzer returned an invalid reply", "error", err)
+		return nil, status.Errorf(codes.Internal, "analyzer %s: %v", s.p.Info.Name, err)
+	}
+	out := &pb.AnalyzeResponse{Analyzer: s.p.Info.Name, Version: s.p.Info.Version, Results: make([]*pb.AnalysisResult, len(results))}
+	for i := range results {
+		out.Results[i] = resultToPB(&results[i])
+	}
+	return out, nil
+}
+
+// CheckResults reports the first way results break the Analyze contract for
+// comments: one result per comment in order, known comment ids, named labels,
+// scores in [0,1], spans inside the text.
+func CheckResults(comments []Comment, results []Result) error {
+	if len(results) != len(comments) {
+		return fmt.Errorf("%d results for %d comments", len(results), len(comments))
+	}
+	for i, r := range results {
+		c := &comments[i]
+		if r.CommentID != c.ID {
+			return fmt.Errorf("result %d is for comment %q, expected %q", i, r.CommentID, c.ID)
+		}
+		for _, l := range r.Labels {
+			switch {
+			case l.Name == "":
+				return fmt.Errorf("result %d (comment %q): a label has no name", i, c.ID)
+			case math.IsNaN(l.Score) || l.Score < 0 || l.Score > 1:
+				return fmt.Errorf("result %d (comment %q): label %q score %v outside [0,1]", i, c.ID, l.Name, l.Score)
+			}
+			for _, sp := range l.Spans {
+				if sp.Start < 0 || sp.End < sp.Start || sp.End > len(c.Text) {
+					return fmt.Errorf("result %d (comment %q): label %q span [%d,%d) outside the text (%d bytes)", i, c.ID, l.Name, sp.Start, sp.End, len(c.Text))
+				}
+			}
+		}
+	}
+	return nil
+}
+
+type connectorServer struct {
+	pb.UnimplementedConnectorServiceServer
+	c any
+}
+
+func unimplemented(capability string) error {
+	return status.Errorf(codes.Unimplemented, "this connector does not implement %s: %v", capability, ErrUnsupported)
+}
+
+func (s *connectorServer) Discover(ctx context.Context, r *pb.DiscoverRequest) (*pb.DiscoverResponse, error) {
+	d, ok := s.c.(Discoverer)
+	if !ok {
+		return nil, unimplemented(CapDiscover)
+	}
+	resp, err := d.Discover(ctx, DiscoverRequest{Target: targetFromPB(r.Target), Cursor: r.Cursor})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := &pb.DiscoverResponse{Cursor: resp.Cursor, RateLimit: rateLimitToPB(resp.RateLimit), Posts: make([]*pb.Post, len(resp.Posts))}
+	for i, p := range resp.Posts {
+		out.Posts[i] = postToPB(p)
+	}
+	return out, nil
+}
+
+func (s *connectorServer) Poll(ctx context.Context, r *pb.PollRequest) (*pb.PollResponse, error) {
+	p, ok := s.c.(Poller)
+	if !ok {
+		return nil, unimplemented(CapPoll)
+	}
+	posts := make([]PostCursor, len(r.Posts))
+	for i, pc := range r.Posts {
+		posts[i] = PostCursor{PostID: pc.PostId, Cursor: pc.Cursor}
+	}
+	resp, err := p.Poll(ctx, posts)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := &pb.PollResponse{RateLimit: rateLimitToPB(resp.RateLimit), Posts: make([]*pb.PostComments, len(resp.Posts))}
+	for i, pc := range resp.Posts {
+		out.Posts[i] = &pb.PostComments{PostId: pc.PostID, Comments: commentsToPB(pc.Comments), Cursor: pc.Cursor, More: pc.More, Error: pc.Err}
+	}
+	return out, nil
+}
+
+type streamSink struct {
+	s  pb.ConnectorService_StreamServer
+	mu sync.Mutex // grpc streams allow one sender at a time
+}
+
+func (k *streamSink) Comment(c Comment) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.s.Send(&pb.StreamResponse{Message: &pb.StreamResponse_Comment{Comment: commentToPB(&c)}})
+}
+
+func (k *streamSink) Status(st StreamStatus) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.s.Send(&pb.StreamResponse{Message: &pb.StreamResponse_Status{Status: &pb.StreamStatus{
+		State: st.State, Detail: st.Detail, Gap: st.Gap, RateLimit: rateLimitToPB(st.RateLimit)}}})
+}
+
+func (s *connectorServer) Stream(r *pb.StreamRequest, srv pb.ConnectorService_StreamServer) error {
+	st, ok := s.c.(Streamer)
+	if !ok {
+		return unimplemented(CapStream)
+	}
+	req := StreamRequest{Targets: make([]Target, len(r.Targets))}
+	for i, t := range r.Targets {
+		req.Targets[i] = targetFromPB(t)
+	}
+	return toStatus(st.Stream(srv.Context(), req, &streamSink{s: srv}))
+}
+
+func (s *connectorServer) Webhook(ctx context.Context, r *pb.WebhookRequest) (*pb.WebhookResponse, error) {
+	w, ok := s.c.(WebhookHandler)
+	if !ok {
+		return nil, unimplemented(CapWebhook)
+	}
+	resp, err := w.Webhook(ctx, WebhookRequest{
+		Method: r.Method, Path: r.Path, RawQuery: r.RawQuery, Header: headerFromPB(r.Headers), Body: r.Body, RemoteAddr: r.RemoteAddr,
+	})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if resp.Status == 0 {
+		resp.Status = 200
+	}
+	return &pb.WebhookResponse{Status: int32(resp.Status), Headers: headerToPB(resp.Header), Body: resp.Body, Comments: commentsToPB(resp.Comments)}, nil
+}
+
+func (s *connectorServer) Moderate(ctx context.Context, r *pb.ModerateRequest) (*pb.ModerateResponse, error) {
+	m, ok := s.c.(Moderator)
+	if !ok {
+		return nil, unimplemented(CapModerate)
+	}
+	var c Comment
+	if r.Comment != nil {
+		c = commentFromPB(r.Comment)
+	}
+	resp, err := m.Moderate(ctx, ModerateRequest{Comment: c, Action: r.Action, Reason: r.Reason, IdempotencyKey: r.IdempotencyKey})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.ModerateResponse{Changed: resp.Changed, Detail: resp.Detail}, nil
+}
+
+func descriptionToPB(d Description) *pb.DescribeResponse {
+	out := &pb.DescribeResponse{
+		Name: d.Name, Version: d.Version, ProtocolVersion: int32(d.ProtocolVersion), SdkVersion: d.SDKVersion,
+		Description: d.Info.Description, Capabilities: d.Capabilities, Actions: d.Actions, Labels: d.Labels,
+		TargetKinds: d.TargetKinds, Platform: d.Platform, MaxBatch: int32(d.MaxBatch),
+	}
+	switch d.Kind {
+	case KindAnalyzer:
+		out.Kind = pb.PluginKind_PLUGIN_KIND_ANALYZER
+	case KindConnector:
+		out.Kind = pb.PluginKind_PLUGIN_KIND_CONNECTOR
+	}
+	for _, f := range d.Config {
+		out.Config = append(out.Config, &pb.ConfigField{Name: f.Name, Type: f.Type, Required: f.Required, Description: f.Description, Secret: f.Secret, Default: f.Default})
+	}
+	return out
+}
+
+func descriptionFromPB(r *pb.DescribeResponse) Description {
+	d := Description{
+		Info: Info{Name: r.Name, Version: r.Version, Description: r.Description, Labels: r.Labels, Platform: r.Platform,
+			Actions: r.Actions, TargetKinds: r.TargetKinds, MaxBatch: int(r.MaxBatch)},
+		ProtocolVersion: int(r.ProtocolVersion), SDKVersion: r.SdkVersion, Capabilities: r.Capabilities,
+	}
+	switch r.Kind {
+	case pb.PluginKind_PLUGIN_KIND_ANALYZER:
+		d.Kind = KindAnalyzer
+	case pb.PluginKind_PLUGIN_KIND_CONNECTOR:
+		d.Kind = KindConnector
+	}
+	for _, f := range r.Config {
+		d.Config = append(d.Config, ConfigField{Name: f.Name, Type: f.Type, Required: f.Required, Description: f.Description, Secret: f.Secret, Default: f.Default})
+	}
+	return d
+}
