@@ -1,0 +1,90 @@
+// Command testplugin is an analyzer with switchable failure modes, for the
+// host's own tests: it can exit at start-up, record each start, report the
+// environment it was given, and count comments per author in the host KV.
+//
+// Modes come from the environment the host passes (the instance's `env`):
+//
+//	TESTPLUGIN_MARKER=FILE   append "start PID" to FILE at every start
+//	TESTPLUGIN_MODE=exit     exit with status 3 before the handshake
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/moderatorbot/moderator/sdk"
+)
+
+type counter struct {
+	kv sdk.KV
+}
+
+type config struct {
+	Threshold *float64 `json:"threshold"`
+}
+
+func (c *counter) Configure(_ context.Context, req sdk.ConfigureRequest) error {
+	var cfg config
+	if err := req.Config.Decode(&cfg); err != nil {
+		return err
+	}
+	if cfg.Threshold != nil && (*cfg.Threshold < 0 || *cfg.Threshold > 1) {
+		return sdk.FieldErrors{{Field: "threshold", Message: fmt.Sprintf("must be in [0,1], got %v", *cfg.Threshold)}}
+	}
+	c.kv = req.KV
+	return nil
+}
+
+// Analyze counts each author's comments in the host KV and reports the count,
+// and the names of the environment variables the process was given.
+func (c *counter) Analyze(ctx context.Context, comments []sdk.Comment) ([]sdk.Result, error) {
+	var names []string
+	for _, kv := range os.Environ() {
+		names = append(names, strings.SplitN(kv, "=", 2)[0])
+	}
+	sort.Strings(names)
+	env := strings.Join(names, ",")
+	out := make([]sdk.Result, len(comments))
+	for i, cm := range comments {
+		key := "count/" + cm.AuthorID
+		v, _, err := c.kv.Get(ctx, key)
+		if err != nil {
+			return nil, fmt.Errorf("kv get %s: %w", key, err)
+		}
+		n, _ := strconv.Atoi(string(v))
+		n++
+		if err := c.kv.Set(ctx, key, []byte(strconv.Itoa(n)), 0); err != nil {
+			return nil, fmt.Errorf("kv set %s: %w", key, err)
+		}
+		out[i] = sdk.Result{CommentID: cm.ID, Labels: []sdk.Label{
+			{Name: "testplugin.count", Score: min(1, float64(n)/10), Reason: fmt.Sprintf("seen %d times", n)},
+			{Name: "testplugin.env", Score: 0, Reason: env},
+		}}
+	}
+	return out, nil
+}
+
+func main() {
+	if f := os.Getenv("TESTPLUGIN_MARKER"); f != "" {
+		fh, err := os.OpenFile(f, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err == nil {
+			fmt.Fprintf(fh, "start %d\n", os.Getpid())
+			fh.Close()
+		}
+	}
+	if os.Getenv("TESTPLUGIN_MODE") == "exit" {
+		fmt.Fprintln(os.Stderr, "testplugin: exiting at start-up as asked")
+		os.Exit(3)
+	}
+	sdk.Serve(sdk.Plugin{
+		Info: sdk.Info{
+			Name: "testplugin", Version: "1.0.0", Labels: []string{"testplugin.count", "testplugin.env"},
+			Config: []sdk.ConfigField{{Name: "threshold", Type: "float"}},
+		},
+		Analyzer: &counter{},
+	})
+}
