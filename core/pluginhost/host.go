@@ -241,6 +241,14 @@ func (in *Instance) Status() Status {
 	return s
 }
 
+// Err is the last error the instance met (nil if none): why it failed, was
+// quarantined, or was last restarted.
+func (in *Instance) Err() error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.lastErr
+}
+
 // Description is what the plugin said in Describe (zero until it first ran).
 func (in *Instance) Description() sdk.Description {
 	in.mu.Lock()

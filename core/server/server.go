@@ -1,0 +1,141 @@
+// Package server serves moderator's one HTTP listener: liveness, readiness,
+// Prometheus metrics and the admin API behind a bearer token.
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/moderatorbot/moderator/core/pluginhost"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Options configure the listener and what it reports on.
+type Options struct {
+	Addr         string
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	// AdminToken guards /api/v1; it must not be empty.
+	AdminToken string
+	Logger     hclog.Logger
+	// Ready says whether the daemon can do its work, and why not.
+	Ready func() (bool, []string)
+	// Plugins reports every plugin instance.
+	Plugins func() []pluginhost.Status
+	// Gatherer serves /metrics.
+	Gatherer prometheus.Gatherer
+}
+
+// Server is the running listener.
+type Server struct {
+	opts Options
+	srv  *http.Server
+	ln   net.Listener
+	done chan error
+}
+
+// Start listens and serves in the background.
+func Start(opts Options) (*Server, error) {
+	if opts.AdminToken == "" {
+		return nil, errors.New("server: an admin token is required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = hclog.NewNullLogger()
+	}
+	s := &Server{opts: opts, done: make(chan error, 1)}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	if opts.Gatherer != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
+	}
+	mux.Handle("GET /api/v1/plugins", s.admin(s.plugins))
+	mux.Handle("/api/", s.admin(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no such API endpoint: %s %s", r.Method, r.URL.Path))
+	}))
+
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", opts.Addr, err)
+	}
+	s.ln = ln
+	s.srv = &http.Server{
+		Handler:           mux,
+		ReadTimeout:       opts.ReadTimeout,
+		ReadHeaderTimeout: opts.ReadTimeout,
+		WriteTimeout:      opts.WriteTimeout,
+		ErrorLog:          opts.Logger.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
+	}
+	go func() { s.done <- s.srv.Serve(ln) }()
+	return s, nil
+}
+
+// Addr is the address the listener is bound to.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Shutdown stops accepting and waits for requests in flight, until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.srv.Shutdown(ctx)
+	if serveErr := <-s.done; serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return err
+}
+
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+	ok, why := true, []string(nil)
+	if s.opts.Ready != nil {
+		ok, why = s.opts.Ready()
+	}
+	if !ok {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "reasons": why})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
+}
+
+func (s *Server) plugins(w http.ResponseWriter, _ *http.Request) {
+	var out []pluginhost.Status
+	if s.opts.Plugins != nil {
+		out = s.opts.Plugins()
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"plugins": out})
+}
+
+// admin requires the bearer token. The comparison takes the same time
+// whatever the token, so it cannot be guessed byte by byte.
+func (s *Server) admin(h http.HandlerFunc) http.Handler {
+	want := []byte("Bearer " + s.opts.AdminToken)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := []byte(r.Header.Get("Authorization"))
+		if subtle.ConstantTimeCompare(got, want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="moderator"`)
+			writeError(w, http.StatusUnauthorized, "missing or wrong admin token")
+			return
+		}
+		h(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": strings.TrimSpace(msg)})
+}

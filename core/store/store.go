@@ -1,0 +1,254 @@
+// Package store keeps the host's durable state in an embedded Badger
+// database under the data directory.
+//
+// Key layout (every key starts with a one-byte namespace so that new kinds of
+// state never collide with old ones, and a prefix scan reads one kind only):
+//
+//	'k' <instance> 0x00 <key>   plugin KV entries (the host KV service)
+//
+// Values start with a format byte (valueV1) so the encoding can change
+// without a migration that rewrites everything at once.
+//
+// Durability: writes are synced to disk before they return (SyncWrites). The
+// guarantees moderator makes (a 2xx webhook answer means the delivery is on
+// disk) need that; throughput comes from batching many items into one commit,
+// not from skipping the sync.
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+	"github.com/hashicorp/go-hclog"
+	"github.com/moderatorbot/moderator/sdk"
+)
+
+const (
+	nsPluginKV byte = 'k'
+	valueV1    byte = 1
+)
+
+// Store is the host's database.
+type Store struct {
+	db   *badger.DB
+	log  hclog.Logger
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// Options tune the store.
+type Options struct {
+	Logger hclog.Logger
+	// GCInterval is how often value-log garbage collection runs (default 5m).
+	GCInterval time.Duration
+	// InMemory keeps everything in memory, for tests.
+	InMemory bool
+}
+
+// Open opens (creating if needed) the database in dir.
+func Open(dir string, opts Options) (*Store, error) {
+	if opts.Logger == nil {
+		opts.Logger = hclog.NewNullLogger()
+	}
+	if opts.GCInterval <= 0 {
+		opts.GCInterval = 5 * time.Minute
+	}
+	bo := badger.DefaultOptions(dir).
+		WithSyncWrites(true).
+		WithLogger(badgerLogger{opts.Logger.Named("badger")}).
+		// Small tables and caches: the bot runs on small servers.
+		WithMemTableSize(16 << 20).
+		WithBlockCacheSize(32 << 20).
+		WithIndexCacheSize(16 << 20).
+		WithNumCompactors(2)
+	if opts.InMemory {
+		bo = bo.WithInMemory(true).WithDir("").WithValueDir("")
+	}
+	db, err := badger.Open(bo)
+	if err != nil {
+		return nil, fmt.Errorf("open store in %s: %w", dir, err)
+	}
+	s := &Store{db: db, log: opts.Logger, stop: make(chan struct{})}
+	if !opts.InMemory {
+		s.wg.Add(1)
+		go s.gcLoop(opts.GCInterval)
+	}
+	return s, nil
+}
+
+// Close stops background work and closes the database.
+func (s *Store) Close() error {
+	close(s.stop)
+	s.wg.Wait()
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) gcLoop(every time.Duration) {
+	defer s.wg.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			// RunValueLogGC rewrites at most one file per call; loop until
+			// nothing is worth rewriting.
+			for s.db.RunValueLogGC(0.5) == nil {
+			}
+		}
+	}
+}
+
+// PluginKV returns the KV served to one plugin instance.
+func (s *Store) PluginKV(instance string) sdk.KV {
+	prefix := append(append([]byte{nsPluginKV}, instance...), 0)
+	return &pluginKV{db: s.db, prefix: prefix}
+}
+
+type pluginKV struct {
+	db     *badger.DB
+	prefix []byte
+}
+
+func (k *pluginKV) key(key string) []byte {
+	return append(append([]byte(nil), k.prefix...), key...)
+}
+
+func encode(v []byte) []byte { return append([]byte{valueV1}, v...) }
+
+func decode(v []byte) ([]byte, error) {
+	if len(v) == 0 || v[0] != valueV1 {
+		return nil, fmt.Errorf("stored value has unknown format %v", v[:min(1, len(v))])
+	}
+	return v[1:], nil
+}
+
+func (k *pluginKV) Get(_ context.Context, key string) ([]byte, bool, error) {
+	var out []byte
+	err := k.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(k.key(key))
+		if err != nil {
+			return err
+		}
+		raw, err := item.ValueCopy(nil)
+		if err != nil {
+			return err
+		}
+		out, err = decode(raw)
+		return err
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("kv get %q: %w", key, err)
+	}
+	return out, true, nil
+}
+
+func (k *pluginKV) entry(key string, value []byte, ttl time.Duration) *badger.Entry {
+	e := badger.NewEntry(k.key(key), encode(value))
+	if ttl > 0 {
+		e = e.WithTTL(ttl)
+	}
+	return e
+}
+
+func (k *pluginKV) Set(_ context.Context, key string, value []byte, ttl time.Duration) error {
+	err := k.db.Update(func(txn *badger.Txn) error { return txn.SetEntry(k.entry(key, value, ttl)) })
+	if err != nil {
+		return fmt.Errorf("kv set %q: %w", key, err)
+	}
+	return nil
+}
+
+func (k *pluginKV) SetIfAbsent(_ context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	for {
+		stored := false
+		err := k.db.Update(func(txn *badger.Txn) error {
+			_, err := txn.Get(k.key(key))
+			if err == nil {
+				return nil
+			}
+			if !errors.Is(err, badger.ErrKeyNotFound) {
+				return err
+			}
+			stored = true
+			return txn.SetEntry(k.entry(key, value, ttl))
+		})
+		// A concurrent writer to the same key makes Badger refuse the commit;
+		// run again to see what it wrote.
+		if errors.Is(err, badger.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("kv set-if-absent %q: %w", key, err)
+		}
+		return stored, nil
+	}
+}
+
+func (k *pluginKV) Delete(_ context.Context, key string) error {
+	if err := k.db.Update(func(txn *badger.Txn) error { return txn.Delete(k.key(key)) }); err != nil {
+		return fmt.Errorf("kv delete %q: %w", key, err)
+	}
+	return nil
+}
+
+func (k *pluginKV) List(_ context.Context, prefix, startAfter string, limit int) ([]sdk.KVEntry, bool, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	var out []sdk.KVEntry
+	more := false
+	err := k.db.View(func(txn *badger.Txn) error {
+		full := k.key(prefix)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: full, PrefetchValues: true, PrefetchSize: min(limit, 100)})
+		defer it.Close()
+		start := full
+		if startAfter > prefix {
+			start = append(k.key(startAfter), 0)
+		}
+		for it.Seek(start); it.ValidForPrefix(full); it.Next() {
+			if len(out) == limit {
+				more = true
+				return nil
+			}
+			item := it.Item()
+			raw, err := item.ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			v, err := decode(raw)
+			if err != nil {
+				return err
+			}
+			out = append(out, sdk.KVEntry{Key: string(bytes.TrimPrefix(item.Key(), k.prefix)), Value: v})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("kv list %q: %w", prefix, err)
+	}
+	return out, more, nil
+}
+
+// badgerLogger routes Badger's log into hclog. Badger's info lines are about
+// its internals (compactions, replay), so they go to debug.
+type badgerLogger struct{ l hclog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any)   { b.l.Error(trim(fmt.Sprintf(f, a...))) }
+func (b badgerLogger) Warningf(f string, a ...any) { b.l.Warn(trim(fmt.Sprintf(f, a...))) }
+func (b badgerLogger) Infof(f string, a ...any)    { b.l.Debug(trim(fmt.Sprintf(f, a...))) }
+func (b badgerLogger) Debugf(f string, a ...any)   { b.l.Trace(trim(fmt.Sprintf(f, a...))) }
+
+func trim(s string) string { return string(bytes.TrimRight([]byte(s), "\n")) }
