@@ -14,6 +14,8 @@ type Comment struct {
 	AuthorID     string
 	AuthorHandle string
 	// Text is the comment as the platform has it. Spans index into it.
+	// Bytes that are not valid UTF-8 cross the wire as '?', one for one, so
+	// offsets stay the same on both sides.
 	Text      string
 	CreatedAt time.Time
 	// Version changes when the comment is edited; empty for unedited comments.
@@ -58,4 +60,6 @@ type RateLimit struct {
 }
 
 // Known reports whether the connector filled the state in.
-func (r RateLimit) Known() bool { return r.Limit > 0 || r.Remaining > 0 || !r.Reset.IsZero() || r.UsageCapExceeded }
+func (r RateLimit) Known() bool {
+	return r.Limit > 0 || r.Remaining > 0 || !r.Reset.IsZero() || r.UsageCapExceeded
+}

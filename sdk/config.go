@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,27 +47,111 @@ type Config struct {
 
 // Decode fills v (a pointer to a struct with json tags) from the table.
 // Unknown keys and values of the wrong type are FieldErrors, so a plugin can
-// return Decode's error from Configure as it is.
+// return Decode's error from Configure as it is. Every bad key is reported,
+// not just the first, and keys match the json tags exactly, as TOML keys are
+// case-sensitive.
 func (c Config) Decode(v any) error {
 	data := c.JSON
 	if len(bytes.TrimSpace(data)) == 0 {
 		data = []byte("{}")
 	}
+	var table map[string]json.RawMessage
+	if json.Unmarshal(data, &table) == nil && table != nil {
+		if fe := decodeEachKey(table, v); len(fe) > 0 {
+			return fe
+		}
+	}
+	return fieldErrorsOf(decodeStrict(data, v), "")
+}
+
+// decodeStrict decodes one JSON table into v, refusing unknown keys and
+// anything after the table.
+func decodeStrict(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil {
-		if _, err := dec.Token(); err != io.EOF {
-			return FieldErrors{{Message: "config is not a single table"}}
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return FieldErrors{{Message: "config is not a single table"}}
+	}
+	return nil
+}
+
+// decodeEachKey decodes the table one key at a time into fresh values of v's
+// type, because encoding/json stops at the first problem, names no key for an
+// Unmarshaler's error (a bad duration) and matches keys case-insensitively.
+func decodeEachKey(table map[string]json.RawMessage, v any) FieldErrors {
+	rt := reflect.TypeOf(v)
+	if rt == nil || rt.Kind() != reflect.Pointer || rt.Implements(reflect.TypeFor[json.Unmarshaler]()) {
+		// A type that decodes itself may need the whole table at once.
+		return nil
+	}
+	var known map[string]bool
+	if rt.Elem().Kind() == reflect.Struct {
+		known = map[string]bool{}
+		jsonKeys(rt.Elem(), known)
+	}
+	var fe FieldErrors
+	for _, key := range slices.Sorted(maps.Keys(table)) {
+		if known != nil && !known[key] {
+			fe.Add(key, "unknown key")
+			continue
 		}
+		one, err := json.Marshal(map[string]json.RawMessage{key: table[key]})
+		if err != nil {
+			fe.Add(key, "%v", err)
+			continue
+		}
+		fe = append(fe, fieldErrorsOf(decodeStrict(one, reflect.New(rt.Elem()).Interface()), key)...)
+	}
+	return fe
+}
+
+// jsonKeys adds the exact keys encoding/json decodes into struct type t.
+func jsonKeys(t reflect.Type, into map[string]bool) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" && f.Tag.Get("json") == "-" {
+			continue
+		}
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		switch {
+		case f.Anonymous && name == "" && ft.Kind() == reflect.Struct:
+			jsonKeys(ft, into)
+		case !f.IsExported():
+		case name != "":
+			into[name] = true
+		default:
+			into[f.Name] = true
+		}
+	}
+}
+
+// fieldErrorsOf turns a decoding error into FieldErrors; key is the
+// top-level key that was being decoded, or "" for the whole table.
+func fieldErrorsOf(err error, key string) FieldErrors {
+	if err == nil {
 		return nil
 	}
 	var typeErr *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &typeErr):
-		return FieldErrors{{Field: typeErr.Field, Message: fmt.Sprintf("expected %s, got %s", kindName(typeErr.Type.Kind().String()), typeErr.Value)}}
+		field := typeErr.Field
+		if field == "" {
+			field = key
+		}
+		return FieldErrors{{Field: field, Message: fmt.Sprintf("expected %s, got %s", kindName(typeErr.Type.Kind().String()), typeErr.Value)}}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		if key != "" {
+			// The top-level keys were checked already: this one is nested.
+			name = key + "." + name
+		}
 		return FieldErrors{{Field: name, Message: "unknown key"}}
 	}
 	var fe FieldErrors
@@ -75,7 +162,7 @@ func (c Config) Decode(v any) error {
 	if errors.As(err, &one) {
 		return FieldErrors{*one}
 	}
-	return FieldErrors{{Message: err.Error()}}
+	return FieldErrors{{Field: key, Message: err.Error()}}
 }
 
 func kindName(k string) string {

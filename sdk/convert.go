@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"time"
+	"unicode/utf8"
 
 	pb "github.com/moderatorbot/moderator/sdk/proto/moderator/v1"
 	"google.golang.org/grpc/codes"
@@ -28,12 +29,46 @@ func fromTS(t *timestamppb.Timestamp) time.Time {
 	return t.AsTime()
 }
 
+// wireString makes s safe for a protobuf string field, which must be valid
+// UTF-8 or the whole message fails to marshal: one comment with a stray byte
+// would otherwise fail a whole Poll or Analyze batch. Each invalid byte
+// becomes '?', one byte for one byte, so offsets into the text (an analyzer's
+// spans) mean the same on both sides of the wire.
+func wireString(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	b := []byte(s)
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			b[i] = '?'
+		}
+		i += n
+	}
+	return string(b)
+}
+
+func wireMetadata(m map[string]string) map[string]string {
+	for k, v := range m {
+		if !utf8.ValidString(k) || !utf8.ValidString(v) {
+			out := make(map[string]string, len(m))
+			for k, v := range m {
+				out[wireString(k)] = wireString(v)
+			}
+			return out
+		}
+	}
+	return m
+}
+
 func commentToPB(c *Comment) *pb.Comment {
+	w := wireString
 	return &pb.Comment{
-		Platform: c.Platform, Connector: c.Connector, Id: c.ID, PostId: c.PostID, ParentId: c.ParentID,
-		AuthorId: c.AuthorID, AuthorHandle: c.AuthorHandle, Text: c.Text, CreatedAt: ts(c.CreatedAt),
-		Version: c.Version, Url: c.URL, Raw: c.Raw, Deleted: c.Deleted, AuthorCreatedAt: ts(c.AuthorCreatedAt),
-		Lang: c.Lang, Metadata: c.Metadata,
+		Platform: w(c.Platform), Connector: w(c.Connector), Id: w(c.ID), PostId: w(c.PostID), ParentId: w(c.ParentID),
+		AuthorId: w(c.AuthorID), AuthorHandle: w(c.AuthorHandle), Text: w(c.Text), CreatedAt: ts(c.CreatedAt),
+		Version: w(c.Version), Url: w(c.URL), Raw: c.Raw, Deleted: c.Deleted, AuthorCreatedAt: ts(c.AuthorCreatedAt),
+		Lang: w(c.Lang), Metadata: wireMetadata(c.Metadata),
 	}
 }
 
@@ -63,11 +98,11 @@ func commentsFromPB(cs []*pb.Comment) []Comment {
 }
 
 func resultToPB(r *Result) *pb.AnalysisResult {
-	out := &pb.AnalysisResult{CommentId: r.CommentID, Error: r.Err}
+	out := &pb.AnalysisResult{CommentId: wireString(r.CommentID), Error: wireString(r.Err)}
 	if len(r.Labels) > 0 {
 		out.Labels = make([]*pb.Label, len(r.Labels))
 		for i, l := range r.Labels {
-			pl := &pb.Label{Name: l.Name, Score: l.Score, Reason: l.Reason}
+			pl := &pb.Label{Name: wireString(l.Name), Score: l.Score, Reason: wireString(l.Reason)}
 			if len(l.Spans) > 0 {
 				pl.Spans = make([]*pb.Span, len(l.Spans))
 				for j, s := range l.Spans {
@@ -99,7 +134,7 @@ func resultFromPB(r *pb.AnalysisResult) Result {
 }
 
 func postToPB(p Post) *pb.Post {
-	return &pb.Post{Id: p.ID, Url: p.URL, AuthorId: p.AuthorID, Title: p.Title, CreatedAt: ts(p.CreatedAt)}
+	return &pb.Post{Id: wireString(p.ID), Url: wireString(p.URL), AuthorId: wireString(p.AuthorID), Title: wireString(p.Title), CreatedAt: ts(p.CreatedAt)}
 }
 
 func postFromPB(p *pb.Post) Post {
@@ -136,7 +171,7 @@ func headerFromPB(hs []*pb.Header) http.Header {
 	return h
 }
 
-func targetToPB(t Target) *pb.Target    { return &pb.Target{Kind: t.Kind, Id: t.ID} }
+func targetToPB(t Target) *pb.Target { return &pb.Target{Kind: t.Kind, Id: t.ID} }
 func targetFromPB(t *pb.Target) Target {
 	if t == nil {
 		return Target{}

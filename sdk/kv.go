@@ -142,9 +142,9 @@ func (k *memoryKV) List(_ context.Context, prefix, startAfter string, limit int)
 // noKV answers every call with ErrNoHost.
 type noKV struct{}
 
-func (noKV) Get(context.Context, string) ([]byte, bool, error)             { return nil, false, ErrNoHost }
-func (noKV) Set(context.Context, string, []byte, time.Duration) error       { return ErrNoHost }
-func (noKV) Delete(context.Context, string) error                           { return ErrNoHost }
+func (noKV) Get(context.Context, string) ([]byte, bool, error)        { return nil, false, ErrNoHost }
+func (noKV) Set(context.Context, string, []byte, time.Duration) error { return ErrNoHost }
+func (noKV) Delete(context.Context, string) error                     { return ErrNoHost }
 func (noKV) SetIfAbsent(context.Context, string, []byte, time.Duration) (bool, error) {
 	return false, ErrNoHost
 }

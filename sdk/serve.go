@@ -2,12 +2,15 @@ package sdk
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -242,11 +245,18 @@ func (s *pluginServer) Configure(ctx context.Context, r *pb.ConfigureRequest) (*
 	}
 	c, ok := pluginImpl(*s.p).(Configurer)
 	if !ok {
-		// A plugin without Configure takes no config: say so for any key given.
+		// A plugin without Configure takes no config: say so for every key
+		// given, each by name, so the host can point at the line.
 		var fe FieldErrors
 		var none struct{}
 		if err := (Config{JSON: r.ConfigJson}).Decode(&none); err != nil {
-			fe = append(fe, FieldError{Message: fmt.Sprintf("plugin %s takes no config table", s.p.Info.Name)})
+			var keys map[string]json.RawMessage
+			if json.Unmarshal(r.ConfigJson, &keys) != nil || len(keys) == 0 {
+				keys = map[string]json.RawMessage{"": nil}
+			}
+			for _, k := range slices.Sorted(maps.Keys(keys)) {
+				fe.Add(k, "unknown key: plugin %s takes no config table", s.p.Info.Name)
+			}
 		}
 		return &pb.ConfigureResponse{FieldErrors: fieldErrorsToPB(fe)}, nil
 	}

@@ -190,4 +190,3 @@ func (e *env) runCmd() *cobra.Command {
 		},
 	}
 }
-
