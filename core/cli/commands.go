@@ -32,7 +32,8 @@ func (e *env) configCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			log := daemon.NewLogger(config.Moderator{LogLevel: "error", LogFormat: cfg.Moderator.LogFormat}, e.stderr)
+			// What goes wrong is reported as problems below, not logged.
+			log := daemon.NewLogger(config.Moderator{LogLevel: "off"}, io.Discard)
 			if ps := daemon.Check(cmd.Context(), cfg, log); len(ps) > 0 {
 				return e.reportProblems(ps)
 			}

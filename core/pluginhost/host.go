@@ -351,6 +351,11 @@ func (in *Instance) supervise(ctx context.Context) {
 			in.log.Error("plugin crashed", "error", err)
 		}
 		delay, quarantined := in.crashed(err)
+		if in.opts.NoRestart {
+			in.setState(StateFailed, err)
+			<-ctx.Done()
+			return
+		}
 		if quarantined {
 			in.log.Error("plugin quarantined: it keeps crashing; fix it and restart moderator",
 				"crashes", in.opts.CrashLimit, "window", in.opts.CrashWindow.String(), "last_error", err)
@@ -385,7 +390,7 @@ func (in *Instance) crashed(err error) (time.Duration, bool) {
 		}
 	}
 	in.crashes = append(kept, now)
-	if in.opts.NoRestart || len(in.crashes) >= in.opts.CrashLimit {
+	if len(in.crashes) >= in.opts.CrashLimit {
 		return 0, true
 	}
 	return backoff(in.opts.RestartBackoff, in.opts.RestartBackoffMax, len(in.crashes)), false
@@ -437,7 +442,10 @@ func (in *Instance) launch(ctx context.Context) (*plugin.Client, error) {
 	})
 	fail := func(err error) (*plugin.Client, error) {
 		client.Kill()
-		if t := stderr.String(); t != "" {
+		// What the plugin printed explains a crash at start-up; for a
+		// refusal (pin, protocol, config) the error already says it all.
+		var perm permanentError
+		if t := stderr.String(); t != "" && !errors.As(err, &perm) {
 			err = fmt.Errorf("%w; its last output: %s", err, t)
 		}
 		return nil, err

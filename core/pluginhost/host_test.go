@@ -346,7 +346,7 @@ func TestStartFailures(t *testing.T) {
 		{"config rejected", Spec{Name: "x", Kind: sdk.KindAnalyzer, Path: bins.shouting, Config: map[string]any{"min_letters": 0}}, "invalid config: min_letters: must be at least 1, got 0"},
 		{"unknown config key", Spec{Name: "x", Kind: sdk.KindAnalyzer, Path: bins.shouting, Config: map[string]any{"min_leters": 3}}, "min_leters: unknown key"},
 		{"missing binary", Spec{Name: "x", Kind: sdk.KindAnalyzer, Path: "/nonexistent/plugin"}, "read plugin binary"},
-		{"not a plugin", Spec{Name: "x", Kind: sdk.KindAnalyzer, Path: "/bin/true"}, "quarantined"},
+		{"not a plugin", Spec{Name: "x", Kind: sdk.KindAnalyzer, Path: "/bin/true"}, "failed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,387 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These tests run the real moderator binary with real plugin processes.
+
+var bin struct {
+	moderator, plugins string
+}
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "moderator-e2e-")
+	if err != nil {
+		panic(err)
+	}
+	bin.moderator = filepath.Join(dir, "moderator")
+	bin.plugins = filepath.Join(dir, "plugins")
+	for _, b := range []struct{ out, pkg string }{
+		{bin.moderator, "."},
+		{filepath.Join(bin.plugins, "shouting"), "../../../examples/shouting"},
+		{filepath.Join(bin.plugins, "testplugin"), "../../internal/testplugin"},
+	} {
+		cmd := exec.Command("go", "build", "-o", b.out, b.pkg)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Run(); err != nil {
+			panic(fmt.Sprintf("build %s: %v", b.pkg, err))
+		}
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type setup struct {
+	dir, config, addr string
+}
+
+func freeAddr(t testing.TB) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// newSetup writes a moderator.toml with the given instances and rules, on a
+// free loopback port, with the test's plugin binaries and a fresh data dir.
+func newSetup(t testing.TB, body string) setup {
+	t.Helper()
+	dir := t.TempDir()
+	s := setup{dir: dir, config: filepath.Join(dir, "moderator.toml"), addr: freeAddr(t)}
+	head := fmt.Sprintf(`[moderator]
+data_dir = %q
+log_level = "debug"
+
+[http]
+listen = %q
+
+[plugins]
+dir = %q
+restart_backoff = "20ms"
+restart_backoff_max = "100ms"
+`, filepath.Join(dir, "data"), s.addr, bin.plugins)
+	if err := os.WriteFile(s.config, []byte(head+body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func moderator(t testing.TB, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(bin.moderator, args...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return o.String(), e.String(), ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return o.String(), e.String(), 0
+}
+
+func TestExitStatus(t *testing.T) {
+	good := newSetup(t, "")
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+		stdout string
+	}{
+		{"version", []string{"version"}, 0, "", "moderator "},
+		{"no command", nil, 2, "a command is required", ""},
+		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"`, ""},
+		{"unknown flag", []string{"version", "--frob"}, 2, "unknown flag: --frob", ""},
+		{"stray argument", []string{"config", "check", "extra"}, 2, "takes no arguments", ""},
+		{"missing config", []string{"config", "check", "--config", "/nonexistent/moderator.toml"}, 1, "/nonexistent/moderator.toml: cannot read config", ""},
+		{"good config", []string{"config", "check", "--config", good.config}, 0, "", "OK (0 connectors, 0 analyzers"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, stderr, code := moderator(t, tt.args...)
+			if code != tt.code || !strings.Contains(stderr, tt.stderr) || !strings.Contains(stdout, tt.stdout) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit %d, stdout ~%q, stderr ~%q", code, stdout, stderr, tt.code, tt.stdout, tt.stderr)
+			}
+			if tt.code == 1 && strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+				t.Errorf("a user error is one line, got %q", stderr)
+			}
+		})
+	}
+}
+
+func TestConfigCheckAsksThePlugins(t *testing.T) {
+	s := newSetup(t, `
+[[analyzer]]
+name = "caps"
+plugin = "shouting"
+  [analyzer.config]
+  min_letters = 0
+  colour = "red"
+
+[[analyzer]]
+name = "counter"
+plugin = "testplugin"
+  [analyzer.config]
+  threshold = 2.5
+
+[[analyzer]]
+name = "fine"
+plugin = "shouting"
+`)
+	_, stderr, code := moderator(t, "config", "check", "--config", s.config)
+	if code != 1 {
+		t.Fatalf("exit %d, stderr %s", code, stderr)
+	}
+	// Every problem, from both plugins, at the line and column of its key.
+	for _, want := range []string{
+		"moderator.toml:18:12: analyzer \"caps\": config.colour: unknown key",
+		"moderator.toml:24:15: analyzer \"counter\": config.threshold: must be in [0,1], got 2.5",
+		"moderator: " + s.config + ": 2 problems",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("missing %q in:\n%s", want, stderr)
+		}
+	}
+}
+
+func get(t testing.TB, url, token string, out any) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		json.NewDecoder(resp.Body).Decode(out)
+	}
+	return resp.StatusCode
+}
+
+type daemon struct {
+	setup
+	cmd    *exec.Cmd
+	stderr *bytes.Buffer
+}
+
+func startDaemon(t testing.TB, s setup) *daemon {
+	t.Helper()
+	d := &daemon{setup: s, cmd: exec.Command(bin.moderator, "run", "--config", s.config), stderr: &bytes.Buffer{}}
+	d.cmd.Stderr = d.stderr
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if d.cmd.ProcessState == nil {
+			d.cmd.Process.Kill()
+			d.cmd.Wait()
+		}
+		if t.Failed() {
+			t.Logf("daemon log:\n%s", d.stderr)
+		}
+	})
+	return d
+}
+
+func (d *daemon) waitListening(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for get(t, "http://"+d.addr+"/healthz", "", nil) != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatalf("daemon never answered /healthz")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func (d *daemon) waitReady(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for get(t, "http://"+d.addr+"/readyz", "", nil) != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatalf("daemon never became ready")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+type pluginStatus struct {
+	Instance string `json:"instance"`
+	State    string `json:"state"`
+	PID      int    `json:"pid"`
+	Restarts int    `json:"restarts"`
+}
+
+func (d *daemon) plugins(t testing.TB) []pluginStatus {
+	t.Helper()
+	token, err := os.ReadFile(filepath.Join(d.dir, "data", "admin.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp struct{ Plugins []pluginStatus }
+	if code := get(t, "http://"+d.addr+"/api/v1/plugins", strings.TrimSpace(string(token)), &resp); code != 200 {
+		t.Fatalf("plugins API: %d", code)
+	}
+	return resp.Plugins
+}
+
+func alive(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return syscall.Kill(pid, 0) == nil
+	}
+	// A zombie has exited; only its parent's bookkeeping is left.
+	fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	return len(fields) > 0 && fields[0] != "Z"
+}
+
+const threePlugins = `
+[[analyzer]]
+name = "caps1"
+plugin = "shouting"
+[[analyzer]]
+name = "caps2"
+plugin = "shouting"
+[[analyzer]]
+name = "counter"
+plugin = "testplugin"
+`
+
+func TestNoPluginOutlivesTheHost(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) {
+			d := startDaemon(t, newSetup(t, threePlugins))
+			d.waitReady(t)
+			var pids []int
+			for _, p := range d.plugins(t) {
+				if p.PID == 0 || !alive(p.PID) {
+					t.Fatalf("plugin %s has no live process: %+v", p.Instance, p)
+				}
+				pids = append(pids, p.PID)
+			}
+			if err := d.cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			err := d.cmd.Wait()
+			if sig != syscall.SIGKILL && err != nil {
+				t.Errorf("host exited with %v after %s", err, sig)
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for _, pid := range pids {
+				for alive(pid) && time.Now().Before(deadline) {
+					time.Sleep(20 * time.Millisecond)
+				}
+				if alive(pid) {
+					t.Errorf("plugin pid %d outlived the host (%s)", pid, sig)
+					syscall.Kill(pid, syscall.SIGKILL)
+				}
+			}
+		})
+	}
+}
+
+func TestPluginsListShowsQuarantine(t *testing.T) {
+	d := startDaemon(t, newSetup(t, `
+[[analyzer]]
+name = "caps"
+plugin = "shouting"
+[[analyzer]]
+name = "crashy"
+plugin = "testplugin"
+env = ["TESTPLUGIN_MODE=exit"]
+`))
+	d.waitListening(t)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var ps []pluginStatus
+		stdout, stderr, code := moderator(t, "plugins", "list", "--json", "--config", d.config)
+		if code == 0 {
+			json.Unmarshal([]byte(stdout), &ps)
+		}
+		if len(ps) == 2 && ps[1].State == "quarantined" {
+			if ps[0].State != "ready" || ps[1].Restarts != 2 {
+				t.Errorf("plugins: %+v", ps)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never quarantined: exit %d %s %s", code, stdout, stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stdout, _, _ := moderator(t, "plugins", "list", "--config", d.config)
+	if !strings.Contains(stdout, "quarantined (2 restarts)") || !strings.Contains(stdout, "crashy: ") {
+		t.Errorf("table does not show the quarantine:\n%s", stdout)
+	}
+	if !strings.Contains(d.stderr.String(), "plugin quarantined") {
+		t.Errorf("the log does not say so:\n%s", d.stderr)
+	}
+	// And the daemon is not ready while a plugin is quarantined.
+	var ready map[string]any
+	if code := get(t, "http://"+d.addr+"/readyz", "", &ready); code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz = %d with a quarantined plugin", code)
+	}
+}
+
+func TestPluginsListWithoutDaemon(t *testing.T) {
+	s := newSetup(t, `
+[[analyzer]]
+name = "caps"
+plugin = "shouting"
+sha256 = "`+sha(t, filepath.Join(bin.plugins, "shouting"))+`"
+`)
+	stdout, stderr, code := moderator(t, "plugins", "list", "--config", s.config)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"INSTANCE", "caps", "shouting", "analyzer", "0.1.0", "v1", "analyze", "(pinned)", "ready", "daemon is not running"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("missing %q in:\n%s", want, stdout)
+		}
+	}
+}
+
+func sha(t testing.TB, path string) string {
+	out, err := exec.Command("sha256sum", path).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Fields(string(out))[0]
+}
+
+// BenchmarkRunToReady measures the time from `moderator run` to /readyz
+// answering 200 with six plugin instances.
+func BenchmarkRunToReady(b *testing.B) {
+	var body strings.Builder
+	for i := range 6 {
+		fmt.Fprintf(&body, "[[analyzer]]\nname = \"caps%d\"\nplugin = \"shouting\"\n", i)
+	}
+	for b.Loop() {
+		s := newSetup(b, body.String())
+		start := time.Now()
+		d := startDaemon(b, s)
+		d.waitReady(b)
+		b.ReportMetric(float64(time.Since(start).Milliseconds()), "ms-to-ready")
+		d.cmd.Process.Signal(syscall.SIGTERM)
+		d.cmd.Wait()
+	}
+}
