@@ -48,7 +48,7 @@ type Options struct {
 	RestartBackoffMax time.Duration // 30s
 	CrashLimit        int           // 3 crashes inside CrashWindow quarantine an instance
 	CrashWindow       time.Duration // 10m
-	HealthInterval    time.Duration // 5s between health checks of a running plugin
+	HealthInterval    time.Duration // 5s between health checks of a running plugin, and the most one may take
 	// KV returns the host KV store served to an instance; nil serves none.
 	KV func(instance string) sdk.KV
 	// ValidateOnly configures plugins for `config check`: they must reach
@@ -344,7 +344,8 @@ func (in *Instance) supervise(ctx context.Context) {
 		} else {
 			in.log.Info("plugin ready", "pid", in.Status().PID, "version", in.Description().Version)
 			err = in.watch(ctx, client)
-			in.kill(client)
+			var hung hungError
+			in.kill(client, errors.As(err, &hung))
 			if ctx.Err() != nil {
 				return
 			}
@@ -441,7 +442,7 @@ func (in *Instance) launch(ctx context.Context) (*plugin.Client, error) {
 		GRPCDialOptions:  sdk.GRPCDialOptions(),
 	})
 	fail := func(err error) (*plugin.Client, error) {
-		client.Kill()
+		in.kill(client, false)
 		// What the plugin printed explains a crash at start-up; for a
 		// refusal (pin, protocol, config) the error already says it all.
 		var perm permanentError
@@ -530,12 +531,17 @@ func (in *Instance) watch(ctx context.Context, client *plugin.Client) error {
 				return errors.New("plugin process exited")
 			}
 		case <-health.C:
-			if err := ping(client, in.opts.StartTimeout); err != nil && !client.Exited() {
-				return fmt.Errorf("health check: %w", err)
+			if err := ping(client, in.opts.HealthInterval); err != nil && !client.Exited() {
+				return hungError{fmt.Errorf("health check: %w", err)}
 			}
 		}
 	}
 }
+
+// hungError means the process is alive but does not answer.
+type hungError struct{ error }
+
+func (e hungError) Unwrap() error { return e.error }
 
 // ping runs go-plugin's health check with a deadline: its own has none, and a
 // hung plugin must count as a crash rather than hang the supervisor.
@@ -554,8 +560,39 @@ func ping(client *plugin.Client, timeout time.Duration) error {
 	}
 }
 
-func (in *Instance) kill(client *plugin.Client) {
-	client.Kill()
+// killGrace is how long go-plugin's graceful shutdown may take before the
+// process is killed outright.
+const killGrace = 3 * time.Second
+
+// kill stops the plugin process. go-plugin's Kill first asks the plugin to
+// shut down and waits for the answer without a deadline, so a hung plugin
+// (force) is killed at once, and one that does not finish in killGrace is
+// killed then.
+func (in *Instance) kill(client *plugin.Client, force bool) {
+	pid := 0
+	if rc := client.ReattachConfig(); rc != nil {
+		pid = rc.Pid
+	}
+	hardKill := func() {
+		if p, err := os.FindProcess(pid); err == nil && pid > 0 {
+			_ = p.Kill()
+		}
+	}
+	if force {
+		hardKill()
+	}
+	done := make(chan struct{})
+	go func() {
+		client.Kill()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(killGrace):
+		in.log.Warn("plugin did not shut down in time; killing it", "pid", pid)
+		hardKill()
+		<-done
+	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if in.client == client {

@@ -275,6 +275,30 @@ func TestRestartAfterSIGKILL(t *testing.T) {
 	}
 }
 
+func TestHungPluginIsRestarted(t *testing.T) {
+	opts := fastOptions(t)
+	opts.HealthInterval = 200 * time.Millisecond
+	h, err := startHost(t, opts, Spec{Name: "caps", Kind: sdk.KindAnalyzer, Path: bins.shouting})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := h.Instance("caps")
+	old := in.Status().PID
+	// A stopped process keeps its socket open but answers nothing.
+	if err := syscall.Kill(old, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the hung plugin to be replaced", func() bool {
+		st := in.Status()
+		return st.State == StateReady && st.PID != old
+	})
+	if !strings.Contains(in.Status().LastError, "health check") {
+		t.Errorf("last error %q does not name the health check", in.Status().LastError)
+	}
+	waitFor(t, "the hung process to be killed", func() bool { return !alive(old) })
+	analyze(t, in, sdk.Comment{ID: "1", Text: "ANSWERING AGAIN"})
+}
+
 func TestCrashLoopEndsInQuarantine(t *testing.T) {
 	marker := filepath.Join(t.TempDir(), "starts")
 	opts := fastOptions(t)
