@@ -16,6 +16,7 @@ PLUGIN_PKGS := shouting=./examples/shouting
 BUF_VERSION                := v1.50.0
 PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
+VTPROTO_VERSION            := v0.6.0
 
 .PHONY: all build run test test-short bench fuzz proto vet fmt clean
 
@@ -50,7 +51,7 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./core/pluginhost/ ./core/cli/
 
-proto: $(TOOLS)/buf-$(BUF_VERSION) $(TOOLS)/protoc-gen-go-$(PROTOC_GEN_GO_VERSION) $(TOOLS)/protoc-gen-go-grpc-$(PROTOC_GEN_GO_GRPC_VERSION)
+proto: $(TOOLS)/buf-$(BUF_VERSION) $(TOOLS)/protoc-gen-go-$(PROTOC_GEN_GO_VERSION) $(TOOLS)/protoc-gen-go-grpc-$(PROTOC_GEN_GO_GRPC_VERSION) $(TOOLS)/protoc-gen-go-vtproto-$(VTPROTO_VERSION)
 	cd sdk/proto && PATH=$(TOOLS):$$PATH buf lint . && PATH=$(TOOLS):$$PATH buf generate .
 
 $(TOOLS)/buf-%:
@@ -58,6 +59,9 @@ $(TOOLS)/buf-%:
 	@touch $@
 $(TOOLS)/protoc-gen-go-%:
 	GOBIN=$(TOOLS) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$*
+	@touch $@
+$(TOOLS)/protoc-gen-go-vtproto-%:
+	GOBIN=$(TOOLS) $(GO) install github.com/planetscale/vtprotobuf/cmd/protoc-gen-go-vtproto@$*
 	@touch $@
 $(TOOLS)/protoc-gen-go-grpc-%:
 	GOBIN=$(TOOLS) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$*

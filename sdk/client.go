@@ -108,10 +108,7 @@ func (r *RemotePlugin) Analyze(ctx context.Context, comments []Comment) ([]Resul
 	if err != nil {
 		return nil, fmt.Errorf("analyze: %w", fromStatus(err))
 	}
-	results := make([]Result, len(resp.Results))
-	for i, res := range resp.Results {
-		results[i] = resultFromPB(res)
-	}
+	results := resultsFromPB(resp.Results)
 	if err := CheckResults(comments, results); err != nil {
 		return nil, fmt.Errorf("analyze: invalid reply from plugin: %w", err)
 	}
@@ -217,7 +214,7 @@ func (r *RemotePlugin) Webhook(ctx context.Context, req WebhookRequest) (Webhook
 
 // Moderate asks a connector to apply an action.
 func (r *RemotePlugin) Moderate(ctx context.Context, req ModerateRequest) (ModerateResponse, error) {
-	resp, err := r.connector.Moderate(ctx, &pb.ModerateRequest{Comment: commentToPB(&req.Comment), Action: req.Action, Reason: req.Reason, IdempotencyKey: req.IdempotencyKey})
+	resp, err := r.connector.Moderate(ctx, &pb.ModerateRequest{Comment: commentToPB(new(pb.Comment), &req.Comment), Action: req.Action, Reason: req.Reason, IdempotencyKey: req.IdempotencyKey})
 	if err != nil {
 		return ModerateResponse{}, fmt.Errorf("moderate %s %s: %w", req.Action, req.Comment.ID, fromStatus(err))
 	}

@@ -62,14 +62,15 @@ func wireMetadata(m map[string]string) map[string]string {
 	return m
 }
 
-func commentToPB(c *Comment) *pb.Comment {
+// commentToPB fills dst, which the caller allocates: a batch takes one
+// allocation for all its comments instead of one each.
+func commentToPB(dst *pb.Comment, c *Comment) *pb.Comment {
 	w := wireString
-	return &pb.Comment{
-		Platform: w(c.Platform), Connector: w(c.Connector), Id: w(c.ID), PostId: w(c.PostID), ParentId: w(c.ParentID),
-		AuthorId: w(c.AuthorID), AuthorHandle: w(c.AuthorHandle), Text: w(c.Text), CreatedAt: ts(c.CreatedAt),
-		Version: w(c.Version), Url: w(c.URL), Raw: c.Raw, Deleted: c.Deleted, AuthorCreatedAt: ts(c.AuthorCreatedAt),
-		Lang: w(c.Lang), Metadata: wireMetadata(c.Metadata),
-	}
+	dst.Platform, dst.Connector, dst.Id, dst.PostId, dst.ParentId = w(c.Platform), w(c.Connector), w(c.ID), w(c.PostID), w(c.ParentID)
+	dst.AuthorId, dst.AuthorHandle, dst.Text, dst.CreatedAt = w(c.AuthorID), w(c.AuthorHandle), w(c.Text), ts(c.CreatedAt)
+	dst.Version, dst.Url, dst.Raw, dst.Deleted, dst.AuthorCreatedAt = w(c.Version), w(c.URL), c.Raw, c.Deleted, ts(c.AuthorCreatedAt)
+	dst.Lang, dst.Metadata = w(c.Lang), wireMetadata(c.Metadata)
+	return dst
 }
 
 func commentFromPB(c *pb.Comment) Comment {
@@ -83,8 +84,9 @@ func commentFromPB(c *pb.Comment) Comment {
 
 func commentsToPB(cs []Comment) []*pb.Comment {
 	out := make([]*pb.Comment, len(cs))
+	slab := make([]pb.Comment, len(cs))
 	for i := range cs {
-		out[i] = commentToPB(&cs[i])
+		out[i] = commentToPB(&slab[i], &cs[i])
 	}
 	return out
 }
@@ -97,37 +99,76 @@ func commentsFromPB(cs []*pb.Comment) []Comment {
 	return out
 }
 
-func resultToPB(r *Result) *pb.AnalysisResult {
-	out := &pb.AnalysisResult{CommentId: wireString(r.CommentID), Error: wireString(r.Err)}
-	if len(r.Labels) > 0 {
-		out.Labels = make([]*pb.Label, len(r.Labels))
-		for i, l := range r.Labels {
-			pl := &pb.Label{Name: wireString(l.Name), Score: l.Score, Reason: wireString(l.Reason)}
-			if len(l.Spans) > 0 {
-				pl.Spans = make([]*pb.Span, len(l.Spans))
-				for j, s := range l.Spans {
-					pl.Spans[j] = &pb.Span{Start: int32(s.Start), End: int32(s.End)}
-				}
-			}
-			out.Labels[i] = pl
+// resultsToPB converts a batch's results with one allocation per kind of
+// message rather than one per message.
+func resultsToPB(rs []Result) []*pb.AnalysisResult {
+	nl, ns := 0, 0
+	for i := range rs {
+		nl += len(rs[i].Labels)
+		for _, l := range rs[i].Labels {
+			ns += len(l.Spans)
 		}
+	}
+	out := make([]*pb.AnalysisResult, len(rs))
+	results := make([]pb.AnalysisResult, len(rs))
+	labels := make([]pb.Label, nl)
+	labelPtrs := make([]*pb.Label, nl)
+	spans := make([]pb.Span, ns)
+	spanPtrs := make([]*pb.Span, ns)
+	for i := range rs {
+		r := &rs[i]
+		pr := &results[i]
+		pr.CommentId, pr.Error = wireString(r.CommentID), wireString(r.Err)
+		if len(r.Labels) > 0 {
+			pr.Labels, labelPtrs = labelPtrs[:len(r.Labels):len(r.Labels)], labelPtrs[len(r.Labels):]
+			for j, l := range r.Labels {
+				pl := &labels[0]
+				labels = labels[1:]
+				pl.Name, pl.Score, pl.Reason = wireString(l.Name), l.Score, wireString(l.Reason)
+				if len(l.Spans) > 0 {
+					pl.Spans, spanPtrs = spanPtrs[:len(l.Spans):len(l.Spans)], spanPtrs[len(l.Spans):]
+					for k, sp := range l.Spans {
+						spans[0].Start, spans[0].End = int32(sp.Start), int32(sp.End)
+						pl.Spans[k] = &spans[0]
+						spans = spans[1:]
+					}
+				}
+				pr.Labels[j] = pl
+			}
+		}
+		out[i] = pr
 	}
 	return out
 }
 
-func resultFromPB(r *pb.AnalysisResult) Result {
-	out := Result{CommentID: r.CommentId, Err: r.Error}
-	if len(r.Labels) > 0 {
-		out.Labels = make([]Label, len(r.Labels))
-		for i, l := range r.Labels {
-			gl := Label{Name: l.Name, Score: l.Score, Reason: l.Reason}
+// resultsFromPB converts a batch's results; labels and spans of all results
+// share one allocation each.
+func resultsFromPB(rs []*pb.AnalysisResult) []Result {
+	nl, ns := 0, 0
+	for _, r := range rs {
+		nl += len(r.Labels)
+		for _, l := range r.Labels {
+			ns += len(l.Spans)
+		}
+	}
+	out := make([]Result, len(rs))
+	labels := make([]Label, nl)
+	spans := make([]Span, ns)
+	for i, r := range rs {
+		out[i] = Result{CommentID: r.CommentId, Err: r.Error}
+		if len(r.Labels) == 0 {
+			continue
+		}
+		out[i].Labels, labels = labels[:len(r.Labels):len(r.Labels)], labels[len(r.Labels):]
+		for j, l := range r.Labels {
+			gl := &out[i].Labels[j]
+			gl.Name, gl.Score, gl.Reason = l.Name, l.Score, l.Reason
 			if len(l.Spans) > 0 {
-				gl.Spans = make([]Span, len(l.Spans))
-				for j, s := range l.Spans {
-					gl.Spans[j] = Span{Start: int(s.Start), End: int(s.End)}
+				gl.Spans, spans = spans[:len(l.Spans):len(l.Spans)], spans[len(l.Spans):]
+				for k, sp := range l.Spans {
+					gl.Spans[k] = Span{Start: int(sp.Start), End: int(sp.End)}
 				}
 			}
-			out.Labels[i] = gl
 		}
 	}
 	return out

@@ -171,12 +171,12 @@ func HostPluginSets() map[int]plugin.PluginSet {
 
 // GRPCDialOptions are the options a host passes as go-plugin's GRPCDialOptions.
 func GRPCDialOptions() []grpc.DialOption {
-	return []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageBytes), grpc.MaxCallSendMsgSize(maxMessageBytes))}
+	return []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageBytes), grpc.MaxCallSendMsgSize(maxMessageBytes), clientCodec())}
 }
 
 func newGRPCServer(opts []grpc.ServerOption) *grpc.Server {
 	opts = append(opts,
-		grpc.MaxRecvMsgSize(maxMessageBytes), grpc.MaxSendMsgSize(maxMessageBytes),
+		grpc.MaxRecvMsgSize(maxMessageBytes), grpc.MaxSendMsgSize(maxMessageBytes), serverCodec(),
 		grpc.ChainUnaryInterceptor(recoverUnary), grpc.ChainStreamInterceptor(recoverStream))
 	return grpc.NewServer(opts...)
 }
@@ -316,11 +316,7 @@ func (s *analyzerServer) Analyze(ctx context.Context, r *pb.AnalyzeRequest) (*pb
 		Logger().Error("analyzer returned an invalid reply", "error", err)
 		return nil, status.Errorf(codes.Internal, "analyzer %s: %v", s.p.Info.Name, err)
 	}
-	out := &pb.AnalyzeResponse{Analyzer: s.p.Info.Name, Version: s.p.Info.Version, Results: make([]*pb.AnalysisResult, len(results))}
-	for i := range results {
-		out.Results[i] = resultToPB(&results[i])
-	}
-	return out, nil
+	return &pb.AnalyzeResponse{Analyzer: s.p.Info.Name, Version: s.p.Info.Version, Results: resultsToPB(results)}, nil
 }
 
 // CheckResults reports the first way results break the Analyze contract for
@@ -405,7 +401,7 @@ type streamSink struct {
 func (k *streamSink) Comment(c Comment) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return k.s.Send(&pb.StreamResponse{Message: &pb.StreamResponse_Comment{Comment: commentToPB(&c)}})
+	return k.s.Send(&pb.StreamResponse{Message: &pb.StreamResponse_Comment{Comment: commentToPB(new(pb.Comment), &c)}})
 }
 
 func (k *streamSink) Status(st StreamStatus) error {
