@@ -115,7 +115,7 @@ func (e *env) root() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&e.configPath, "config", "moderator.toml", "config file")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(e.versionCmd(), e.configCmd(), e.pluginsCmd(), e.runCmd())
+	root.AddCommand(e.versionCmd(), e.configCmd(), e.pluginsCmd(), e.runCmd(), e.evalCmd())
 	return root
 }
 

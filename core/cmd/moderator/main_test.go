@@ -201,6 +201,55 @@ action = "hide"
 	}
 }
 
+func TestEval(t *testing.T) {
+	s := newSetup(t, `
+[[analyzer]]
+name = "caps"
+plugin = "shouting"
+  [analyzer.config]
+  min_letters = 4
+`)
+	dataset := filepath.Join(s.dir, "d.jsonl")
+	lines := []string{
+		`{"id":"1","text":"STOP SHOUTING AT ME","labels":["shouting.caps"]}`,
+		`{"id":"2","text":"a perfectly calm reply","labels":[]}`,
+		`{"id":"3","text":"Quietly LOUD","labels":["shouting.caps"]}`,
+		`{"id":"4","text":"NOT REALLY ANGRY","labels":[]}`,
+	}
+	os.WriteFile(dataset, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+	stdout, stderr, code := moderator(t, "eval", "--dataset", dataset, "--json", "--config", s.config)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep map[string]map[string]float64
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("%v: %s", err, stdout)
+	}
+	// "Quietly LOUD" is 4/11 capitals: below 0.5, a miss; "NOT REALLY ANGRY" a false alarm.
+	got := rep["shouting.caps"]
+	want := map[string]float64{"tp": 1, "fp": 1, "fn": 1, "tn": 1, "precision": 0.5, "recall": 0.5, "f1": 0.5}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v (report %s)", k, got[k], v, stdout)
+		}
+	}
+	stdout, _, code = moderator(t, "eval", "--dataset", dataset, "--config", s.config)
+	if code != 0 || !strings.Contains(stdout, "shouting.caps") || !strings.Contains(stdout, "4 examples, threshold 0.50") {
+		t.Errorf("text report: %s", stdout)
+	}
+	// Piped, it shows no progress line.
+	if _, stderr, _ := moderator(t, "eval", "--dataset", dataset, "--config", s.config); stderr != "" {
+		t.Errorf("stderr when piped: %q", stderr)
+	}
+	os.WriteFile(dataset, []byte(`{"id":"1","txt":"x"}`), 0o644)
+	if _, stderr, code := moderator(t, "eval", "--dataset", dataset, "--config", s.config); code != 1 || !strings.Contains(stderr, `d.jsonl:1: json: unknown field "txt"`) {
+		t.Errorf("bad dataset: exit %d %s", code, stderr)
+	}
+	if _, _, code := moderator(t, "eval", "--config", s.config); code != 2 {
+		t.Errorf("no --dataset: exit %d, want 2", code)
+	}
+}
+
 func get(t testing.TB, url, token string, out any) int {
 	t.Helper()
 	req, _ := http.NewRequest("GET", url, nil)

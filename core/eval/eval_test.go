@@ -1,0 +1,81 @@
+package eval
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+func TestReadDataset(t *testing.T) {
+	tests := []struct {
+		name, in, err string
+		n             int
+	}{
+		{"good", `{"id":"1","text":"hi","labels":[]}` + "\n\n" + `{"id":"2","text":"buy now","labels":["spam"]}`, "", 2},
+		{"no labels key is no labels", `{"id":"1","text":"hi"}`, "", 1},
+		{"bad json", `{"id":"1","text":}`, "d.jsonl:1: invalid character", 0},
+		{"unknown field", `{"id":"1","text":"x","label":["spam"]}`, `d.jsonl:1: json: unknown field "label"`, 0},
+		{"missing id", `{"text":"x"}`, `d.jsonl:1: "id" is missing`, 0},
+		{"duplicate id", `{"id":"1","text":"x"}` + "\n" + `{"id":"1","text":"y"}`, `d.jsonl:2: id "1" was already used on line 1`, 0},
+		{"labels not a list", `{"id":"1","text":"x","labels":"spam"}`, "d.jsonl:1: json: cannot unmarshal", 0},
+		{"empty label", `{"id":"1","text":"x","labels":[""]}`, "d.jsonl:1: an empty label", 0},
+		{"two values", `{"id":"1","text":"x"} {"id":"2"}`, "d.jsonl:1: more than one JSON value", 0},
+		{"empty file", "\n", "d.jsonl: no examples", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ReadDataset(strings.NewReader(tt.in), "d.jsonl")
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil || len(got) != tt.n {
+				t.Fatalf("got %d examples, err %v", len(got), err)
+			}
+		})
+	}
+}
+
+func TestScore(t *testing.T) {
+	examples := []Example{
+		{ID: "1", Labels: []string{"spam"}},
+		{ID: "2", Labels: []string{"spam", "insult"}},
+		{ID: "3"},
+		{ID: "4", Labels: []string{"spam"}},
+	}
+	predicted := [][]string{{"spam"}, {"insult"}, {"spam", "threat"}, {"spam"}}
+	rep := Score(examples, predicted)
+	want := map[string]Counts{
+		"spam":   {TP: 2, FP: 1, FN: 1, TN: 0, Precision: 2.0 / 3, Recall: 2.0 / 3, F1: 2.0 / 3},
+		"insult": {TP: 1, FP: 0, FN: 0, TN: 3, Precision: 1, Recall: 1, F1: 1},
+		"threat": {TP: 0, FP: 1, FN: 0, TN: 3},
+	}
+	if got := strings.Join(rep.Labels(), ","); got != "insult,spam,threat" {
+		t.Errorf("labels %s", got)
+	}
+	for l, w := range want {
+		g := *rep[l]
+		if g.TP != w.TP || g.FP != w.FP || g.FN != w.FN || g.TN != w.TN ||
+			math.Abs(g.Precision-w.Precision) > 1e-9 || math.Abs(g.Recall-w.Recall) > 1e-9 || math.Abs(g.F1-w.F1) > 1e-9 {
+			t.Errorf("%s: got %+v, want %+v", l, g, w)
+		}
+	}
+}
+
+func FuzzReadDataset(f *testing.F) {
+	f.Add(`{"id":"1","text":"hi","labels":["spam"]}`)
+	f.Add("{\"id\":\"\u00e9\",\"text\":\"\\ud800\"}\n\n{}")
+	f.Fuzz(func(t *testing.T, in string) {
+		exs, err := ReadDataset(strings.NewReader(in), "f")
+		if err == nil && len(exs) == 0 {
+			t.Fatal("no error and no examples")
+		}
+		for _, ex := range exs {
+			if ex.ID == "" {
+				t.Fatal("example without id accepted")
+			}
+		}
+	})
+}

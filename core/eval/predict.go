@@ -1,0 +1,74 @@
+package eval
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/moderatorbot/moderator/sdk"
+)
+
+// Analyzer is one named analyzer and the largest batch it takes (0: any).
+type Analyzer struct {
+	Name     string
+	Analyzer sdk.Analyzer
+	MaxBatch int
+}
+
+// Predict runs every analyzer over the examples, batch by batch, all
+// analyzers of a batch at once, and returns for each example the labels any
+// analyzer scored at or above threshold. progress, when set, is told how many
+// examples are done.
+func Predict(ctx context.Context, examples []Example, analyzers []Analyzer, batch int, threshold float64, progress func(done int)) ([][]string, error) {
+	if batch <= 0 {
+		batch = 100
+	}
+	for _, a := range analyzers {
+		if a.MaxBatch > 0 && a.MaxBatch < batch {
+			batch = a.MaxBatch
+		}
+	}
+	out := make([][]string, len(examples))
+	for start := 0; start < len(examples); start += batch {
+		end := min(start+batch, len(examples))
+		comments := make([]sdk.Comment, end-start)
+		for i, ex := range examples[start:end] {
+			comments[i] = sdk.Comment{ID: ex.ID, Text: ex.Text, PostID: "eval", AuthorID: "eval", Platform: "eval"}
+		}
+		results := make([][]sdk.Result, len(analyzers))
+		errs := make([]error, len(analyzers))
+		var wg sync.WaitGroup
+		for i, a := range analyzers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i], errs[i] = a.Analyzer.Analyze(ctx, comments)
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				return nil, fmt.Errorf("analyzer %s on examples %d-%d: %w", analyzers[i].Name, start+1, end, err)
+			}
+		}
+		for j := range comments {
+			set := map[string]bool{}
+			for i := range analyzers {
+				for _, l := range results[i][j].Labels {
+					if l.Score >= threshold {
+						set[l.Name] = true
+					}
+				}
+			}
+			for l := range set {
+				out[start+j] = append(out[start+j], l)
+			}
+			sort.Strings(out[start+j])
+		}
+		if progress != nil {
+			progress(end)
+		}
+	}
+	return out, nil
+}
