@@ -61,7 +61,7 @@ func (c Config) Decode(v any) error {
 			return fe
 		}
 	}
-	return fieldErrorsOf(decodeStrict(data, v), "")
+	return fieldErrorsOf(decodeStrict(data, v), "").Err()
 }
 
 // decodeStrict decodes one JSON table into v, refusing unknown keys and
@@ -189,6 +189,7 @@ type FieldError struct {
 	Message string
 }
 
+// Error is "field: message", or the message alone for the whole table.
 func (e *FieldError) Error() string {
 	if e.Field == "" {
 		return e.Message
@@ -200,6 +201,7 @@ func (e *FieldError) Error() string {
 // them at once, not one per run.
 type FieldErrors []FieldError
 
+// Error joins every problem with "; ".
 func (fe FieldErrors) Error() string {
 	parts := make([]string, len(fe))
 	for i := range fe {

@@ -24,6 +24,7 @@ type RateLimitedError struct {
 	Err       error
 }
 
+// Error says which limit and until when, then the platform's own error.
 func (e *RateLimitedError) Error() string {
 	what := "rate limited"
 	if e.RateLimit.UsageCapExceeded {
@@ -38,6 +39,7 @@ func (e *RateLimitedError) Error() string {
 	return what
 }
 
+// Unwrap returns the platform's own error.
 func (e *RateLimitedError) Unwrap() error { return e.Err }
 
 // Permanent marks err as one that retrying will not cure (a 403, a comment

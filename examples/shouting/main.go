@@ -64,8 +64,9 @@ func (s *Shouting) Analyze(_ context.Context, comments []sdk.Comment) ([]sdk.Res
 	return results, nil
 }
 
-func main() {
-	sdk.Serve(sdk.Plugin{
+// newPlugin is what main serves, and what the tests run in-process.
+func newPlugin() sdk.Plugin {
+	return sdk.Plugin{
 		Info: sdk.Info{
 			Name:        "shouting",
 			Version:     "0.1.0",
@@ -77,5 +78,7 @@ func main() {
 			}},
 		},
 		Analyzer: &Shouting{MinLetters: 8},
-	})
+	}
 }
+
+func main() { sdk.Serve(newPlugin()) }

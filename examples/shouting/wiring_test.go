@@ -80,7 +80,7 @@ reason = "mostly capital letters"
 	// The plugin's own validation reaches the operator with a position.
 	cfg = write(0)
 	out, code = run("config", "check", "--config", cfg)
-	if code != 1 || !strings.Contains(out, `moderator.toml:10:17: analyzer "shouting": config.min_letters: must be at least 1, got 0`) {
+	if code != 1 || !strings.Contains(out, `moderator.toml:9:17: analyzer "shouting": config.min_letters: must be at least 1, got 0`) {
 		t.Errorf("config check with min_letters = 0: exit %d\n%s", code, out)
 	}
 }

@@ -1,0 +1,199 @@
+// Package plugintest is the test harness a moderator plugin author calls from
+// their own tests: it runs a plugin over real gRPC, in-process (Start) or as a
+// real process launched the way the host launches it (Build, Launch), and
+// checks it against the protocol's contract with a conformance suite
+// (TestAnalyzer, TestConnector).
+//
+// A typical analyzer test:
+//
+//	func TestConformance(t *testing.T) {
+//		p := plugintest.Start(t, newPlugin())
+//		plugintest.TestAnalyzer(t, p, plugintest.AnalyzerSuite{
+//			Config:     map[string]any{"min_letters": 8},
+//			BadConfigs: []plugintest.BadConfig{{Name: "zero", Config: map[string]any{"min_letters": 0}, Field: "min_letters"}},
+//		})
+//	}
+//
+// and the same suite against the built binary, which is what an operator runs:
+//
+//	bin := plugintest.Build(t, ".")
+//	plugintest.TestAnalyzer(t, plugintest.Launch(t, bin), suite)
+package plugintest
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"github.com/moderatorbot/moderator/sdk"
+)
+
+// Start serves p in-process over a real gRPC connection (go-plugin's
+// TestPluginGRPCConn), so every call crosses the same wire encoding, error
+// mapping and host-side checks as in production, without building a binary.
+// The connection is closed when the test ends.
+//
+// Two things differ from a plugin run by sdk.Serve, because there is no
+// process boundary: a panic in p crashes the test binary instead of becoming
+// an error for that call, and the parent-process watchdog does not run. Use
+// Build and Launch to test those.
+func Start(t testing.TB, p sdk.Plugin) *sdk.RemotePlugin {
+	t.Helper()
+	// The server is left alone: closing the client stops it, through
+	// go-plugin's controller service, and stopping it here too would race.
+	client, _ := plugin.TestPluginGRPCConn(t, false, sdk.PluginSet(p))
+	t.Cleanup(func() { _ = client.Close() })
+	raw, err := client.Dispense(sdk.PluginName)
+	if err != nil {
+		t.Fatalf("plugintest: dispense %s in-process: %v", p.Info.Name, err)
+	}
+	rp, ok := raw.(*sdk.RemotePlugin)
+	if !ok {
+		t.Fatalf("plugintest: dispensed %T, want *sdk.RemotePlugin", raw)
+	}
+	return rp
+}
+
+// Build compiles the main package pkg with `go build` into t.TempDir() and
+// returns the binary's path. pkg is an import path or a directory relative to
+// the test's working directory ("." for the package under test). extra
+// arguments go before the package, for example "-ldflags", "-X main.v=2".
+//
+// A build costs a second or more even with a warm cache; build once per test
+// binary (in one test, or behind a sync.Once) and launch it as often as needed.
+func Build(t testing.TB, pkg string, extra ...string) string {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		// `go test` puts its own GOROOT/bin first in PATH, so this happens only
+		// when the test binary is run by hand.
+		t.Fatalf("plugintest: build %s: the go command is not in PATH: %v", pkg, err)
+	}
+	name := path.Base(filepath.ToSlash(strings.TrimRight(pkg, `/\`)))
+	if name == "." || name == ".." || name == "/" || name == "" {
+		name = "plugin"
+	}
+	if runtime.GOOS == "windows" {
+		name += ".exe"
+	}
+	out := filepath.Join(t.TempDir(), name)
+	args := append([]string{"build", "-o", out}, extra...)
+	args = append(args, pkg)
+	cmd := exec.Command(goTool, args...)
+	if output, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("plugintest: go %s: %v\n%s", strings.Join(args, " "), err, output)
+	}
+	return out
+}
+
+// Launch starts the plugin binary at path as a real process, through go-plugin
+// with the settings the host uses (the sdk handshake, gRPC only, AutoMTLS, an
+// empty host environment), and returns its handle. The plugin's log goes to
+// t.Log. The process is killed when the test ends.
+func Launch(t testing.TB, path string) *sdk.RemotePlugin {
+	t.Helper()
+	return LaunchProcess(t, path).Plugin
+}
+
+// LaunchProcess is Launch for tests that need the process itself: its PID,
+// or a way to kill it as a crash would.
+func LaunchProcess(t testing.TB, path string) *Process {
+	t.Helper()
+	return LaunchCommand(t, exec.Command(path))
+}
+
+// LaunchCommand is LaunchProcess for a command prepared by the caller: extra
+// arguments, or the environment (the plugin inherits none of the test's, as
+// under the host; cmd.Env is all it gets besides go-plugin's own variables).
+// A test binary can serve a plugin from TestMain and launch itself this way,
+// with no go build at all. cmd must not have been started.
+func LaunchCommand(t testing.TB, cmd *exec.Cmd) *Process {
+	t.Helper()
+	logs := &testLog{t: t}
+	client := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  sdk.Handshake,
+		VersionedPlugins: sdk.HostPluginSets(),
+		Cmd:              cmd,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		GRPCDialOptions:  sdk.GRPCDialOptions(),
+		SkipHostEnv:      true,
+		Logger: hclog.New(&hclog.LoggerOptions{
+			Name:   filepath.Base(cmd.Path),
+			Level:  hclog.Trace,
+			Output: logs,
+		}),
+	})
+	t.Cleanup(func() {
+		client.Kill()
+		// go-plugin may still log (the exit status) after Kill returns, and
+		// t.Log after the test ends panics.
+		logs.stop()
+	})
+	rpc, err := client.Client()
+	if err != nil {
+		t.Fatalf("plugintest: launch %s: %v", cmd.Path, err)
+	}
+	raw, err := rpc.Dispense(sdk.PluginName)
+	if err != nil {
+		t.Fatalf("plugintest: dispense from %s: %v", cmd.Path, err)
+	}
+	rp, ok := raw.(*sdk.RemotePlugin)
+	if !ok {
+		t.Fatalf("plugintest: %s dispensed %T, want *sdk.RemotePlugin", cmd.Path, raw)
+	}
+	return &Process{Plugin: rp, PID: cmd.Process.Pid, proc: cmd.Process, client: client}
+}
+
+// Process is a plugin binary started by LaunchProcess or LaunchCommand.
+type Process struct {
+	// Plugin is the host-side handle, as Launch returns it.
+	Plugin *sdk.RemotePlugin
+	// PID is the plugin process's id.
+	PID    int
+	proc   *os.Process
+	client *plugin.Client
+}
+
+// Kill ends the process with SIGKILL, the way a crash or the OOM killer would,
+// without the graceful shutdown go-plugin does at the end of the test.
+func (p *Process) Kill() error {
+	if err := p.proc.Kill(); err != nil {
+		return fmt.Errorf("plugintest: kill plugin process %d: %w", p.PID, err)
+	}
+	return nil
+}
+
+// Exited reports whether the process has exited (go-plugin reaped it).
+func (p *Process) Exited() bool { return p.client.Exited() }
+
+// testLog forwards go-plugin's log lines (including the plugin's own stderr
+// log, which go-plugin parses and re-logs) to t.Log until the test ends.
+type testLog struct {
+	mu      sync.Mutex
+	t       testing.TB
+	stopped bool
+}
+
+func (w *testLog) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.stopped {
+		w.t.Log(strings.TrimRight(string(p), "\n"))
+	}
+	return len(p), nil
+}
+
+func (w *testLog) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stopped = true
+}
