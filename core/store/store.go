@@ -4,7 +4,19 @@
 // Key layout (every key starts with a one-byte namespace so that new kinds of
 // state never collide with old ones, and a prefix scan reads one kind only):
 //
-//	'k' <instance> 0x00 <key>   plugin KV entries (the host KV service)
+//	'k' <instance> 0x00 <key>        plugin KV entries (the host KV service)
+//	'c' <id>                         a comment version's Record (JSON): snapshot, state, decision
+//	'i' <seen_at ns BE> <id>         time index of records, for listing newest first
+//	'q' <seq BE> <id>                the work queue: present while a record has a step to take
+//	'w' <retry_at ns BE> <id>        held work, moved back to 'q' when due
+//	'r' <id>                         the review queue
+//	'u' <connector> 0x00 <post>      poll cursors
+//	's' <name>                       sequences
+//
+// A record's id is a hash of (connector instance, comment id, version): it is
+// the dedupe key (a version already stored is a duplicate, whichever path it
+// came by) and the decision id operators see. Records and their indexes expire
+// after the retention period, which must outlast any platform's replay window.
 //
 // Values start with a format byte (valueV1) so the encoding can change
 // without a migration that rewrites everything at once.
@@ -35,10 +47,13 @@ const (
 
 // Store is the host's database.
 type Store struct {
-	db   *badger.DB
-	log  hclog.Logger
-	stop chan struct{}
-	wg   sync.WaitGroup
+	db        *badger.DB
+	log       hclog.Logger
+	stop      chan struct{}
+	wg        sync.WaitGroup
+	queueSeq  *badger.Sequence
+	retention time.Duration
+	notifyCh  chan struct{}
 }
 
 // Options tune the store.
@@ -48,6 +63,8 @@ type Options struct {
 	GCInterval time.Duration
 	// InMemory keeps everything in memory, for tests.
 	InMemory bool
+	// Retention is how long comment records are kept (default 30 days).
+	Retention time.Duration
 }
 
 // Open opens (creating if needed) the database in dir.
@@ -73,7 +90,15 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store in %s: %w", dir, err)
 	}
-	s := &Store{db: db, log: opts.Logger, stop: make(chan struct{})}
+	if opts.Retention <= 0 {
+		opts.Retention = 30 * 24 * time.Hour
+	}
+	seq, err := db.GetSequence([]byte{nsSeq, 'q'}, 1000)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store in %s: queue sequence: %w", dir, err)
+	}
+	s := &Store{db: db, log: opts.Logger, stop: make(chan struct{}), queueSeq: seq, retention: opts.Retention, notifyCh: make(chan struct{}, 1)}
 	if !opts.InMemory {
 		s.wg.Add(1)
 		go s.gcLoop(opts.GCInterval)
@@ -85,6 +110,9 @@ func Open(dir string, opts Options) (*Store, error) {
 func (s *Store) Close() error {
 	close(s.stop)
 	s.wg.Wait()
+	if err := s.queueSeq.Release(); err != nil {
+		s.log.Warn("release queue sequence", "error", err)
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}

@@ -1,0 +1,569 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+	"github.com/moderatorbot/moderator/sdk"
+)
+
+// State is where a comment version is in its life. Every state is on disk
+// before the step that follows it starts, so a crash at any instant resumes
+// from the last state written.
+type State string
+
+// Comment states.
+const (
+	// StateSeen: durably queued, not yet analyzed.
+	StateSeen State = "seen"
+	// StateHeld: analysis failed and the analyzer's on_failure is "hold";
+	// retried at RetryAt.
+	StateHeld State = "held"
+	// StateDecided: the decision is recorded. Final when the action needs
+	// nothing on the platform (approve, review, dry run); otherwise the
+	// action is pending.
+	StateDecided State = "decided"
+	// StateActed: the platform applied the action.
+	StateActed State = "acted"
+	// StateFailed: the platform refused the action for good.
+	StateFailed State = "failed"
+)
+
+// Record is everything moderator knows about one version of one comment:
+// the snapshot, its state, and the decision with its full explanation.
+type Record struct {
+	ID        string      `json:"id"`
+	Comment   sdk.Comment `json:"comment"`
+	Source    string      `json:"source"`
+	State     State       `json:"state"`
+	SeenAt    time.Time   `json:"seen_at"`
+	UpdatedAt time.Time   `json:"updated_at"`
+	Attempts  int         `json:"attempts,omitempty"`
+	RetryAt   time.Time   `json:"retry_at,omitzero"`
+	LastError string      `json:"last_error,omitempty"`
+	Decision  *Decision   `json:"decision,omitempty"`
+	Overrides []Override  `json:"overrides,omitempty"`
+	// InReview is true while the comment waits in the review queue.
+	InReview bool `json:"in_review,omitempty"`
+}
+
+// Decision is what the policy made of a comment, and why.
+type Decision struct {
+	At       time.Time  `json:"at"`
+	Analyses []Analysis `json:"analyses"`
+	// Rule is the policy rule that matched; empty when none did.
+	Rule   string `json:"rule,omitempty"`
+	Action string `json:"action"`
+	Reason string `json:"reason"`
+	// DryRun: recorded, not applied.
+	DryRun   bool            `json:"dry_run,omitempty"`
+	Platform *PlatformAnswer `json:"platform,omitempty"`
+}
+
+// Analysis is one analyzer's verdict on the comment.
+type Analysis struct {
+	Analyzer string      `json:"analyzer"` // instance name
+	Plugin   string      `json:"plugin,omitempty"`
+	Version  string      `json:"version,omitempty"`
+	Labels   []sdk.Label `json:"labels,omitempty"`
+	// Err is set when the analyzer failed and the decision was made without it.
+	Err        string  `json:"error,omitempty"`
+	DurationMS float64 `json:"duration_ms,omitempty"`
+}
+
+// PlatformAnswer is what the connector reported when it applied an action.
+type PlatformAnswer struct {
+	At      time.Time `json:"at"`
+	Changed bool      `json:"changed"`
+	Detail  string    `json:"detail,omitempty"`
+	Err     string    `json:"error,omitempty"`
+}
+
+// Override is a human's correction of a decision.
+type Override struct {
+	At       time.Time       `json:"at"`
+	Action   string          `json:"action"`
+	Reason   string          `json:"reason,omitempty"`
+	By       string          `json:"by,omitempty"`
+	Platform *PlatformAnswer `json:"platform,omitempty"`
+}
+
+// RecordID is the stable id of one version of one comment on one connector
+// instance: the dedupe key, and the decision id shown to operators.
+func RecordID(connector, commentID, version string) string {
+	h := sha256.New()
+	h.Write([]byte(connector))
+	h.Write([]byte{0})
+	h.Write([]byte(commentID))
+	h.Write([]byte{0})
+	h.Write([]byte(version))
+	return hex.EncodeToString(h.Sum(nil)[:10])
+}
+
+// Key namespaces of the moderation state (see the package comment).
+const (
+	nsRecord  byte = 'c' // 'c' <id>                  Record
+	nsByTime  byte = 'i' // 'i' <seen_at ns BE> <id>  index, newest last
+	nsQueue   byte = 'q' // 'q' <seq BE> <id>         work to do, in arrival order
+	nsDelayed byte = 'w' // 'w' <retry_at ns BE> <id> held work, due at retry_at
+	nsReview  byte = 'r' // 'r' <id>                  the review queue
+	nsCursor  byte = 'u' // 'u' <connector> 0 <post>  poll cursors
+	nsSeq     byte = 's' // sequences
+)
+
+func recordKey(id string) []byte { return append([]byte{nsRecord}, id...) }
+
+func timeKey(ns byte, t time.Time, id string) []byte {
+	k := make([]byte, 9, 9+len(id))
+	k[0] = ns
+	binary.BigEndian.PutUint64(k[1:], uint64(t.UnixNano()))
+	return append(k, id...)
+}
+
+func seqKey(seq uint64, id string) []byte {
+	k := make([]byte, 9, 9+len(id))
+	k[0] = nsQueue
+	binary.BigEndian.PutUint64(k[1:], seq)
+	return append(k, id...)
+}
+
+func cursorKey(connector, post string) []byte {
+	return append(append(append([]byte{nsCursor}, connector...), 0), post...)
+}
+
+func putJSON(txn *badger.Txn, key []byte, v any, ttl time.Duration) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	e := badger.NewEntry(key, encode(data))
+	if ttl > 0 {
+		e = e.WithTTL(ttl)
+	}
+	return txn.SetEntry(e)
+}
+
+func getJSON(txn *badger.Txn, key []byte, v any) error {
+	item, err := txn.Get(key)
+	if err != nil {
+		return err
+	}
+	return item.Value(func(raw []byte) error {
+		data, err := decode(raw)
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(data, v)
+	})
+}
+
+// CursorUpdate moves a post's poll cursor forward, in the same commit as the
+// comments that poll returned: the cursor can never get ahead of what is on disk.
+type CursorUpdate struct {
+	Connector, PostID string
+	Cursor            []byte
+}
+
+// IntakeResult says what an intake stored.
+type IntakeResult struct {
+	// New are the ids of comment versions seen for the first time.
+	New []string
+	// Duplicates counts comment versions already known.
+	Duplicates int
+}
+
+// Intake durably queues comments from one source (webhook, poll, stream),
+// skipping versions already seen, and moves the given poll cursors forward.
+// When it returns nil, every new comment is on disk and queued: the caller
+// may acknowledge (answer 2xx, advance the cursor). Safe for concurrent use:
+// the same comment arriving by two paths at once is stored once.
+func (s *Store) Intake(ctx context.Context, connector, source string, comments []sdk.Comment, cursors []CursorUpdate) (IntakeResult, error) {
+	var res IntakeResult
+	now := time.Now().UTC()
+	seen := map[string]bool{}
+	i := 0
+	for i < len(comments) || len(cursors) > 0 {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		var added []string
+		dups := 0
+		next := i
+		err := s.db.Update(func(txn *badger.Txn) error {
+			added, dups, next = added[:0], 0, i
+			for ; next < len(comments); next++ {
+				c := comments[next]
+				c.Connector = connector
+				id := RecordID(connector, c.ID, c.Version)
+				if seen[id] {
+					dups++
+					continue
+				}
+				_, err := txn.Get(recordKey(id))
+				if err == nil {
+					dups++
+					continue
+				}
+				if !errors.Is(err, badger.ErrKeyNotFound) {
+					return err
+				}
+				seq, err := s.nextSeq()
+				if err != nil {
+					return fmt.Errorf("queue sequence: %w", err)
+				}
+				rec := Record{ID: id, Comment: c, Source: source, State: StateSeen, SeenAt: now, UpdatedAt: now}
+				err = putJSON(txn, recordKey(id), rec, s.retention)
+				if err == nil {
+					err = txn.SetEntry(badger.NewEntry(timeKey(nsByTime, now, id), nil).WithTTL(s.retention))
+				}
+				if err == nil {
+					err = txn.Set(seqKey(seq, id), nil)
+				}
+				if errors.Is(err, badger.ErrTxnTooBig) {
+					return nil // commit what fits; the rest goes in the next transaction
+				}
+				if err != nil {
+					return err
+				}
+				added = append(added, id)
+			}
+			// The cursors ride with the last comments, never before them.
+			for _, cu := range cursors {
+				if err := txn.Set(cursorKey(cu.Connector, cu.PostID), encode(cu.Cursor)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if errors.Is(err, badger.ErrConflict) {
+			continue // another intake wrote one of these comments: look again
+		}
+		if err != nil {
+			return res, fmt.Errorf("intake %d comments from %s %s: %w", len(comments), connector, source, err)
+		}
+		for _, id := range added {
+			seen[id] = true
+		}
+		res.New = append(res.New, added...)
+		res.Duplicates += dups
+		if next >= len(comments) {
+			cursors = nil
+		}
+		i = next
+	}
+	if len(res.New) > 0 {
+		s.notify()
+	}
+	return res, nil
+}
+
+// nextSeq numbers queue entries from 1, so that 0 can mean "from the start".
+func (s *Store) nextSeq() (uint64, error) {
+	n, err := s.queueSeq.Next()
+	return n + 1, err
+}
+
+// Cursor returns a post's stored poll cursor.
+func (s *Store) Cursor(connector, post string) ([]byte, error) {
+	var out []byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(cursorKey(connector, post))
+		if err != nil {
+			return err
+		}
+		raw, err := item.ValueCopy(nil)
+		if err != nil {
+			return err
+		}
+		out, err = decode(raw)
+		return err
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, nil
+	}
+	return out, err
+}
+
+// Work is a queued comment version waiting for its next step.
+type Work struct {
+	Seq    uint64
+	Record Record
+}
+
+// Notify returns a channel that receives (without blocking the sender) when
+// new work is queued.
+func (s *Store) Notify() <-chan struct{} { return s.notifyCh }
+
+func (s *Store) notify() {
+	select {
+	case s.notifyCh <- struct{}{}:
+	default:
+	}
+}
+
+// Queued returns up to limit queued items with a sequence after `after`, in
+// arrival order.
+func (s *Store) Queued(ctx context.Context, after uint64, limit int) ([]Work, error) {
+	var out []Work
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{nsQueue}})
+		defer it.Close()
+		start := make([]byte, 9)
+		start[0] = nsQueue
+		binary.BigEndian.PutUint64(start[1:], after+1)
+		for it.Seek(start); it.ValidForPrefix([]byte{nsQueue}) && len(out) < limit; it.Next() {
+			k := it.Item().Key()
+			seq := binary.BigEndian.Uint64(k[1:9])
+			id := string(k[9:])
+			var rec Record
+			if err := getJSON(txn, recordKey(id), &rec); err != nil {
+				if errors.Is(err, badger.ErrKeyNotFound) {
+					continue // expired by retention; nothing left to do
+				}
+				return fmt.Errorf("queued record %s: %w", id, err)
+			}
+			out = append(out, Work{Seq: seq, Record: rec})
+		}
+		return ctx.Err()
+	})
+	return out, err
+}
+
+// Step is one record's new state after a pipeline step.
+type Step struct {
+	Seq    uint64 // its queue entry
+	Record Record
+	// Done removes the queue entry: nothing is left to do.
+	Done bool
+	// Delay removes the queue entry and schedules it again at Record.RetryAt.
+	Delay bool
+}
+
+// Save writes the records of a pipeline step and updates the queue, all in
+// one commit per batch, so a record's state and its place in the queue never
+// disagree.
+func (s *Store) Save(ctx context.Context, steps []Step) error {
+	now := time.Now().UTC()
+	for len(steps) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n := 0
+		err := s.db.Update(func(txn *badger.Txn) error {
+			for n = 0; n < len(steps); n++ {
+				st := &steps[n]
+				st.Record.UpdatedAt = now
+				err := s.saveOne(txn, st)
+				if errors.Is(err, badger.ErrTxnTooBig) {
+					if n == 0 {
+						return err
+					}
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("save %d records: %w", len(steps), err)
+		}
+		steps = steps[n:]
+	}
+	return nil
+}
+
+func (s *Store) saveOne(txn *badger.Txn, st *Step) error {
+	rec := &st.Record
+	if err := putJSON(txn, recordKey(rec.ID), rec, s.retention); err != nil {
+		return err
+	}
+	if rec.InReview {
+		if err := txn.SetEntry(badger.NewEntry(append([]byte{nsReview}, rec.ID...), nil).WithTTL(s.retention)); err != nil {
+			return err
+		}
+	} else if err := txn.Delete(append([]byte{nsReview}, rec.ID...)); err != nil {
+		return err
+	}
+	if st.Done || st.Delay {
+		if err := txn.Delete(seqKey(st.Seq, rec.ID)); err != nil {
+			return err
+		}
+	}
+	if st.Delay {
+		return txn.Set(timeKey(nsDelayed, rec.RetryAt, rec.ID), nil)
+	}
+	return nil
+}
+
+// Requeue moves held work whose retry time has come back into the queue and
+// returns how many it moved.
+func (s *Store) Requeue(ctx context.Context, now time.Time) (int, error) {
+	moved := 0
+	err := s.db.Update(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{nsDelayed}})
+		var due [][]byte
+		for it.Rewind(); it.ValidForPrefix([]byte{nsDelayed}) && len(due) < 1000; it.Next() {
+			k := it.Item().KeyCopy(nil)
+			if int64(binary.BigEndian.Uint64(k[1:9])) > now.UnixNano() {
+				break
+			}
+			due = append(due, k)
+		}
+		it.Close()
+		for _, k := range due {
+			seq, err := s.nextSeq()
+			if err != nil {
+				return err
+			}
+			if err := txn.Delete(k); err != nil {
+				return err
+			}
+			if err := txn.Set(seqKey(seq, string(k[9:])), nil); err != nil {
+				return err
+			}
+			moved++
+		}
+		return ctx.Err()
+	})
+	if moved > 0 {
+		s.notify()
+	}
+	return moved, err
+}
+
+// Get returns one record by id.
+func (s *Store) Get(ctx context.Context, id string) (Record, error) {
+	var rec Record
+	err := s.db.View(func(txn *badger.Txn) error { return getJSON(txn, recordKey(id), &rec) })
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return rec, fmt.Errorf("no decision or comment with id %q: %w", id, ErrNotFound)
+	}
+	return rec, err
+}
+
+// ErrNotFound is returned for an id the store does not have.
+var ErrNotFound = errors.New("not found")
+
+// Filter narrows a listing of records.
+type Filter struct {
+	States    []State
+	Connector string
+	Action    string
+	Rule      string
+	Review    bool      // only those in the review queue
+	Before    time.Time // seen before (for paging); zero: now
+	Limit     int       // default 50
+}
+
+func (f Filter) match(r *Record) bool {
+	if len(f.States) > 0 {
+		ok := false
+		for _, st := range f.States {
+			ok = ok || r.State == st
+		}
+		if !ok {
+			return false
+		}
+	}
+	switch {
+	case f.Connector != "" && r.Comment.Connector != f.Connector:
+		return false
+	case f.Action != "" && (r.Decision == nil || r.Decision.Action != f.Action):
+		return false
+	case f.Rule != "" && (r.Decision == nil || r.Decision.Rule != f.Rule):
+		return false
+	case f.Review && !r.InReview:
+		return false
+	}
+	return true
+}
+
+// List returns records, newest first.
+func (s *Store) List(ctx context.Context, f Filter) ([]Record, error) {
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	var out []Record
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{nsByTime}, Reverse: true})
+		defer it.Close()
+		start := []byte{nsByTime + 1}
+		if !f.Before.IsZero() {
+			start = timeKey(nsByTime, f.Before, "")
+		}
+		for it.Seek(start); it.ValidForPrefix([]byte{nsByTime}) && len(out) < f.Limit; it.Next() {
+			id := string(it.Item().Key()[9:])
+			var rec Record
+			if err := getJSON(txn, recordKey(id), &rec); err != nil {
+				if errors.Is(err, badger.ErrKeyNotFound) {
+					continue
+				}
+				return err
+			}
+			if f.match(&rec) {
+				out = append(out, rec)
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Each calls fn for every stored record, oldest first, until fn returns an
+// error (for replay and export).
+func (s *Store) Each(ctx context.Context, fn func(Record) error) error {
+	return s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{nsByTime}})
+		defer it.Close()
+		for it.Rewind(); it.ValidForPrefix([]byte{nsByTime}); it.Next() {
+			id := string(it.Item().Key()[9:])
+			var rec Record
+			if err := getJSON(txn, recordKey(id), &rec); err != nil {
+				if errors.Is(err, badger.ErrKeyNotFound) {
+					continue
+				}
+				return err
+			}
+			if err := fn(rec); err != nil {
+				return err
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Depth counts queued and held work.
+func (s *Store) Depth() (queued, held int, err error) {
+	err = s.db.View(func(txn *badger.Txn) error {
+		for _, ns := range []byte{nsQueue, nsDelayed} {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{ns}, PrefetchValues: false})
+			n := 0
+			for it.Rewind(); it.ValidForPrefix([]byte{ns}); it.Next() {
+				n++
+			}
+			it.Close()
+			if ns == nsQueue {
+				queued = n
+			} else {
+				held = n
+			}
+		}
+		return nil
+	})
+	return queued, held, err
+}

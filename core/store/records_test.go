@@ -1,0 +1,198 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moderatorbot/moderator/sdk"
+)
+
+func memStore(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open("", Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func comments(n int, version string) []sdk.Comment {
+	out := make([]sdk.Comment, n)
+	for i := range out {
+		out[i] = sdk.Comment{ID: fmt.Sprint(i), PostID: "p", Text: fmt.Sprintf("comment %d", i), Version: version}
+	}
+	return out
+}
+
+func TestIntakeDedupesAcrossPathsAndKeepsEdits(t *testing.T) {
+	s := memStore(t)
+	ctx := context.Background()
+	res, err := s.Intake(ctx, "x", "webhook", comments(3, ""), nil)
+	if err != nil || len(res.New) != 3 || res.Duplicates != 0 {
+		t.Fatalf("first intake %+v %v", res, err)
+	}
+	// The same comments by poll, one of them twice in the same batch, plus one edit.
+	batch := append(comments(3, ""), comments(1, "")...)
+	batch = append(batch, sdk.Comment{ID: "1", PostID: "p", Text: "edited", Version: "2"})
+	res, err = s.Intake(ctx, "x", "poll", batch, nil)
+	if err != nil || len(res.New) != 1 || res.Duplicates != 4 {
+		t.Fatalf("second intake %+v %v", res, err)
+	}
+	// Another connector instance with the same comment ids is not a duplicate.
+	res, _ = s.Intake(ctx, "y", "poll", comments(3, ""), nil)
+	if len(res.New) != 3 {
+		t.Fatalf("other connector %+v", res)
+	}
+	work, err := s.Queued(ctx, 0, 100)
+	if err != nil || len(work) != 7 {
+		t.Fatalf("queued %d %v", len(work), err)
+	}
+	if work[3].Record.Comment.Text != "edited" || work[3].Record.State != StateSeen || work[3].Record.Source != "poll" {
+		t.Errorf("edit record %+v", work[3].Record)
+	}
+	for i := 1; i < len(work); i++ {
+		if work[i].Seq <= work[i-1].Seq {
+			t.Errorf("queue out of order at %d", i)
+		}
+	}
+}
+
+func TestConcurrentIntakeStoresOnce(t *testing.T) {
+	s := memStore(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	total := 0
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := s.Intake(ctx, "x", "webhook", comments(200, ""), nil)
+			if err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			total += len(res.New)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	work, _ := s.Queued(ctx, 0, 10000)
+	if total != 200 || len(work) != 200 {
+		t.Errorf("stored %d new, %d queued; want 200 each", total, len(work))
+	}
+}
+
+func TestCursorMovesWithItsComments(t *testing.T) {
+	s := memStore(t)
+	ctx := context.Background()
+	if _, err := s.Intake(ctx, "x", "poll", comments(2, ""), []CursorUpdate{{Connector: "x", PostID: "p", Cursor: []byte("c2")}}); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := s.Cursor("x", "p"); string(c) != "c2" {
+		t.Errorf("cursor %q", c)
+	}
+	// A poll with nothing new still moves the cursor.
+	if _, err := s.Intake(ctx, "x", "poll", nil, []CursorUpdate{{Connector: "x", PostID: "p", Cursor: []byte("c3")}}); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := s.Cursor("x", "p"); string(c) != "c3" {
+		t.Errorf("cursor %q", c)
+	}
+	// A failed intake (cancelled) leaves it where it was.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.Intake(cctx, "x", "poll", comments(1, "9"), []CursorUpdate{{Connector: "x", PostID: "p", Cursor: []byte("c4")}}); err == nil {
+		t.Fatal("cancelled intake succeeded")
+	}
+	if c, _ := s.Cursor("x", "p"); string(c) != "c3" {
+		t.Errorf("cursor moved without its comments: %q", c)
+	}
+}
+
+func TestSaveDelayRequeue(t *testing.T) {
+	s := memStore(t)
+	ctx := context.Background()
+	s.Intake(ctx, "x", "poll", comments(3, ""), nil)
+	work, _ := s.Queued(ctx, 0, 10)
+
+	decided := work[0].Record
+	decided.State = StateDecided
+	decided.Decision = &Decision{Action: "review", Reason: "r", Rule: "rule1"}
+	decided.InReview = true
+	held := work[1].Record
+	held.State, held.RetryAt = StateHeld, time.Now().Add(time.Hour)
+	if err := s.Save(ctx, []Step{{Seq: work[0].Seq, Record: decided, Done: true}, {Seq: work[1].Seq, Record: held, Delay: true}}); err != nil {
+		t.Fatal(err)
+	}
+	left, _ := s.Queued(ctx, 0, 10)
+	if len(left) != 1 || left[0].Record.ID != work[2].Record.ID {
+		t.Fatalf("queue after save: %+v", left)
+	}
+	if q, h, _ := s.Depth(); q != 1 || h != 1 {
+		t.Errorf("depth %d queued %d held", q, h)
+	}
+	if n, _ := s.Requeue(ctx, time.Now()); n != 0 {
+		t.Errorf("requeued %d before due", n)
+	}
+	if n, _ := s.Requeue(ctx, time.Now().Add(2*time.Hour)); n != 1 {
+		t.Errorf("requeued %d when due", n)
+	}
+	left, _ = s.Queued(ctx, work[2].Seq, 10)
+	if len(left) != 1 || left[0].Record.State != StateHeld {
+		t.Errorf("requeued work %+v", left)
+	}
+
+	rev, _ := s.List(ctx, Filter{Review: true})
+	if len(rev) != 1 || rev[0].ID != decided.ID {
+		t.Errorf("review queue %+v", rev)
+	}
+	got, err := s.Get(ctx, decided.ID)
+	if err != nil || got.Decision.Rule != "rule1" {
+		t.Errorf("get %+v %v", got, err)
+	}
+	if _, err := s.Get(ctx, "nope"); err == nil {
+		t.Error("get of unknown id succeeded")
+	}
+	all, _ := s.List(ctx, Filter{})
+	if len(all) != 3 {
+		t.Errorf("list %d", len(all))
+	}
+	byRule, _ := s.List(ctx, Filter{Rule: "rule1", States: []State{StateDecided}})
+	if len(byRule) != 1 {
+		t.Errorf("by rule %d", len(byRule))
+	}
+}
+
+func TestIntakeSurvivesReopen(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Intake(ctx, "x", "webhook", comments(5, ""), nil)
+	work, _ := s.Queued(ctx, 0, 10)
+	s.Close()
+	s, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	again, _ := s.Queued(ctx, 0, 10)
+	if len(again) != 5 {
+		t.Fatalf("%d queued after reopen", len(again))
+	}
+	res, _ := s.Intake(ctx, "x", "poll", comments(6, ""), nil)
+	if len(res.New) != 1 || res.Duplicates != 5 {
+		t.Errorf("after reopen %+v", res)
+	}
+	more, _ := s.Queued(ctx, work[4].Seq, 10)
+	if len(more) != 1 || more[0].Seq <= work[4].Seq {
+		t.Errorf("sequence went backwards after reopen: %+v", more)
+	}
+}
