@@ -35,6 +35,7 @@ type Config struct {
 	Analyzers  []Instance // [[analyzer]]
 	Policy     Policy     // [policy] with [[policy.rule]]
 	Targets    []Target   // [[target]]
+	Pipeline   Pipeline   // [pipeline]
 
 	// index maps key paths to their position in the file, so that problems
 	// found after loading (see At) still point into the source.
@@ -49,6 +50,20 @@ type Moderator struct {
 	// DryRun defaults to true so that a fresh install records what it would
 	// do and acts on nothing until the operator says so.
 	DryRun bool // dry_run
+	// Retention is how long comment records and decisions are kept
+	// (retention, default 720h). It must outlast every platform's replay
+	// window, or a late redelivery would be taken for a new comment.
+	Retention time.Duration
+}
+
+// Pipeline tunes how comments move through analysis and action ([pipeline]).
+type Pipeline struct {
+	BatchSize       int           // batch_size, default 100: comments per analyzer call
+	Workers         int           // workers, default 2: batches in flight at once
+	AnalyzerRetries int           // analyzer_retries, default 2: retries of a failed analyzer call before on_failure applies
+	ActionRetries   int           // action_retries, default 5: retries of a failed platform action before it is recorded as failed
+	RetryBackoff    time.Duration // retry_backoff, default 1s: first delay between retries, doubling
+	HoldRetry       time.Duration // hold_retry, default 1m: when a held comment is tried again
 }
 
 // HTTP is the [http] table: the single listener for webhooks and the admin API.
@@ -90,6 +105,9 @@ type Instance struct {
 // Policy is the [policy] table. Rules are kept in file order, which is their priority.
 type Policy struct {
 	Rules []Rule // [[policy.rule]]
+	// AllowAuthors (allow_authors) are author ids or handles ("@name")
+	// whose comments are always approved.
+	AllowAuthors []string
 }
 
 // Rule is one [[policy.rule]].

@@ -152,8 +152,9 @@ func TestFullConfig(t *testing.T) {
 		File: file,
 		Dir:  etc,
 		Moderator: Moderator{
-			DataDir: filepath.Join(etc, "var/data"), LogLevel: "debug", LogFormat: "json", DryRun: false,
+			DataDir: filepath.Join(etc, "var/data"), LogLevel: "debug", LogFormat: "json", DryRun: false, Retention: 720 * time.Hour,
 		},
+		Pipeline: Pipeline{BatchSize: 100, Workers: 2, AnalyzerRetries: 2, ActionRetries: 5, RetryBackoff: time.Second, HoldRetry: time.Minute},
 		HTTP: HTTP{
 			Listen: "0.0.0.0:9090", WebhookPrefix: "/hooks", AdminToken: "s3cret",
 			ReadTimeout: 5 * time.Second, WriteTimeout: time.Minute, MaxBodyBytes: 2048,
@@ -226,7 +227,8 @@ func TestDefaults(t *testing.T) {
 		wd, _ := os.Getwd()
 		want := &Config{
 			File: "moderator.toml", Dir: wd,
-			Moderator: Moderator{DataDir: filepath.Join(wd, "data"), LogLevel: "info", LogFormat: "text", DryRun: true},
+			Moderator: Moderator{DataDir: filepath.Join(wd, "data"), LogLevel: "info", LogFormat: "text", DryRun: true, Retention: 720 * time.Hour},
+			Pipeline: Pipeline{BatchSize: 100, Workers: 2, AnalyzerRetries: 2, ActionRetries: 5, RetryBackoff: time.Second, HoldRetry: time.Minute},
 			HTTP: HTTP{Listen: "127.0.0.1:8080", WebhookPrefix: "/webhooks", ReadTimeout: 10 * time.Second,
 				WriteTimeout: 10 * time.Second, MaxBodyBytes: 1 << 20},
 			Plugins: Plugins{Dir: filepath.Join(wd, "bin/plugins"), StartTimeout: 10 * time.Second,
@@ -236,6 +238,38 @@ func TestDefaults(t *testing.T) {
 		want.index = got.index
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("Parse(%q) =\n%+v\nwant\n%+v", src, got, want)
+		}
+	}
+}
+
+func TestPipelineAndAllowList(t *testing.T) {
+	src := `[moderator]
+retention = "48h"
+[pipeline]
+batch_size = 10
+workers = 4
+analyzer_retries = 0
+retry_backoff = "250ms"
+[policy]
+allow_authors = ["@friend", "12345"]
+`
+	got, err := Parse("moderator.toml", []byte(src), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Pipeline{BatchSize: 10, Workers: 4, AnalyzerRetries: 0, ActionRetries: 5, RetryBackoff: 250 * time.Millisecond, HoldRetry: time.Minute}
+	if got.Pipeline != want || got.Moderator.Retention != 48*time.Hour || strings.Join(got.Policy.AllowAuthors, ",") != "@friend,12345" {
+		t.Errorf("got %+v %v %v", got.Pipeline, got.Moderator.Retention, got.Policy.AllowAuthors)
+	}
+	_, err = Parse("moderator.toml", []byte("[pipeline]\nbatch_size = 0\nhold_retry = \"-1s\"\nworkerz = 2\n[moderator]\nretention = \"1m\"\n"), env(nil))
+	for _, want := range []string{
+		"moderator.toml:2:14: pipeline.batch_size: must be between 1 and 100000, got 0",
+		"moderator.toml:3:14: pipeline.hold_retry:",
+		`moderator.toml:4:1: unknown key "workerz" in [pipeline] (did you mean "workers"?)`,
+		"moderator.toml:6:13: moderator.retention: must be at least 1h, got 1m0s",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
 		}
 	}
 }

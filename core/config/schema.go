@@ -35,7 +35,9 @@ var (
 // whatever the file sets, validating each value where it is read.
 func (w *walker) decode(raw map[string]any) *Config {
 	c := &Config{
-		Moderator: Moderator{DataDir: "./data", LogLevel: "info", LogFormat: "text", DryRun: true},
+		Moderator: Moderator{DataDir: "./data", LogLevel: "info", LogFormat: "text", DryRun: true, Retention: 720 * time.Hour},
+		Pipeline: Pipeline{BatchSize: 100, Workers: 2, AnalyzerRetries: 2, ActionRetries: 5,
+			RetryBackoff: time.Second, HoldRetry: time.Minute},
 		HTTP: HTTP{Listen: "127.0.0.1:8080", WebhookPrefix: "/webhooks",
 			ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, MaxBodyBytes: 1 << 20},
 		Plugins: Plugins{Dir: "./bin/plugins", StartTimeout: 10 * time.Second,
@@ -48,7 +50,13 @@ func (w *walker) decode(raw map[string]any) *Config {
 		t.oneOf("log_level", "log level", &c.Moderator.LogLevel, logLevels)
 		t.oneOf("log_format", "log format", &c.Moderator.LogFormat, logFormats)
 		t.boolean("dry_run", &c.Moderator.DryRun)
+		if p := t.duration("retention", &c.Moderator.Retention); p != nil && c.Moderator.Retention < time.Hour {
+			w.bad(p, "must be at least 1h, got %s", c.Moderator.Retention)
+		}
 		t.done()
+	}
+	if t := root.table("pipeline"); t != nil {
+		w.decodePipeline(t, &c.Pipeline)
 	}
 	c.Moderator.DataDir = w.resolve(c.Moderator.DataDir)
 	if t := root.table("http"); t != nil {
@@ -62,6 +70,7 @@ func (w *walker) decode(raw map[string]any) *Config {
 	c.Analyzers = w.decodeInstances(root, "analyzer", c.Plugins.Dir)
 	w.checkNames(c.Instances())
 	if t := root.table("policy"); t != nil {
+		t.list("allow_authors", &c.Policy.AllowAuthors)
 		for _, rt := range t.tables("rule") {
 			c.Policy.Rules = append(c.Policy.Rules, w.decodeRule(rt, len(c.Policy.Rules), c.Analyzers))
 		}
@@ -205,6 +214,33 @@ func (w *walker) checkNames(all []Instance) {
 		}
 		first[in.Name] = in
 	}
+}
+
+func (w *walker) decodePipeline(t *table, p *Pipeline) {
+	ints := []struct {
+		key string
+		dst *int
+		min int64
+	}{{"batch_size", &p.BatchSize, 1}, {"workers", &p.Workers, 1}, {"analyzer_retries", &p.AnalyzerRetries, 0}, {"action_retries", &p.ActionRetries, 0}}
+	for _, f := range ints {
+		v := int64(*f.dst)
+		if path := t.integer(f.key, &v); path != nil {
+			if v < f.min || v > 100000 {
+				w.bad(path, "must be between %d and 100000, got %d", f.min, v)
+			} else {
+				*f.dst = int(v)
+			}
+		}
+	}
+	for _, f := range []struct {
+		key string
+		dst *time.Duration
+	}{{"retry_backoff", &p.RetryBackoff}, {"hold_retry", &p.HoldRetry}} {
+		if path := t.duration(f.key, f.dst); path != nil && *f.dst <= 0 {
+			w.bad(path, "must be positive, got %s", *f.dst)
+		}
+	}
+	t.done()
 }
 
 func (w *walker) decodeRule(t *table, i int, analyzers []Instance) Rule {

@@ -1,0 +1,75 @@
+package policy
+
+import (
+	"testing"
+
+	"github.com/moderatorbot/moderator/core/config"
+	"github.com/moderatorbot/moderator/core/store"
+	"github.com/moderatorbot/moderator/sdk"
+)
+
+func TestDecide(t *testing.T) {
+	no := false
+	pol, err := New(config.Policy{
+		AllowAuthors: []string{"@Friend", "42"},
+		Rules: []config.Rule{
+			{Name: "hide-threats", Action: "hide", Reason: "{{.Label}} {{printf \"%.1f\" .Score}} by {{.Author}} ({{.Analyzer}}: {{.LabelReason}})",
+				When: config.Condition{Labels: []string{"threat"}, MinScore: 0.8}},
+			{Name: "spam-on-launch", Action: "delete", DryRun: &no,
+				When: config.Condition{Labels: []string{"spam"}, MinScore: 0.9, Targets: []string{"launch"}, Analyzers: []string{"spam"}}},
+			{Name: "review-spam", Action: "review", When: config.Condition{Labels: []string{"spam"}, MinScore: 0.5}},
+			{Name: "troll", Action: "flag", When: config.Condition{Labels: []string{"negative"}, MinScore: 0.1, Authors: []string{"@Troll"}}},
+		},
+	}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	an := func(analyzer string, labels ...sdk.Label) store.Analysis {
+		return store.Analysis{Analyzer: analyzer, Labels: labels}
+	}
+	threat := sdk.Label{Name: "threat", Score: 0.93, Reason: "matched \"I will find you\""}
+	spam := sdk.Label{Name: "spam", Score: 0.95}
+	tests := []struct {
+		name     string
+		c        sdk.Comment
+		analyses []store.Analysis
+		want     Verdict
+	}{
+		{"nothing", sdk.Comment{AuthorID: "1"}, []store.Analysis{an("rules")}, Verdict{Action: "approve", Reason: "no rule matched", DryRun: true}},
+		{"threat", sdk.Comment{AuthorID: "1", AuthorHandle: "bob"}, []store.Analysis{an("rules", threat)},
+			Verdict{Rule: "hide-threats", Action: "hide", Reason: "threat 0.9 by @bob (rules: matched \"I will find you\")", DryRun: true}},
+		{"below threshold", sdk.Comment{}, []store.Analysis{an("rules", sdk.Label{Name: "threat", Score: 0.79})},
+			Verdict{Action: "approve", Reason: "no rule matched", DryRun: true}},
+		{"first rule wins", sdk.Comment{PostID: "launch"}, []store.Analysis{an("spam", spam), an("rules", threat)},
+			Verdict{Rule: "hide-threats", Action: "hide", Reason: "threat 0.9 by  (rules: matched \"I will find you\")", DryRun: true}},
+		{"target and analyzer scope, rule dry run off", sdk.Comment{PostID: "launch"}, []store.Analysis{an("spam", spam)},
+			Verdict{Rule: "spam-on-launch", Action: "delete", Reason: "spam 0.95 from spam", DryRun: false}},
+		{"other analyzer's spam falls through", sdk.Comment{PostID: "launch"}, []store.Analysis{an("other", spam)},
+			Verdict{Rule: "review-spam", Action: "review", Reason: "spam 0.95 from other", DryRun: true}},
+		{"author scope", sdk.Comment{AuthorHandle: "@troll"}, []store.Analysis{an("s", sdk.Label{Name: "negative", Score: 0.2})},
+			Verdict{Rule: "troll", Action: "flag", Reason: "negative 0.20 from s", DryRun: true}},
+		{"allow list by handle", sdk.Comment{AuthorHandle: "friend"}, []store.Analysis{an("rules", threat)},
+			Verdict{Action: "approve", Reason: "author @friend is on the allow list", DryRun: true}},
+		{"allow list by id", sdk.Comment{AuthorID: "42"}, []store.Analysis{an("rules", threat)},
+			Verdict{Action: "approve", Reason: "author 42 is on the allow list", DryRun: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := pol.Decide(tt.c, tt.analyses); got != tt.want {
+				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestBadTemplate(t *testing.T) {
+	_, err := New(config.Policy{Rules: []config.Rule{{Name: "x", Action: "flag", Reason: "{{.Nope"}}}, false)
+	if err == nil {
+		t.Fatal("bad template accepted")
+	}
+	pol, _ := New(config.Policy{Rules: []config.Rule{{Name: "x", Action: "flag", Reason: "{{.Missing}}", When: config.Condition{Labels: []string{"spam"}}}}}, false)
+	v := pol.Decide(sdk.Comment{}, []store.Analysis{{Analyzer: "a", Labels: []sdk.Label{{Name: "spam", Score: 1}}}})
+	if v.Action != "flag" || v.Reason == "" {
+		t.Errorf("a template failing at run time must still give a decision with a reason: %+v", v)
+	}
+}
