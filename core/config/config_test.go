@@ -228,7 +228,7 @@ func TestDefaults(t *testing.T) {
 		want := &Config{
 			File: "moderator.toml", Dir: wd,
 			Moderator: Moderator{DataDir: filepath.Join(wd, "data"), LogLevel: "info", LogFormat: "text", DryRun: true, Retention: 720 * time.Hour},
-			Pipeline: Pipeline{BatchSize: 100, Workers: 2, AnalyzerRetries: 2, ActionRetries: 5, RetryBackoff: time.Second, HoldRetry: time.Minute},
+			Pipeline:  Pipeline{BatchSize: 100, Workers: 2, AnalyzerRetries: 2, ActionRetries: 5, RetryBackoff: time.Second, HoldRetry: time.Minute},
 			HTTP: HTTP{Listen: "127.0.0.1:8080", WebhookPrefix: "/webhooks", ReadTimeout: 10 * time.Second,
 				WriteTimeout: 10 * time.Second, MaxBodyBytes: 1 << 20},
 			Plugins: Plugins{Dir: filepath.Join(wd, "bin/plugins"), StartTimeout: 10 * time.Second,

@@ -54,7 +54,9 @@ func New(p config.Policy, dryRun bool) (*Policy, error) {
 }
 
 // normAuthor makes "@Name" and "name" the same handle; ids are kept as they are.
-func normAuthor(s string) string { return strings.ToLower(strings.TrimPrefix(strings.TrimSpace(s), "@")) }
+func normAuthor(s string) string {
+	return strings.ToLower(strings.TrimPrefix(strings.TrimSpace(s), "@"))
+}
 
 // Verdict is the policy's answer for one comment.
 type Verdict struct {
