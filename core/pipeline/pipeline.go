@@ -1,0 +1,403 @@
+// Package pipeline moves queued comments through their life: every
+// configured analyzer at once, the policy, and the connector's moderate
+// action, writing each state to the store before the next step starts, so
+// that a crash at any instant resumes where it stopped and nothing is acted
+// on twice (actions are idempotent and carry the decision's id as key).
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/moderatorbot/moderator/core/policy"
+	"github.com/moderatorbot/moderator/core/store"
+	"github.com/moderatorbot/moderator/sdk"
+)
+
+// Store is what the pipeline needs of the state store.
+type Store interface {
+	Queued(ctx context.Context, after uint64, limit int) ([]store.Work, error)
+	Save(ctx context.Context, steps []store.Step) error
+	Requeue(ctx context.Context, now time.Time) (int, error)
+	Notify() <-chan struct{}
+}
+
+// Analyzer is one configured analyzer instance.
+type Analyzer struct {
+	Name string
+	// Get returns the running analyzer, waiting while it restarts.
+	Get func(ctx context.Context) (sdk.Analyzer, error)
+	// Info names the plugin and its version, for the record.
+	Info      func() (plugin, version string)
+	Timeout   time.Duration
+	OnFailure string // "hold" or "skip"
+	MaxBatch  int
+}
+
+// Connector is one configured connector instance.
+type Connector struct {
+	Name string
+	Get  func(ctx context.Context) (sdk.Moderator, error)
+}
+
+// Options configure a pipeline.
+type Options struct {
+	Logger          hclog.Logger
+	Store           Store
+	Policy          *policy.Policy
+	Analyzers       []Analyzer
+	Connectors      []Connector
+	BatchSize       int
+	Workers         int
+	AnalyzerRetries int
+	ActionRetries   int
+	RetryBackoff    time.Duration
+	HoldRetry       time.Duration
+	Metrics         *Metrics
+}
+
+// Pipeline processes the store's work queue.
+type Pipeline struct {
+	opts       Options
+	log        hclog.Logger
+	connectors map[string]Connector
+}
+
+// New checks the options and fills in defaults.
+func New(opts Options) (*Pipeline, error) {
+	if opts.Store == nil || opts.Policy == nil {
+		return nil, errors.New("pipeline: a store and a policy are required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = hclog.NewNullLogger()
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 100
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 2
+	}
+	if opts.RetryBackoff <= 0 {
+		opts.RetryBackoff = time.Second
+	}
+	if opts.HoldRetry <= 0 {
+		opts.HoldRetry = time.Minute
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = NewMetrics()
+	}
+	p := &Pipeline{opts: opts, log: opts.Logger, connectors: map[string]Connector{}}
+	for _, c := range opts.Connectors {
+		p.connectors[c.Name] = c
+	}
+	return p, nil
+}
+
+// Run processes work until ctx is done. Work already queued when it starts
+// (left by a crash) is processed first.
+func (p *Pipeline) Run(ctx context.Context) error {
+	sem := make(chan struct{}, p.opts.Workers)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	var last uint64
+	requeue := time.NewTicker(time.Second)
+	defer requeue.Stop()
+	for {
+		work, err := p.opts.Store.Queued(ctx, last, p.opts.BatchSize)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			p.log.Error("read work queue", "error", err)
+			work = nil
+		}
+		if len(work) > 0 {
+			last = work[len(work)-1].Seq
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return nil
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				p.process(ctx, work)
+			}()
+			if len(work) == p.opts.BatchSize {
+				continue // more is waiting: don't sleep
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-p.opts.Store.Notify():
+		case <-requeue.C:
+			if _, err := p.opts.Store.Requeue(ctx, time.Now()); err != nil && ctx.Err() == nil {
+				p.log.Error("requeue held work", "error", err)
+			}
+		}
+	}
+}
+
+// process takes one batch through analysis, decision and action.
+func (p *Pipeline) process(ctx context.Context, work []store.Work) {
+	var analyze []int
+	for i := range work {
+		switch work[i].Record.State {
+		case store.StateSeen, store.StateHeld:
+			analyze = append(analyze, i)
+		}
+	}
+	var steps []store.Step
+	var act []int
+	if len(analyze) > 0 {
+		comments := make([]sdk.Comment, len(analyze))
+		for j, i := range analyze {
+			comments[j] = work[i].Record.Comment
+		}
+		analyses, held := p.analyze(ctx, comments)
+		if ctx.Err() != nil {
+			return // shutting down: the queue still has it all
+		}
+		now := time.Now().UTC()
+		for j, i := range analyze {
+			rec := &work[i].Record
+			rec.Attempts++
+			if held[j] != "" {
+				rec.State, rec.LastError, rec.RetryAt = store.StateHeld, held[j], now.Add(p.opts.HoldRetry)
+				p.log.Warn("comment held: an analyzer failed", "id", rec.ID, "error", held[j], "retry_at", rec.RetryAt)
+				p.opts.Metrics.held.Inc()
+				steps = append(steps, store.Step{Seq: work[i].Seq, Record: *rec, Delay: true})
+				continue
+			}
+			v := p.opts.Policy.Decide(rec.Comment, analyses[j])
+			rec.State, rec.LastError, rec.RetryAt = store.StateDecided, "", time.Time{}
+			rec.Decision = &store.Decision{At: now, Analyses: analyses[j], Rule: v.Rule, Action: v.Action, Reason: v.Reason, DryRun: v.DryRun}
+			rec.InReview = v.Action == sdk.ActionReview
+			p.opts.Metrics.decision(v)
+			pending := needsPlatform(rec.Decision)
+			steps = append(steps, store.Step{Seq: work[i].Seq, Record: *rec, Done: !pending})
+			if pending {
+				act = append(act, i)
+			}
+		}
+	}
+	for i := range work {
+		if work[i].Record.State == store.StateDecided && needsPlatform(work[i].Record.Decision) && !contains(act, i) {
+			act = append(act, i) // decided before a crash, not yet acted on
+		}
+	}
+	// The decisions are on disk before anything is done on a platform.
+	if len(steps) > 0 {
+		if err := p.opts.Store.Save(ctx, steps); err != nil {
+			p.log.Error("save decisions", "error", err)
+			return
+		}
+	}
+	if len(act) == 0 {
+		return
+	}
+	steps = steps[:0]
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, i := range act {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := p.act(ctx, work[i])
+			mu.Lock()
+			steps = append(steps, st)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return
+	}
+	if err := p.opts.Store.Save(ctx, steps); err != nil {
+		p.log.Error("save actions", "error", err)
+	}
+}
+
+// needsPlatform says whether a decision still has a platform action to apply.
+func needsPlatform(d *store.Decision) bool {
+	if d == nil || d.DryRun || d.Platform != nil {
+		return false
+	}
+	switch d.Action {
+	case sdk.ActionApprove, sdk.ActionReview:
+		return false
+	}
+	return true
+}
+
+func contains(list []int, x int) bool {
+	for _, v := range list {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// analyze runs every analyzer over the comments at once. It returns each
+// comment's analyses, and for each comment held back by a failing "hold"
+// analyzer, why.
+func (p *Pipeline) analyze(ctx context.Context, comments []sdk.Comment) ([][]store.Analysis, []string) {
+	type outcome struct {
+		results []sdk.Result
+		err     error
+		took    time.Duration
+	}
+	outs := make([]outcome, len(p.opts.Analyzers))
+	var wg sync.WaitGroup
+	for ai, a := range p.opts.Analyzers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			res, err := p.runAnalyzer(ctx, a, comments)
+			outs[ai] = outcome{res, err, time.Since(start)}
+			p.opts.Metrics.analyzerLatency.WithLabelValues(a.Name).Observe(time.Since(start).Seconds())
+		}()
+	}
+	wg.Wait()
+
+	analyses := make([][]store.Analysis, len(comments))
+	held := make([]string, len(comments))
+	for ai, a := range p.opts.Analyzers {
+		o := outs[ai]
+		plugin, version := "", ""
+		if a.Info != nil {
+			plugin, version = a.Info()
+		}
+		if o.err != nil {
+			p.opts.Metrics.analyzerErrors.WithLabelValues(a.Name).Inc()
+			p.log.Error("analyzer failed", "analyzer", a.Name, "comments", len(comments), "on_failure", a.OnFailure, "error", o.err)
+		}
+		for ci := range comments {
+			an := store.Analysis{Analyzer: a.Name, Plugin: plugin, Version: version, DurationMS: float64(o.took.Microseconds()) / 1000}
+			errText := ""
+			switch {
+			case o.err != nil:
+				errText = o.err.Error()
+			case o.results[ci].Err != "":
+				errText = o.results[ci].Err
+			default:
+				an.Labels = o.results[ci].Labels
+			}
+			if errText != "" {
+				if a.OnFailure != "skip" {
+					if held[ci] == "" {
+						held[ci] = fmt.Sprintf("analyzer %s: %s", a.Name, errText)
+					}
+					continue
+				}
+				// Decided without it, and the record says so: never a silent approve.
+				an.Err = errText
+			}
+			analyses[ci] = append(analyses[ci], an)
+		}
+	}
+	return analyses, held
+}
+
+// runAnalyzer calls one analyzer over the comments in batches it accepts,
+// with its timeout, retrying failures with backoff.
+func (p *Pipeline) runAnalyzer(ctx context.Context, a Analyzer, comments []sdk.Comment) ([]sdk.Result, error) {
+	size := len(comments)
+	if a.MaxBatch > 0 && a.MaxBatch < size {
+		size = a.MaxBatch
+	}
+	out := make([]sdk.Result, 0, len(comments))
+	for start := 0; start < len(comments); start += size {
+		chunk := comments[start:min(start+size, len(comments))]
+		var res []sdk.Result
+		err := retry(ctx, p.opts.AnalyzerRetries, p.opts.RetryBackoff, func() error {
+			an, err := a.Get(ctx)
+			if err != nil {
+				return err
+			}
+			cctx, cancel := context.WithTimeout(ctx, a.Timeout)
+			defer cancel()
+			res, err = an.Analyze(cctx, chunk)
+			if err == nil && len(res) != len(chunk) {
+				err = fmt.Errorf("%d results for %d comments", len(res), len(chunk))
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res...)
+	}
+	return out, nil
+}
+
+// act applies a decided action through the record's connector and returns
+// the record's next step.
+func (p *Pipeline) act(ctx context.Context, w store.Work) store.Step {
+	rec := w.Record
+	d := rec.Decision
+	c, ok := p.connectors[rec.Comment.Connector]
+	var resp sdk.ModerateResponse
+	var err error
+	if !ok {
+		err = sdk.Permanent(fmt.Errorf("connector %q is not configured any more", rec.Comment.Connector))
+	} else {
+		err = retry(ctx, p.opts.ActionRetries, p.opts.RetryBackoff, func() error {
+			m, err := c.Get(ctx)
+			if err != nil {
+				return err
+			}
+			resp, err = m.Moderate(ctx, sdk.ModerateRequest{Comment: rec.Comment, Action: d.Action, Reason: d.Reason, IdempotencyKey: rec.ID})
+			return err
+		})
+	}
+	now := time.Now().UTC()
+	var rl *sdk.RateLimitedError
+	switch {
+	case err == nil:
+		rec.State = store.StateActed
+		d.Platform = &store.PlatformAnswer{At: now, Changed: resp.Changed, Detail: resp.Detail}
+		p.opts.Metrics.actions.WithLabelValues(rec.Comment.Connector, d.Action, "ok").Inc()
+		return store.Step{Seq: w.Seq, Record: rec, Done: true}
+	case sdk.IsPermanent(err) || errors.Is(err, sdk.ErrNotFound):
+		rec.State, rec.LastError = store.StateFailed, err.Error()
+		d.Platform = &store.PlatformAnswer{At: now, Err: err.Error()}
+		p.log.Error("action failed for good", "id", rec.ID, "action", d.Action, "error", err)
+		p.opts.Metrics.actions.WithLabelValues(rec.Comment.Connector, d.Action, "failed").Inc()
+		return store.Step{Seq: w.Seq, Record: rec, Done: true}
+	case errors.As(err, &rl) && !rl.RateLimit.Reset.IsZero():
+		rec.RetryAt = rl.RateLimit.Reset
+	default:
+		rec.RetryAt = now.Add(p.opts.HoldRetry)
+	}
+	rec.LastError = err.Error()
+	p.log.Warn("action will be retried", "id", rec.ID, "action", d.Action, "retry_at", rec.RetryAt, "error", err)
+	p.opts.Metrics.actions.WithLabelValues(rec.Comment.Connector, d.Action, "retry").Inc()
+	return store.Step{Seq: w.Seq, Record: rec, Delay: true}
+}
+
+// retry calls fn up to 1+retries times, doubling the wait between tries,
+// and stops early on errors that retrying cannot cure.
+func retry(ctx context.Context, retries int, backoff time.Duration, fn func() error) error {
+	var err error
+	for attempt := 0; ; attempt++ {
+		err = fn()
+		var rl *sdk.RateLimitedError
+		if err == nil || attempt >= retries || sdk.IsPermanent(err) || errors.Is(err, sdk.ErrNotFound) || errors.As(err, &rl) || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff << attempt):
+		}
+	}
+}

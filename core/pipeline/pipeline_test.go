@@ -1,0 +1,325 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moderatorbot/moderator/core/config"
+	"github.com/moderatorbot/moderator/core/policy"
+	"github.com/moderatorbot/moderator/core/store"
+	"github.com/moderatorbot/moderator/sdk"
+)
+
+// wordAnalyzer labels comments containing a word.
+type wordAnalyzer struct {
+	word, label string
+	mu          sync.Mutex
+	calls       int
+	fail        func(call int) error
+	delay       time.Duration
+}
+
+func (a *wordAnalyzer) Analyze(ctx context.Context, cs []sdk.Comment) ([]sdk.Result, error) {
+	a.mu.Lock()
+	a.calls++
+	call := a.calls
+	a.mu.Unlock()
+	if a.fail != nil {
+		if err := a.fail(call); err != nil {
+			return nil, err
+		}
+	}
+	if a.delay > 0 {
+		select {
+		case <-time.After(a.delay):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	out := make([]sdk.Result, len(cs))
+	for i, c := range cs {
+		out[i].CommentID = c.ID
+		if j := strings.Index(c.Text, a.word); j >= 0 {
+			out[i].Labels = []sdk.Label{{Name: a.label, Score: 0.9, Spans: []sdk.Span{{Start: j, End: j + len(a.word)}}, Reason: "said " + a.word}}
+		}
+	}
+	return out, nil
+}
+
+// platform records moderation calls.
+type platform struct {
+	mu    sync.Mutex
+	calls []sdk.ModerateRequest
+	err   func(n int) error
+}
+
+func (p *platform) Moderate(_ context.Context, r sdk.ModerateRequest) (sdk.ModerateResponse, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls = append(p.calls, r)
+	if p.err != nil {
+		if err := p.err(len(p.calls)); err != nil {
+			return sdk.ModerateResponse{}, err
+		}
+	}
+	return sdk.ModerateResponse{Changed: true, Detail: "hidden"}, nil
+}
+
+func (p *platform) Calls() []sdk.ModerateRequest {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]sdk.ModerateRequest(nil), p.calls...)
+}
+
+type fixture struct {
+	store *store.Store
+	plat  *platform
+	opts  Options
+}
+
+func newFixture(t *testing.T, dryRun bool, analyzers ...Analyzer) *fixture {
+	t.Helper()
+	st, err := store.Open("", store.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	pol, err := policy.New(config.Policy{Rules: []config.Rule{
+		{Name: "hide-threats", Action: "hide", When: config.Condition{Labels: []string{"threat"}, MinScore: 0.5}},
+		{Name: "review-spam", Action: "review", When: config.Condition{Labels: []string{"spam"}, MinScore: 0.5}},
+	}}, dryRun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plat := &platform{}
+	return &fixture{store: st, plat: plat, opts: Options{
+		Store: st, Policy: pol, Analyzers: analyzers, BatchSize: 10, Workers: 2,
+		AnalyzerRetries: 1, ActionRetries: 1, RetryBackoff: time.Millisecond, HoldRetry: time.Hour,
+		Connectors: []Connector{{Name: "x", Get: func(context.Context) (sdk.Moderator, error) { return plat, nil }}},
+	}}
+}
+
+func local(name string, a sdk.Analyzer, onFailure string) Analyzer {
+	return Analyzer{Name: name, Get: func(context.Context) (sdk.Analyzer, error) { return a, nil },
+		Info: func() (string, string) { return "test", "1.0" }, Timeout: time.Second, OnFailure: onFailure}
+}
+
+// run processes the queue until cond holds.
+func (f *fixture) run(t *testing.T, cond func() bool) {
+	t.Helper()
+	p, err := New(f.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			cancel()
+			<-done
+			t.Fatal("timed out")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+}
+
+func (f *fixture) intake(t *testing.T, texts ...string) []string {
+	t.Helper()
+	var cs []sdk.Comment
+	for i, text := range texts {
+		cs = append(cs, sdk.Comment{ID: string(rune('a' + i)), PostID: "p", AuthorID: "u", Text: text})
+	}
+	res, err := f.store.Intake(context.Background(), "x", "webhook", cs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.New
+}
+
+func (f *fixture) record(t *testing.T, id string) store.Record {
+	t.Helper()
+	r, err := f.store.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (f *fixture) idle() bool {
+	q, _, _ := f.store.Depth()
+	return q == 0
+}
+
+func TestDecideAndAct(t *testing.T) {
+	threats := &wordAnalyzer{word: "hurt", label: "threat"}
+	spam := &wordAnalyzer{word: "buy", label: "spam"}
+	f := newFixture(t, false, local("threats", threats, "hold"), local("spam", spam, "hold"))
+	ids := f.intake(t, "I will hurt you", "buy now", "nice post")
+	f.run(t, f.idle)
+
+	calls := f.plat.Calls()
+	if len(calls) != 1 || calls[0].Action != "hide" || calls[0].Comment.ID != "a" || calls[0].IdempotencyKey != ids[0] {
+		t.Fatalf("platform calls %+v", calls)
+	}
+	hidden := f.record(t, ids[0])
+	if hidden.State != store.StateActed || hidden.Decision.Rule != "hide-threats" || !hidden.Decision.Platform.Changed ||
+		len(hidden.Decision.Analyses) != 2 || hidden.Decision.Analyses[0].Labels[0].Spans[0] != (sdk.Span{Start: 7, End: 11}) ||
+		hidden.Decision.Analyses[0].Version != "1.0" {
+		t.Errorf("hidden record %+v %+v", hidden, hidden.Decision)
+	}
+	review := f.record(t, ids[1])
+	if review.State != store.StateDecided || review.Decision.Action != "review" || !review.InReview {
+		t.Errorf("review record %+v", review)
+	}
+	fine := f.record(t, ids[2])
+	if fine.State != store.StateDecided || fine.Decision.Action != "approve" || fine.Decision.Reason != "no rule matched" {
+		t.Errorf("approved record %+v", fine)
+	}
+	queue, _ := f.store.List(context.Background(), store.Filter{Review: true})
+	if len(queue) != 1 || queue[0].ID != ids[1] {
+		t.Errorf("review queue %+v", queue)
+	}
+}
+
+func TestDryRunActsOnNothing(t *testing.T) {
+	f := newFixture(t, true, local("threats", &wordAnalyzer{word: "hurt", label: "threat"}, "hold"))
+	ids := f.intake(t, "I will hurt you")
+	f.run(t, f.idle)
+	if n := len(f.plat.Calls()); n != 0 {
+		t.Fatalf("dry run made %d platform calls", n)
+	}
+	if r := f.record(t, ids[0]); r.State != store.StateDecided || !r.Decision.DryRun || r.Decision.Action != "hide" {
+		t.Errorf("record %+v", r.Decision)
+	}
+}
+
+func TestDecidedBeforeACrashIsActedOnOnce(t *testing.T) {
+	f := newFixture(t, false, local("threats", &wordAnalyzer{word: "hurt", label: "threat"}, "hold"))
+	f.intake(t, "I will hurt you")
+	// What a crash between recording the decision and acting leaves behind.
+	work, _ := f.store.Queued(context.Background(), 0, 10)
+	rec := work[0].Record
+	rec.State = store.StateDecided
+	rec.Decision = &store.Decision{Action: "hide", Rule: "hide-threats", Reason: "r"}
+	if err := f.store.Save(context.Background(), []store.Step{{Seq: work[0].Seq, Record: rec}}); err != nil {
+		t.Fatal(err)
+	}
+	f.run(t, f.idle)
+	if calls := f.plat.Calls(); len(calls) != 1 || calls[0].IdempotencyKey != rec.ID {
+		t.Fatalf("calls %+v", calls)
+	}
+	if r := f.record(t, rec.ID); r.State != store.StateActed || len(r.Decision.Analyses) != 0 {
+		t.Errorf("re-analyzed or not acted: %+v", r)
+	}
+}
+
+func TestAnalyzerFailure(t *testing.T) {
+	broken := func(int) error { return errors.New("model server down") }
+	t.Run("hold", func(t *testing.T) {
+		bad := &wordAnalyzer{word: "x", label: "spam", fail: broken}
+		f := newFixture(t, false, local("threats", &wordAnalyzer{word: "hurt", label: "threat"}, "hold"), local("flaky", bad, "hold"))
+		ids := f.intake(t, "I will hurt you")
+		f.run(t, f.idle)
+		r := f.record(t, ids[0])
+		if r.State != store.StateHeld || r.Decision != nil || !strings.Contains(r.LastError, "model server down") || r.RetryAt.IsZero() {
+			t.Errorf("record %+v", r)
+		}
+		if bad.calls != 2 {
+			t.Errorf("analyzer tried %d times, want 1 + 1 retry", bad.calls)
+		}
+		if len(f.plat.Calls()) != 0 {
+			t.Error("a held comment was acted on")
+		}
+		if _, held, _ := f.store.Depth(); held != 1 {
+			t.Errorf("held %d", held)
+		}
+	})
+	t.Run("skip", func(t *testing.T) {
+		f := newFixture(t, false, local("threats", &wordAnalyzer{word: "hurt", label: "threat"}, "hold"),
+			local("flaky", &wordAnalyzer{word: "x", label: "spam", fail: broken}, "skip"))
+		ids := f.intake(t, "I will hurt you")
+		f.run(t, f.idle)
+		r := f.record(t, ids[0])
+		if r.State != store.StateActed || r.Decision.Rule != "hide-threats" || r.Decision.Analyses[1].Err == "" {
+			t.Errorf("record %+v %+v", r, r.Decision)
+		}
+	})
+	t.Run("timeout then recovery", func(t *testing.T) {
+		slow := &wordAnalyzer{word: "hurt", label: "threat", delay: time.Hour}
+		a := local("slow", slow, "hold")
+		a.Timeout = 20 * time.Millisecond
+		f := newFixture(t, false, a)
+		ids := f.intake(t, "I will hurt you")
+		f.run(t, f.idle)
+		if r := f.record(t, ids[0]); r.State != store.StateHeld || !strings.Contains(r.LastError, "deadline exceeded") {
+			t.Fatalf("record %+v", r)
+		}
+		// The analyzer recovers and the hold expires: it goes through.
+		slow.delay = 0
+		if n, _ := f.store.Requeue(context.Background(), time.Now().Add(2*time.Hour)); n != 1 {
+			t.Fatalf("requeued %d", n)
+		}
+		f.run(t, f.idle)
+		if r := f.record(t, ids[0]); r.State != store.StateActed || r.Attempts != 2 {
+			t.Errorf("after recovery %+v", r)
+		}
+	})
+	t.Run("retry succeeds", func(t *testing.T) {
+		a := &wordAnalyzer{word: "hurt", label: "threat", fail: func(call int) error {
+			if call == 1 {
+				return errors.New("blip")
+			}
+			return nil
+		}}
+		f := newFixture(t, false, local("a", a, "hold"))
+		ids := f.intake(t, "I will hurt you")
+		f.run(t, f.idle)
+		if r := f.record(t, ids[0]); r.State != store.StateActed {
+			t.Errorf("record %+v", r)
+		}
+	})
+}
+
+func TestActionFailures(t *testing.T) {
+	reset := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	tests := []struct {
+		name  string
+		err   error
+		state store.State
+		delay bool
+	}{
+		{"permanent", sdk.Permanent(errors.New("403 not your conversation")), store.StateFailed, false},
+		{"gone", sdk.ErrNotFound, store.StateFailed, false},
+		{"rate limited", &sdk.RateLimitedError{RateLimit: sdk.RateLimit{Reset: reset}}, store.StateDecided, true},
+		{"transient", errors.New("503"), store.StateDecided, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, false, local("threats", &wordAnalyzer{word: "hurt", label: "threat"}, "hold"))
+			f.plat.err = func(int) error { return tt.err }
+			ids := f.intake(t, "I will hurt you")
+			f.run(t, f.idle)
+			r := f.record(t, ids[0])
+			if r.State != tt.state || r.LastError == "" {
+				t.Errorf("record %+v", r)
+			}
+			if _, held, _ := f.store.Depth(); (held == 1) != tt.delay {
+				t.Errorf("held %d", held)
+			}
+			if tt.name == "rate limited" && !r.RetryAt.Equal(reset) {
+				t.Errorf("retry at %v, want the reset %v", r.RetryAt, reset)
+			}
+			if tt.name == "rate limited" && len(f.plat.Calls()) != 1 {
+				t.Errorf("a rate-limited action was retried at once: %d calls", len(f.plat.Calls()))
+			}
+		})
+	}
+}
