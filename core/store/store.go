@@ -54,6 +54,8 @@ type Store struct {
 	queueSeq  *badger.Sequence
 	retention time.Duration
 	notifyCh  chan struct{}
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Options tune the store.
@@ -106,8 +108,14 @@ func Open(dir string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// Close stops background work and closes the database.
+// Close stops background work and closes the database. Closing twice is
+// harmless.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.close() })
+	return s.closeErr
+}
+
+func (s *Store) close() error {
 	close(s.stop)
 	s.wg.Wait()
 	if err := s.queueSeq.Release(); err != nil {
