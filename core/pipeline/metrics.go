@@ -12,6 +12,7 @@ type Metrics struct {
 	analyzerLatency *prometheus.HistogramVec
 	analyzerErrors  *prometheus.CounterVec
 	held            prometheus.Counter
+	overrides       *prometheus.CounterVec
 }
 
 // NewMetrics makes unregistered collectors; Register adds them to a registry.
@@ -30,12 +31,14 @@ func NewMetrics() *Metrics {
 			Name: "moderator_analyzer_errors_total", Help: "Analyzer batches that failed after retries."}, []string{"analyzer"}),
 		held: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "moderator_comments_held_total", Help: "Comments held back because an analyzer with on_failure = \"hold\" failed."}),
+		overrides: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "moderator_overrides_total", Help: "Decisions a human overrode, by the verdict they chose."}, []string{"verdict"}),
 	}
 }
 
 // Register adds the collectors to r.
 func (m *Metrics) Register(r prometheus.Registerer) {
-	r.MustRegister(m.decisions, m.actions, m.analyzerLatency, m.analyzerErrors, m.held)
+	r.MustRegister(m.decisions, m.actions, m.analyzerLatency, m.analyzerErrors, m.held, m.overrides)
 }
 
 func (m *Metrics) decision(v policy.Verdict) {

@@ -323,3 +323,79 @@ func TestActionFailures(t *testing.T) {
 		})
 	}
 }
+
+func TestOverride(t *testing.T) {
+	f := newFixture(t, false, local("threats", &wordAnalyzer{word: "hurt", label: "threat"}, "hold"), local("spam", &wordAnalyzer{word: "buy", label: "spam"}, "hold"))
+	ids := f.intake(t, "I will hurt you", "buy now", "fine")
+	f.run(t, f.idle)
+	p, _ := New(f.opts)
+	ctx := context.Background()
+
+	// Approving a hidden comment unhides it, and the record says so.
+	rec, err := p.Override(ctx, f.store, ids[0], "approve", "it was a joke", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := f.plat.Calls()
+	if len(calls) != 2 || calls[1].Action != "unhide" || calls[1].Comment.ID != "a" || calls[1].IdempotencyKey != ids[0]+"/override/1" {
+		t.Fatalf("platform calls %+v", calls)
+	}
+	if len(rec.Overrides) != 1 || rec.Overrides[0].By != "alice" || rec.Overrides[0].Platform == nil || rec.Decision.Action != "hide" {
+		t.Errorf("record %+v", rec)
+	}
+	if Effective(f.record(t, ids[0])) != "approve" {
+		t.Errorf("effective %q", Effective(f.record(t, ids[0])))
+	}
+
+	// The review queue is resolved by an override; a hide is applied.
+	rec, err = p.Override(ctx, f.store, ids[1], "hide", "spam after all", "bob")
+	if err != nil || rec.InReview || len(f.plat.Calls()) != 3 || f.plat.Calls()[2].Action != "hide" {
+		t.Fatalf("review override: %+v %v %+v", rec, err, f.plat.Calls())
+	}
+	if q, _ := f.store.List(ctx, store.Filter{Review: true}); len(q) != 0 {
+		t.Errorf("review queue not emptied: %d", len(q))
+	}
+
+	// Approving what was never acted on changes nothing on the platform.
+	if _, err := p.Override(ctx, f.store, ids[2], "approve", "", "carol"); err != nil || len(f.plat.Calls()) != 3 {
+		t.Errorf("approve of approved: %v, %d calls", err, len(f.plat.Calls()))
+	}
+	if _, err := p.Override(ctx, f.store, ids[2], "unhide", "", ""); err == nil {
+		t.Error("unhide accepted as a verdict")
+	}
+	if _, err := p.Override(ctx, f.store, "nope", "approve", "", ""); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown id: %v", err)
+	}
+	// Deleted is final.
+	if _, err := p.Override(ctx, f.store, ids[2], "delete", "", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Override(ctx, f.store, ids[2], "approve", "", ""); !errors.Is(err, ErrCannotUndo) {
+		t.Errorf("undo of a delete: %v", err)
+	}
+}
+
+func TestReplayReportsAndActsOnNothing(t *testing.T) {
+	f := newFixture(t, false, local("threats", &wordAnalyzer{word: "hurt", label: "threat"}, "hold"))
+	ids := f.intake(t, "I will hurt you", "you hurt my feelings", "fine")
+	f.run(t, f.idle)
+	before := len(f.plat.Calls())
+
+	// The operator narrows the rule: only "will hurt" is a threat now.
+	f.opts.Analyzers = []Analyzer{local("threats", &wordAnalyzer{word: "will hurt", label: "threat"}, "hold")}
+	p, _ := New(f.opts)
+	rep, err := p.Replay(context.Background(), f.store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Replayed != 3 || rep.Changed != 1 || rep.Changes[0].ID != ids[1] ||
+		rep.Changes[0].OldAction != "hide" || rep.Changes[0].NewAction != "approve" {
+		t.Fatalf("report %+v", rep)
+	}
+	if len(f.plat.Calls()) != before {
+		t.Error("replay acted on the platform")
+	}
+	if r := f.record(t, ids[1]); r.Decision.Action != "hide" || len(r.Overrides) != 0 {
+		t.Errorf("replay changed the record: %+v", r.Decision)
+	}
+}

@@ -1,0 +1,83 @@
+package pipeline
+
+import (
+	"context"
+
+	"github.com/moderatorbot/moderator/core/store"
+	"github.com/moderatorbot/moderator/sdk"
+)
+
+// Change is one stored decision that the current analyzers and policy would
+// make differently.
+type Change struct {
+	ID        string      `json:"id"`
+	Comment   sdk.Comment `json:"comment"`
+	OldAction string      `json:"old_action"`
+	OldRule   string      `json:"old_rule,omitempty"`
+	NewAction string      `json:"new_action"`
+	NewRule   string      `json:"new_rule,omitempty"`
+	NewReason string      `json:"new_reason"`
+}
+
+// ReplayReport sums up a replay.
+type ReplayReport struct {
+	Replayed int      `json:"replayed"`
+	Changed  int      `json:"changed"`
+	Held     int      `json:"held"` // could not be analyzed now (a hold analyzer failed)
+	Changes  []Change `json:"changes"`
+}
+
+// Records walks stored records, oldest first.
+type Records interface {
+	Each(ctx context.Context, fn func(store.Record) error) error
+}
+
+// Replay runs the current analyzers and policy over every stored decision and
+// reports where the outcome would differ. It writes nothing and acts on
+// nothing: it does not touch the store or any platform.
+func (p *Pipeline) Replay(ctx context.Context, records Records, progress func(done int)) (ReplayReport, error) {
+	var rep ReplayReport
+	var batch []store.Record
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		comments := make([]sdk.Comment, len(batch))
+		for i, r := range batch {
+			comments[i] = r.Comment
+		}
+		analyses, held := p.analyze(ctx, comments)
+		for i, r := range batch {
+			rep.Replayed++
+			if held[i] != "" {
+				rep.Held++
+				continue
+			}
+			v := p.opts.Policy.Decide(r.Comment, analyses[i])
+			if v.Action != r.Decision.Action || v.Rule != r.Decision.Rule {
+				rep.Changed++
+				rep.Changes = append(rep.Changes, Change{ID: r.ID, Comment: r.Comment, OldAction: r.Decision.Action, OldRule: r.Decision.Rule,
+					NewAction: v.Action, NewRule: v.Rule, NewReason: v.Reason})
+			}
+		}
+		if progress != nil {
+			progress(rep.Replayed)
+		}
+		batch = batch[:0]
+	}
+	err := records.Each(ctx, func(r store.Record) error {
+		if r.Decision == nil {
+			return nil
+		}
+		batch = append(batch, r)
+		if len(batch) == p.opts.BatchSize {
+			flush()
+		}
+		return ctx.Err()
+	})
+	if err != nil {
+		return rep, err
+	}
+	flush()
+	return rep, ctx.Err()
+}
