@@ -12,17 +12,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
-	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/moderatorbot/moderator/core/config"
 	"github.com/moderatorbot/moderator/core/pluginhost"
-	"github.com/moderatorbot/moderator/core/server"
-	"github.com/moderatorbot/moderator/core/store"
 	"github.com/moderatorbot/moderator/sdk"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // NewLogger builds the host's logger from [moderator] log_level and log_format.
@@ -91,65 +87,6 @@ func ReadAdminToken(cfg *config.Config) (string, error) {
 	return strings.TrimSpace(string(data)), nil
 }
 
-// Run runs the daemon until ctx is done, then shuts everything down: HTTP
-// first so nothing new comes in, then the plugins, then the store.
-func Run(ctx context.Context, cfg *config.Config, log hclog.Logger) error {
-	if err := os.MkdirAll(cfg.Moderator.DataDir, 0o700); err != nil {
-		return fmt.Errorf("create data dir: %w", err)
-	}
-	token, err := AdminToken(cfg)
-	if err != nil {
-		return err
-	}
-	st, err := store.Open(filepath.Join(cfg.Moderator.DataDir, "db"), store.Options{Logger: log.Named("store")})
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err := st.Close(); err != nil {
-			log.Error("close store", "error", err)
-		}
-	}()
-
-	opts := HostOptions(cfg, log)
-	opts.KV = st.PluginKV
-	host := pluginhost.New(opts, Specs(cfg))
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		server.PluginCollector{Statuses: host.Statuses})
-	srv, err := server.Start(server.Options{
-		Addr: cfg.HTTP.Listen, ReadTimeout: cfg.HTTP.ReadTimeout, WriteTimeout: cfg.HTTP.WriteTimeout,
-		AdminToken: token, Logger: log.Named("http"), Gatherer: reg, Plugins: host.Statuses,
-		Ready: func() (bool, []string) { return ready(host) },
-	})
-	if err != nil {
-		return err
-	}
-	log.Info("listening", "addr", srv.Addr().String(), "dry_run", cfg.Moderator.DryRun)
-
-	started := time.Now()
-	if err := host.Start(ctx); err != nil {
-		for _, line := range strings.Split(err.Error(), "\n") {
-			log.Error("plugin not running", "error", line)
-		}
-	}
-	if ok, _ := ready(host); ok {
-		log.Info("all plugins ready", "plugins", len(host.Instances()), "took", time.Since(started).Round(time.Millisecond).String())
-	}
-
-	<-ctx.Done()
-	log.Info("shutting down")
-	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutCtx); err != nil {
-		log.Error("http shutdown", "error", err)
-	}
-	host.Stop()
-	log.Info("stopped")
-	return nil
-}
-
 func ready(h *pluginhost.Host) (bool, []string) {
 	var why []string
 	for _, st := range h.Statuses() {
@@ -191,26 +128,7 @@ func Check(ctx context.Context, cfg *config.Config, log hclog.Logger) config.Pro
 		problems = append(problems, cfg.At(fmt.Sprintf("%s %q: %v", in.Kind, in.Name, err), in.Kind, in.Index, "plugin"))
 	}
 
-	for i, rule := range cfg.Policy.Rules {
-		if !platformActions[rule.Action] {
-			continue
-		}
-		for _, c := range connectorsInScope(cfg, rule) {
-			d := host.Instance(c.Name).Description()
-			if d.Name == "" {
-				continue // it did not start; reported above
-			}
-			if !d.Has(sdk.CapModerate) || !contains(d.Actions, rule.Action) {
-				can := "nothing"
-				if len(d.Actions) > 0 {
-					can = strings.Join(d.Actions, ", ")
-				}
-				problems = append(problems, cfg.At(fmt.Sprintf("rule %q: connector %q (%s) cannot %s comments (it can: %s); limit the rule with when.targets or choose another action",
-					rule.Name, c.Name, d.Name, rule.Action, can), "policy", "rule", i, "action"))
-			}
-		}
-	}
-	return problems
+	return append(problems, actionProblems(cfg, host)...)
 }
 
 // connectorsInScope returns the connectors whose comments a rule can match:
@@ -232,11 +150,4 @@ func connectorsInScope(cfg *config.Config, rule config.Rule) []config.Instance {
 	return out
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
+func contains(list []string, s string) bool { return slices.Contains(list, s) }

@@ -35,7 +35,9 @@ type Analyzer struct {
 	Info      func() (plugin, version string)
 	Timeout   time.Duration
 	OnFailure string // "hold" or "skip"
-	MaxBatch  int
+	// MaxBatch, when set, returns the most comments one call may carry
+	// (0: any); it can change when the plugin restarts as a new version.
+	MaxBatch func() int
 }
 
 // Connector is one configured connector instance.
@@ -96,6 +98,9 @@ func New(opts Options) (*Pipeline, error) {
 	}
 	return p, nil
 }
+
+// Metrics returns the pipeline's collectors.
+func (p *Pipeline) Metrics() *Metrics { return p.opts.Metrics }
 
 // Run processes work until ctx is done. Work already queued when it starts
 // (left by a crash) is processed first.
@@ -311,8 +316,10 @@ func (p *Pipeline) analyze(ctx context.Context, comments []sdk.Comment) ([][]sto
 // with its timeout, retrying failures with backoff.
 func (p *Pipeline) runAnalyzer(ctx context.Context, a Analyzer, comments []sdk.Comment) ([]sdk.Result, error) {
 	size := len(comments)
-	if a.MaxBatch > 0 && a.MaxBatch < size {
-		size = a.MaxBatch
+	if a.MaxBatch != nil {
+		if m := a.MaxBatch(); m > 0 && m < size {
+			size = m
+		}
 	}
 	out := make([]sdk.Result, 0, len(comments))
 	for start := 0; start < len(comments); start += size {

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/moderatorbot/moderator/core/pluginhost"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -29,8 +28,11 @@ type Options struct {
 	Logger     hclog.Logger
 	// Ready says whether the daemon can do its work, and why not.
 	Ready func() (bool, []string)
-	// Plugins reports every plugin instance.
-	Plugins func() []pluginhost.Status
+	// API backs /api/v1.
+	API API
+	// Webhooks serves WebhookPrefix + "/".
+	WebhookPrefix string
+	Webhooks      http.Handler
 	// Gatherer serves /metrics.
 	Gatherer prometheus.Gatherer
 }
@@ -60,7 +62,12 @@ func Start(opts Options) (*Server, error) {
 	if opts.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
 	}
-	mux.Handle("GET /api/v1/plugins", s.admin(s.plugins))
+	if opts.API != nil {
+		s.routes(mux)
+	}
+	if opts.Webhooks != nil {
+		mux.Handle(opts.WebhookPrefix+"/", opts.Webhooks)
+	}
 	mux.Handle("/api/", s.admin(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no such API endpoint: %s %s", r.Method, r.URL.Path))
 	}))
@@ -103,14 +110,6 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
-}
-
-func (s *Server) plugins(w http.ResponseWriter, _ *http.Request) {
-	var out []pluginhost.Status
-	if s.opts.Plugins != nil {
-		out = s.opts.Plugins()
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"plugins": out})
 }
 
 // admin requires the bearer token. The comparison takes the same time

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -194,5 +195,30 @@ func TestIntakeSurvivesReopen(t *testing.T) {
 	more, _ := s.Queued(ctx, work[4].Seq, 10)
 	if len(more) != 1 || more[0].Seq <= work[4].Seq {
 		t.Errorf("sequence went backwards after reopen: %+v", more)
+	}
+}
+
+func TestTargets(t *testing.T) {
+	s := memStore(t)
+	ctx := context.Background()
+	if err := s.AddTarget(ctx, Target{Connector: "x", Kind: "post", ID: "1", PollInterval: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddTarget(ctx, Target{Connector: "x", Kind: "post", ID: "1"}); !errors.Is(err, ErrExists) {
+		t.Errorf("second add: %v", err)
+	}
+	s.AddTarget(ctx, Target{Connector: "x", Kind: "author", ID: "1"})
+	ts, _ := s.Targets(ctx)
+	if len(ts) != 2 || ts[1].PollInterval != time.Minute || ts[0].Source != "runtime" {
+		t.Errorf("targets %+v", ts)
+	}
+	if err := s.RemoveTarget(ctx, "x", "post", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveTarget(ctx, "x", "post", "1"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("second remove: %v", err)
+	}
+	if ts, _ := s.Targets(ctx); len(ts) != 1 {
+		t.Errorf("after remove %+v", ts)
 	}
 }

@@ -1,0 +1,318 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/moderatorbot/moderator/core/config"
+	"github.com/moderatorbot/moderator/core/ingress"
+	"github.com/moderatorbot/moderator/core/pipeline"
+	"github.com/moderatorbot/moderator/core/pluginhost"
+	"github.com/moderatorbot/moderator/core/policy"
+	"github.com/moderatorbot/moderator/core/server"
+	"github.com/moderatorbot/moderator/core/store"
+	"github.com/moderatorbot/moderator/sdk"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// OpenStore opens the store in the config's data directory.
+func OpenStore(cfg *config.Config, log hclog.Logger) (*store.Store, error) {
+	if err := os.MkdirAll(cfg.Moderator.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	return store.Open(filepath.Join(cfg.Moderator.DataDir, "db"), store.Options{Logger: log.Named("store"), Retention: cfg.Moderator.Retention})
+}
+
+// Run runs the daemon until ctx is done, then shuts everything down: HTTP
+// first so nothing new comes in, then the pipeline, the plugins, the store.
+func Run(ctx context.Context, cfg *config.Config, log hclog.Logger) error {
+	pol, err := policy.New(cfg.Policy, cfg.Moderator.DryRun)
+	if err != nil {
+		return err
+	}
+	st, err := OpenStore(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error("close store", "error", err)
+		}
+	}()
+	token, err := AdminToken(cfg)
+	if err != nil {
+		return err
+	}
+
+	opts := HostOptions(cfg, log)
+	opts.KV = st.PluginKV
+	host := pluginhost.New(opts, Specs(cfg))
+	d := &app{cfg: cfg, log: log, store: st, host: host, intake: ingress.NewIntake(st)}
+	d.pipeline, err = pipeline.New(pipeline.Options{
+		Logger: log.Named("pipeline"), Store: st, Policy: pol,
+		Analyzers: analyzers(cfg, host), Connectors: connectors(cfg, host),
+		BatchSize: cfg.Pipeline.BatchSize, Workers: cfg.Pipeline.Workers,
+		AnalyzerRetries: cfg.Pipeline.AnalyzerRetries, ActionRetries: cfg.Pipeline.ActionRetries,
+		RetryBackoff: cfg.Pipeline.RetryBackoff, HoldRetry: cfg.Pipeline.HoldRetry,
+	})
+	if err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		server.PluginCollector{Statuses: host.Statuses}, queueCollector{st})
+	d.intake.Register(reg)
+	d.pipeline.Metrics().Register(reg)
+
+	srv, err := server.Start(server.Options{
+		Addr: cfg.HTTP.Listen, ReadTimeout: cfg.HTTP.ReadTimeout, WriteTimeout: cfg.HTTP.WriteTimeout,
+		AdminToken: token, Logger: log.Named("http"), Gatherer: reg, API: d,
+		WebhookPrefix: cfg.HTTP.WebhookPrefix, Webhooks: d.webhooks(),
+		Ready: func() (bool, []string) { return ready(host) },
+	})
+	if err != nil {
+		return err
+	}
+	log.Info("listening", "addr", srv.Addr().String(), "dry_run", cfg.Moderator.DryRun)
+
+	started := time.Now()
+	if err := host.Start(ctx); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			log.Error("plugin not running", "error", line)
+		}
+	}
+	if ok, _ := ready(host); ok {
+		log.Info("all plugins ready", "plugins", len(host.Instances()), "took", time.Since(started).Round(time.Millisecond).String())
+	}
+	if problems := actionProblems(cfg, host); len(problems) > 0 {
+		for _, p := range problems {
+			log.Error("config", "problem", p.Error())
+		}
+		shut(srv, host, log)
+		return fmt.Errorf("%d rules ask for actions their connectors cannot perform (see `moderator config check`)", len(problems))
+	}
+
+	pipeDone := make(chan struct{})
+	pctx, stopPipe := context.WithCancel(context.Background())
+	go func() {
+		defer close(pipeDone)
+		if err := d.pipeline.Run(pctx); err != nil {
+			log.Error("pipeline", "error", err)
+		}
+	}()
+
+	<-ctx.Done()
+	log.Info("shutting down")
+	shut(srv, nil, log)
+	stopPipe()
+	<-pipeDone
+	host.Stop()
+	log.Info("stopped")
+	return nil
+}
+
+func shut(srv *server.Server, host *pluginhost.Host, log hclog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Error("http shutdown", "error", err)
+	}
+	if host != nil {
+		host.Stop()
+	}
+}
+
+func analyzers(cfg *config.Config, host *pluginhost.Host) []pipeline.Analyzer {
+	var out []pipeline.Analyzer
+	for _, a := range cfg.Analyzers {
+		in := host.Instance(a.Name)
+		out = append(out, pipeline.Analyzer{
+			Name: a.Name,
+			Get: func(ctx context.Context) (sdk.Analyzer, error) {
+				p, err := in.Plugin(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return p, nil
+			},
+			Info: func() (string, string) {
+				d := in.Description()
+				return d.Name, d.Version
+			},
+			Timeout: a.Timeout, OnFailure: a.OnFailure,
+			MaxBatch: func() int { return in.Description().MaxBatch },
+		})
+	}
+	return out
+}
+
+func connectors(cfg *config.Config, host *pluginhost.Host) []pipeline.Connector {
+	var out []pipeline.Connector
+	for _, c := range cfg.Connectors {
+		in := host.Instance(c.Name)
+		out = append(out, pipeline.Connector{Name: c.Name, Get: func(ctx context.Context) (sdk.Moderator, error) {
+			p, err := in.Plugin(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if !in.Description().Has(sdk.CapModerate) {
+				return nil, sdk.Permanent(fmt.Errorf("connector %s cannot moderate: %w", c.Name, sdk.ErrUnsupported))
+			}
+			return p, nil
+		}})
+	}
+	return out
+}
+
+// actionProblems is the run-time half of config check: rules whose action a
+// connector in their scope does not declare.
+func actionProblems(cfg *config.Config, host *pluginhost.Host) config.Problems {
+	var problems config.Problems
+	for i, rule := range cfg.Policy.Rules {
+		if !platformActions[rule.Action] {
+			continue
+		}
+		for _, c := range connectorsInScope(cfg, rule) {
+			d := host.Instance(c.Name).Description()
+			if d.Name == "" {
+				continue // it did not start; reported elsewhere
+			}
+			if !d.Has(sdk.CapModerate) || !slices.Contains(d.Actions, rule.Action) {
+				can := "nothing"
+				if len(d.Actions) > 0 {
+					can = strings.Join(d.Actions, ", ")
+				}
+				problems = append(problems, cfg.At(fmt.Sprintf("rule %q: connector %q (%s) cannot %s comments (it can: %s); limit the rule with when.targets or choose another action",
+					rule.Name, c.Name, d.Name, rule.Action, can), "policy", "rule", i, "action"))
+			}
+		}
+	}
+	return problems
+}
+
+// app is the running daemon as the admin API sees it.
+type app struct {
+	cfg      *config.Config
+	log      hclog.Logger
+	store    *store.Store
+	host     *pluginhost.Host
+	pipeline *pipeline.Pipeline
+	intake   *ingress.Intake
+}
+
+func (d *app) webhooks() *ingress.Webhooks {
+	hooks := map[string]func(context.Context) (sdk.WebhookHandler, error){}
+	for _, c := range d.cfg.Connectors {
+		in := d.host.Instance(c.Name)
+		hooks[c.Name] = func(ctx context.Context) (sdk.WebhookHandler, error) {
+			p, err := in.Plugin(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if !in.Description().Has(sdk.CapWebhook) {
+				return nil, fmt.Errorf("connector %s takes no webhooks", c.Name)
+			}
+			return p, nil
+		}
+	}
+	return &ingress.Webhooks{Prefix: d.cfg.HTTP.WebhookPrefix, MaxBody: d.cfg.HTTP.MaxBodyBytes, Logger: d.log.Named("webhook"),
+		Intake: d.intake, Connectors: hooks}
+}
+
+func (d *app) Plugins() []pluginhost.Status { return d.host.Statuses() }
+
+func (d *app) Decisions(ctx context.Context, f store.Filter) ([]store.Record, error) {
+	return d.store.List(ctx, f)
+}
+
+func (d *app) Decision(ctx context.Context, id string) (store.Record, error) { return d.store.Get(ctx, id) }
+
+func (d *app) Override(ctx context.Context, id, action, reason, by string) (store.Record, error) {
+	rec, err := d.pipeline.Override(ctx, d.store, id, action, reason, by)
+	if err == nil {
+		d.log.Info("decision overridden", "id", id, "verdict", action, "by", by, "reason", reason)
+	}
+	return rec, err
+}
+
+// Targets lists the config's targets and those added at run time.
+func (d *app) Targets(ctx context.Context) ([]store.Target, error) {
+	var out []store.Target
+	for _, t := range d.cfg.Targets {
+		out = append(out, store.Target{Connector: t.Connector, Kind: t.Kind, ID: t.ID, PollInterval: t.PollInterval, Source: "config"})
+	}
+	rt, err := d.store.Targets(ctx)
+	return append(out, rt...), err
+}
+
+func (d *app) AddTarget(ctx context.Context, t store.Target) error {
+	if err := CheckTarget(d.cfg, t); err != nil {
+		return &server.BadRequest{Err: err}
+	}
+	for _, ct := range d.cfg.Targets {
+		if ct.Connector == t.Connector && ct.Kind == t.Kind && ct.ID == t.ID {
+			return fmt.Errorf("target %s %s on %s is in the config: %w", t.Kind, t.ID, t.Connector, store.ErrExists)
+		}
+	}
+	return d.store.AddTarget(ctx, t)
+}
+
+func (d *app) RemoveTarget(ctx context.Context, connector, kind, id string) error {
+	for _, ct := range d.cfg.Targets {
+		if ct.Connector == connector && ct.Kind == kind && ct.ID == id {
+			return &server.BadRequest{Err: fmt.Errorf("target %s %s on %s comes from %s: remove it there", kind, id, connector, d.cfg.File)}
+		}
+	}
+	return d.store.RemoveTarget(ctx, connector, kind, id)
+}
+
+func (d *app) Replay(ctx context.Context) (pipeline.ReplayReport, error) {
+	return d.pipeline.Replay(ctx, d.store, nil)
+}
+
+func (d *app) Backup(_ context.Context, w io.Writer) error { return d.store.Backup(w) }
+
+// CheckTarget validates a target against the config.
+func CheckTarget(cfg *config.Config, t store.Target) error {
+	if _, ok := cfg.Instance(t.Connector); !ok || !slices.ContainsFunc(cfg.Connectors, func(c config.Instance) bool { return c.Name == t.Connector }) {
+		return fmt.Errorf("no connector named %q in %s", t.Connector, cfg.File)
+	}
+	switch t.Kind {
+	case sdk.TargetPost, sdk.TargetAuthor, sdk.TargetPublication, sdk.TargetQuery:
+	default:
+		return fmt.Errorf("target kind %q: choose post, author, publication or query", t.Kind)
+	}
+	if strings.TrimSpace(t.ID) == "" {
+		return errors.New("target id is empty")
+	}
+	if t.PollInterval != 0 && t.PollInterval < time.Second {
+		return fmt.Errorf("poll interval %s is below 1s", t.PollInterval)
+	}
+	return nil
+}
+
+// queueCollector reports the work queue's depth at scrape time.
+type queueCollector struct{ st *store.Store }
+
+var queueDepth = prometheus.NewDesc("moderator_queue_depth", "Comment versions waiting for a step, by kind (queued, held).", []string{"kind"}, nil)
+
+func (q queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- queueDepth }
+
+func (q queueCollector) Collect(ch chan<- prometheus.Metric) {
+	queued, held, err := q.st.Depth()
+	if err != nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(queueDepth, prometheus.GaugeValue, float64(queued), "queued")
+	ch <- prometheus.MustNewConstMetric(queueDepth, prometheus.GaugeValue, float64(held), "held")
+}

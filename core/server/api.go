@@ -1,0 +1,170 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/moderatorbot/moderator/core/pipeline"
+	"github.com/moderatorbot/moderator/core/pluginhost"
+	"github.com/moderatorbot/moderator/core/store"
+)
+
+// API is what the admin API exposes of the running daemon.
+type API interface {
+	Plugins() []pluginhost.Status
+	Decisions(ctx context.Context, f store.Filter) ([]store.Record, error)
+	Decision(ctx context.Context, id string) (store.Record, error)
+	Override(ctx context.Context, id, action, reason, by string) (store.Record, error)
+	Targets(ctx context.Context) ([]store.Target, error)
+	AddTarget(ctx context.Context, t store.Target) error
+	RemoveTarget(ctx context.Context, connector, kind, id string) error
+	Replay(ctx context.Context) (pipeline.ReplayReport, error)
+	Backup(ctx context.Context, w io.Writer) error
+}
+
+// OverrideRequest is the body of POST /api/v1/decisions/{id}/override.
+type OverrideRequest struct {
+	Action string `json:"action"`
+	Reason string `json:"reason"`
+	By     string `json:"by"`
+}
+
+func (s *Server) routes(mux *http.ServeMux) {
+	a := s.opts.API
+	mux.Handle("GET /api/v1/plugins", s.admin(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"plugins": a.Plugins()})
+	}))
+	mux.Handle("GET /api/v1/decisions", s.admin(func(w http.ResponseWriter, r *http.Request) {
+		f, err := parseFilter(r)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		recs, err := a.Decisions(r.Context(), f)
+		reply(w, map[string]any{"decisions": nonNil(recs)}, err)
+	}))
+	mux.Handle("GET /api/v1/review", s.admin(func(w http.ResponseWriter, r *http.Request) {
+		f, err := parseFilter(r)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		f.Review = true
+		recs, err := a.Decisions(r.Context(), f)
+		reply(w, map[string]any{"review": nonNil(recs)}, err)
+	}))
+	mux.Handle("GET /api/v1/decisions/{id}", s.admin(func(w http.ResponseWriter, r *http.Request) {
+		rec, err := a.Decision(r.Context(), r.PathValue("id"))
+		reply(w, rec, err)
+	}))
+	mux.Handle("POST /api/v1/decisions/{id}/override", s.admin(func(w http.ResponseWriter, r *http.Request) {
+		var req OverrideRequest
+		if err := readJSON(r, &req); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		rec, err := a.Override(r.Context(), r.PathValue("id"), req.Action, req.Reason, req.By)
+		reply(w, rec, err)
+	}))
+	mux.Handle("GET /api/v1/targets", s.admin(func(w http.ResponseWriter, r *http.Request) {
+		ts, err := a.Targets(r.Context())
+		reply(w, map[string]any{"targets": nonNil(ts)}, err)
+	}))
+	mux.Handle("POST /api/v1/targets", s.admin(func(w http.ResponseWriter, r *http.Request) {
+		var t store.Target
+		if err := readJSON(r, &t); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		if err := a.AddTarget(r.Context(), t); err != nil {
+			reply(w, nil, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, t)
+	}))
+	mux.Handle("DELETE /api/v1/targets/{connector}/{kind}/{id}", s.admin(func(w http.ResponseWriter, r *http.Request) {
+		err := a.RemoveTarget(r.Context(), r.PathValue("connector"), r.PathValue("kind"), r.PathValue("id"))
+		reply(w, map[string]string{"status": "removed"}, err)
+	}))
+	mux.Handle("POST /api/v1/replay", s.admin(func(w http.ResponseWriter, r *http.Request) {
+		rep, err := a.Replay(r.Context())
+		reply(w, rep, err)
+	}))
+	mux.Handle("GET /api/v1/backup", s.admin(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		if err := a.Backup(r.Context(), w); err != nil {
+			s.opts.Logger.Error("backup", "error", err)
+		}
+	}))
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// reply writes v, or the error with the status that fits it.
+func reply(w http.ResponseWriter, v any, err error) {
+	var bad *BadRequest
+	switch {
+	case err == nil:
+		writeJSON(w, http.StatusOK, v)
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, store.ErrExists), errors.Is(err, pipeline.ErrPending), errors.Is(err, pipeline.ErrCannotUndo):
+		writeError(w, http.StatusConflict, err.Error())
+	case errors.As(err, &bad):
+		writeError(w, http.StatusBadRequest, err.Error())
+	default:
+		writeError(w, http.StatusInternalServerError, err.Error())
+	}
+}
+
+// BadRequest marks an error caused by what the client sent.
+type BadRequest struct{ Err error }
+
+func (e *BadRequest) Error() string { return e.Err.Error() }
+func (e *BadRequest) Unwrap() error { return e.Err }
+
+func readJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("request body: %w", err)
+	}
+	return nil
+}
+
+func parseFilter(r *http.Request) (store.Filter, error) {
+	q := r.URL.Query()
+	f := store.Filter{Connector: q.Get("connector"), Action: q.Get("action"), Rule: q.Get("rule"), Review: q.Get("review") == "true"}
+	for _, s := range q["state"] {
+		for _, st := range strings.Split(s, ",") {
+			f.States = append(f.States, store.State(st))
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return f, fmt.Errorf("limit must be 1..1000, got %q", v)
+		}
+		f.Limit = n
+	}
+	if v := q.Get("before"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return f, fmt.Errorf("before must be an RFC 3339 time: %v", err)
+		}
+		f.Before = t
+	}
+	return f, nil
+}
