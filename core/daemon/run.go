@@ -235,7 +235,9 @@ func (d *app) Decisions(ctx context.Context, f store.Filter) ([]store.Record, er
 	return d.store.List(ctx, f)
 }
 
-func (d *app) Decision(ctx context.Context, id string) (store.Record, error) { return d.store.Get(ctx, id) }
+func (d *app) Decision(ctx context.Context, id string) (store.Record, error) {
+	return d.store.Get(ctx, id)
+}
 
 func (d *app) Override(ctx context.Context, id, action, reason, by string) (store.Record, error) {
 	rec, err := d.pipeline.Override(ctx, d.store, id, action, reason, by)
