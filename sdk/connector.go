@@ -17,7 +17,7 @@ type Discoverer interface {
 // Poller fetches comments newer than each post's cursor, for many posts in one
 // call where the platform allows it (Twitter can OR conversation ids into one
 // search). Return one PostComments per requested post; a problem with one post
-// goes in its Err and keeps its old cursor.
+// goes in its Err.
 type Poller interface {
 	Poll(ctx context.Context, posts []PostCursor) (PollResponse, error)
 }
@@ -80,7 +80,10 @@ type PostComments struct {
 	Cursor []byte
 	// More means more comments are ready now: poll again without waiting.
 	More bool
-	// Err is set when this post could not be polled; its cursor is kept.
+	// Err is set when this post could not be polled, or only in part. The
+	// host stores Cursor together with whatever Comments came back (both or
+	// neither), so the cursor must not pass a comment that was not returned;
+	// leave it empty to keep the post's old cursor.
 	Err string
 }
 

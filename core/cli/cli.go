@@ -115,7 +115,8 @@ func (e *env) root() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&e.configPath, "config", "moderator.toml", "config file")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(e.versionCmd(), e.configCmd(), e.pluginsCmd(), e.runCmd(), e.evalCmd())
+	root.AddCommand(e.versionCmd(), e.configCmd(), e.pluginsCmd(), e.runCmd(), e.evalCmd(),
+		e.decisionsCmd(), e.reviewCmd(), e.replayCmd(), e.targetsCmd(), e.backupCmd(), e.restoreCmd())
 	return root
 }
 

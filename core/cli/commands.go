@@ -6,10 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -80,9 +77,14 @@ func (e *env) pluginStatuses(ctx context.Context, cfg *config.Config) ([]pluginh
 	var resp struct {
 		Plugins []pluginhost.Status `json:"plugins"`
 	}
-	err := apiGet(ctx, cfg, "/api/v1/plugins", &resp)
+	rc, err := newRemote(cfg)
 	if err == nil {
-		return resp.Plugins, true, nil
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err = rc.do(ctx, "GET", "/api/v1/plugins", nil, &resp)
+		cancel()
+		if err == nil {
+			return resp.Plugins, true, nil
+		}
 	}
 	if !errors.Is(err, errNoDaemon) {
 		return nil, false, err
@@ -134,44 +136,6 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-var errNoDaemon = errors.New("the daemon is not running")
-
-// apiGet calls the running daemon's admin API.
-func apiGet(ctx context.Context, cfg *config.Config, path string, out any) error {
-	token, err := daemon.ReadAdminToken(cfg)
-	if err != nil {
-		// No token anywhere means no daemon has ever run with this config.
-		return errNoDaemon
-	}
-	host, port, _ := net.SplitHostPort(cfg.HTTP.Listen)
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "127.0.0.1"
-	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+path, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		if errors.Is(err, syscall.ECONNREFUSED) {
-			return errNoDaemon
-		}
-		return fmt.Errorf("ask the daemon at %s: %w", cfg.HTTP.Listen, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Error string `json:"error"`
-		}
-		_ = json.NewDecoder(resp.Body).Decode(&e)
-		return fmt.Errorf("the daemon at %s answered %s: %s", cfg.HTTP.Listen, resp.Status, e.Error)
-	}
-	return json.NewDecoder(resp.Body).Decode(out)
 }
 
 func (e *env) runCmd() *cobra.Command {

@@ -34,6 +34,15 @@ func (p *progress) update(done int) {
 	fmt.Fprintf(p.w, "\r%s: %d/%d (%d%%)", p.what, done, p.total, done*100/max(p.total, 1))
 }
 
+// count reports a count with no known total (bytes written, items done).
+func (p *progress) count(done int) {
+	if !p.on || time.Since(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last = time.Now()
+	fmt.Fprintf(p.w, "\r%s: %d", p.what, done)
+}
+
 // done clears the line.
 func (p *progress) done() {
 	if p.on {

@@ -174,6 +174,16 @@ func testPollResume(t *testing.T, p *sdk.RemotePlugin) {
 	if len(got["a"].Comments) != 0 || !slices.Equal(ids(got["b"].Comments), []string{c.ID}) {
 		t.Errorf("after one new comment: a %v, b %v; want b [%s]", ids(got["a"].Comments), ids(got["b"].Comments), c.ID)
 	}
+	// A backlog on one post while the other is quiet: the quiet one waits
+	// in the same resumable state and loses nothing either.
+	burst := addComments(s, 12, "a")
+	got = h.poll(t, "a", "b")
+	if len(got["a"].Comments) != 10 || len(got["b"].Comments) != 0 || !got["b"].More || got["b"].Err != "" {
+		t.Errorf("burst on a: a %d comments, b %v More %v Err %q", len(got["a"].Comments), ids(got["b"].Comments), got["b"].More, got["b"].Err)
+	}
+	h.drain(t, 5, "a", "b")
+	all = append(all, burst...)
+
 	// A new post polled with the others starts from its beginning.
 	s.AddPost("c", "alice")
 	cs := addComments(s, 2, "c")
@@ -211,6 +221,7 @@ func testPollMalformed(t *testing.T, p *sdk.RemotePlugin) {
 			all := addComments(s, 9, "a", "b") // a: 0,2,4,6,8; b: 1,3,5,7
 			configure(t, p, s, nil)
 			h := newHost(p)
+			h.allowErr = true
 			s.Faults(platform.Faults{Malformed: tt.times, MalformedKind: tt.kind})
 			got := h.poll(t, "a", "b")
 			// all[4] is the middle of 9 newest first, on a.
@@ -251,6 +262,7 @@ func testPollMalformed(t *testing.T, p *sdk.RemotePlugin) {
 		all := addComments(s, 20, "a", "b")
 		configure(t, p, s, map[string]any{"max_pages": 1})
 		h := newHost(p)
+		h.allowErr = true
 		s.Faults(platform.Faults{Malformed: 3, MalformedKind: platform.MalformedNoText})
 		for range 30 {
 			h.poll(t, "a", "b")

@@ -81,6 +81,8 @@ type host struct {
 	cursors map[string][]byte
 	got     map[string]int // "id@version" -> times received
 	polls   int
+	// allowErr lets posts report Err; otherwise any Err fails the test.
+	allowErr bool
 }
 
 func newHost(p *sdk.RemotePlugin) *host {
@@ -124,6 +126,9 @@ func (h *host) pollErr(t *testing.T, posts ...string) (map[string]sdk.PostCommen
 				t.Errorf("poll %d: comments of %s are not oldest first: %s after %s", h.polls, pc.PostID, c.ID, pc.Comments[j-1].ID)
 			}
 			h.got[c.ID+"@"+c.Version]++
+		}
+		if pc.Err != "" && !h.allowErr {
+			t.Errorf("poll %d: post %s: %s", h.polls, pc.PostID, pc.Err)
 		}
 		h.cursors[pc.PostID] = pc.Cursor
 		out[pc.PostID] = pc

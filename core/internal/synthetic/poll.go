@@ -19,10 +19,11 @@ import (
 // cursor is a post's poll position, opaque to the host. Since is the
 // newest comment id up to which every comment was delivered intact: the
 // next poll asks for newer ones. While a backlog longer than max_pages is
-// being read, Until and Newest are set too: every comment between Until and
-// Newest was delivered, and those between Since and Until are still to
-// read (pages run newest first, so a long backlog is read from the top
-// down). Zero means unset.
+// being read, Until and Newest are set too: the comments between Since and
+// Until are still to read (pages run newest first, so a long backlog is
+// read from the top down), every one from Until up was delivered, and
+// Newest is the newest of them (or Since, when the post had none), where
+// the next cursor starts once the backlog is done. Zero means unset.
 type cursor struct {
 	Since, Until, Newest uint64
 }
@@ -79,8 +80,8 @@ func decodeCursor(b []byte) (cursor, error) {
 		return cursor{}, fmt.Errorf("invalid cursor %q: until is not above since", b)
 	case c.Until == 0 && c.Newest != 0:
 		return cursor{}, fmt.Errorf("invalid cursor %q: newest without until", b)
-	case c.Newest != 0 && c.Newest < c.Until:
-		return cursor{}, fmt.Errorf("invalid cursor %q: newest is below until", b)
+	case c.Newest != 0 && c.Newest < c.Since:
+		return cursor{}, fmt.Errorf("invalid cursor %q: newest is below since", b)
 	}
 	return c, nil
 }

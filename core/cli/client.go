@@ -1,0 +1,190 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/moderatorbot/moderator/core/config"
+	"github.com/moderatorbot/moderator/core/daemon"
+	"github.com/moderatorbot/moderator/core/pipeline"
+	"github.com/moderatorbot/moderator/core/store"
+)
+
+// backend is what the state commands need: the running daemon's API, or the
+// store opened directly when no daemon runs.
+type backend interface {
+	Decisions(ctx context.Context, f store.Filter) ([]store.Record, error)
+	Decision(ctx context.Context, id string) (store.Record, error)
+	Override(ctx context.Context, id, action, reason, by string) (store.Record, error)
+	Targets(ctx context.Context) ([]store.Target, error)
+	AddTarget(ctx context.Context, t store.Target) error
+	RemoveTarget(ctx context.Context, connector, kind, id string) error
+	Replay(ctx context.Context) (pipeline.ReplayReport, error)
+	Backup(ctx context.Context, w io.Writer) error
+	Close()
+}
+
+var errNoDaemon = errors.New("the daemon is not running")
+
+// connect returns the daemon's API when it answers, else the store opened
+// directly, with the plugins started when withPlugins.
+func (e *env) connect(ctx context.Context, cfg *config.Config, withPlugins bool) (backend, error) {
+	rc, err := newRemote(cfg)
+	if err == nil {
+		if err = rc.ping(ctx); err == nil {
+			return rc, nil
+		}
+	}
+	if !errors.Is(err, errNoDaemon) {
+		return nil, err
+	}
+	return daemon.OpenOffline(ctx, cfg, daemon.NewLogger(config.Moderator{LogLevel: "error", LogFormat: cfg.Moderator.LogFormat}, e.stderr), withPlugins)
+}
+
+// remote calls the daemon's admin API.
+type remote struct {
+	base, token, addr string
+	client            *http.Client
+}
+
+func newRemote(cfg *config.Config) (*remote, error) {
+	token, err := daemon.ReadAdminToken(cfg)
+	if err != nil {
+		return nil, errNoDaemon // no token anywhere: no daemon ever ran with this config
+	}
+	host, port, _ := net.SplitHostPort(cfg.HTTP.Listen)
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return &remote{base: "http://" + net.JoinHostPort(host, port), token: token, addr: cfg.HTTP.Listen,
+		client: &http.Client{Timeout: 10 * time.Minute}}, nil
+}
+
+func (r *remote) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		data, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, r.base+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+r.token)
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := r.client.Do(req)
+	if err != nil {
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			return errNoDaemon
+		}
+		return fmt.Errorf("ask the daemon at %s: %w", r.addr, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		var e struct {
+			Error string `json:"error"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		if e.Error == "" {
+			e.Error = resp.Status
+		}
+		err := errors.New(e.Error)
+		switch resp.StatusCode {
+		case http.StatusNotFound:
+			err = fmt.Errorf("%s: %w", e.Error, store.ErrNotFound)
+		case http.StatusUnauthorized:
+			err = fmt.Errorf("the daemon at %s refused the admin token (set [http] admin_token to the daemon's)", r.addr)
+		}
+		return err
+	}
+	if w, ok := out.(io.Writer); ok {
+		_, err = io.Copy(w, resp.Body)
+		return err
+	}
+	if out != nil {
+		return json.NewDecoder(resp.Body).Decode(out)
+	}
+	return nil
+}
+
+func (r *remote) ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	return r.do(ctx, http.MethodGet, "/api/v1/plugins", nil, nil)
+}
+
+func (r *remote) Decisions(ctx context.Context, f store.Filter) ([]store.Record, error) {
+	q := url.Values{}
+	for _, s := range f.States {
+		q.Add("state", string(s))
+	}
+	for k, v := range map[string]string{"connector": f.Connector, "action": f.Action, "rule": f.Rule} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if f.Limit > 0 {
+		q.Set("limit", fmt.Sprint(f.Limit))
+	}
+	path, key := "/api/v1/decisions", "decisions"
+	if f.Review {
+		path, key = "/api/v1/review", "review"
+	}
+	var out map[string][]store.Record
+	err := r.do(ctx, http.MethodGet, path+"?"+q.Encode(), nil, &out)
+	return out[key], err
+}
+
+func (r *remote) Decision(ctx context.Context, id string) (store.Record, error) {
+	var rec store.Record
+	err := r.do(ctx, http.MethodGet, "/api/v1/decisions/"+url.PathEscape(id), nil, &rec)
+	return rec, err
+}
+
+func (r *remote) Override(ctx context.Context, id, action, reason, by string) (store.Record, error) {
+	var rec store.Record
+	err := r.do(ctx, http.MethodPost, "/api/v1/decisions/"+url.PathEscape(id)+"/override",
+		map[string]string{"action": action, "reason": reason, "by": by}, &rec)
+	return rec, err
+}
+
+func (r *remote) Targets(ctx context.Context) ([]store.Target, error) {
+	var out map[string][]store.Target
+	err := r.do(ctx, http.MethodGet, "/api/v1/targets", nil, &out)
+	return out["targets"], err
+}
+
+func (r *remote) AddTarget(ctx context.Context, t store.Target) error {
+	return r.do(ctx, http.MethodPost, "/api/v1/targets", t, nil)
+}
+
+func (r *remote) RemoveTarget(ctx context.Context, connector, kind, id string) error {
+	return r.do(ctx, http.MethodDelete, "/api/v1/targets/"+strings.Join([]string{url.PathEscape(connector), url.PathEscape(kind), url.PathEscape(id)}, "/"), nil, nil)
+}
+
+func (r *remote) Replay(ctx context.Context) (pipeline.ReplayReport, error) {
+	var rep pipeline.ReplayReport
+	err := r.do(ctx, http.MethodPost, "/api/v1/replay", nil, &rep)
+	return rep, err
+}
+
+func (r *remote) Backup(ctx context.Context, w io.Writer) error {
+	return r.do(ctx, http.MethodGet, "/api/v1/backup", nil, w)
+}
+
+func (r *remote) Close() {}

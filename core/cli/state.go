@@ -1,0 +1,467 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/moderatorbot/moderator/core/daemon"
+	"github.com/moderatorbot/moderator/core/pipeline"
+	"github.com/moderatorbot/moderator/core/store"
+	"github.com/spf13/cobra"
+)
+
+// exactArgs is cobra.ExactArgs with the error marked as a usage error.
+func exactArgs(n int, names string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageError{fmt.Errorf("%q takes %s", cmd.CommandPath(), names)}
+		}
+		return nil
+	}
+}
+
+// withBackend loads the config and connects to the daemon or the store.
+func (e *env) withBackend(cmd *cobra.Command, withPlugins bool, fn func(backend) error) error {
+	cfg, err := e.loadConfig()
+	if err != nil {
+		return err
+	}
+	b, err := e.connect(cmd.Context(), cfg, withPlugins)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	return fn(b)
+}
+
+func (e *env) printJSON(v any) error {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func (e *env) decisionsCmd() *cobra.Command {
+	var f store.Filter
+	var states []string
+	list := &cobra.Command{
+		Use: "list", Short: "List decisions, newest first", Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			for _, s := range states {
+				f.States = append(f.States, store.State(s))
+			}
+			return e.withBackend(cmd, false, func(b backend) error {
+				recs, err := b.Decisions(cmd.Context(), f)
+				if err != nil {
+					return err
+				}
+				if e.json {
+					return e.printJSON(nonNil(recs))
+				}
+				printRecords(e.stdout, recs)
+				return nil
+			})
+		},
+	}
+	list.Flags().StringSliceVar(&states, "state", nil, "only these states (seen, held, decided, acted, failed)")
+	list.Flags().StringVar(&f.Connector, "connector", "", "only this connector instance")
+	list.Flags().StringVar(&f.Action, "action", "", "only this action")
+	list.Flags().StringVar(&f.Rule, "rule", "", "only this rule")
+	list.Flags().IntVar(&f.Limit, "limit", 50, "at most this many")
+	list.Flags().BoolVar(&e.json, "json", false, "print JSON")
+
+	show := &cobra.Command{
+		Use: "show ID", Short: "Show a decision with its full explanation", Args: exactArgs(1, "one decision id"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.withBackend(cmd, false, func(b backend) error {
+				rec, err := b.Decision(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				if e.json {
+					return e.printJSON(rec)
+				}
+				printRecord(e.stdout, rec)
+				return nil
+			})
+		},
+	}
+	show.Flags().BoolVar(&e.json, "json", false, "print JSON")
+
+	var action, reason, by string
+	override := &cobra.Command{
+		Use:   "override ID --action approve|flag|hide|delete",
+		Short: "Replace a decision's outcome and make the platform match (approving a hidden comment unhides it)",
+		Args:  exactArgs(1, "one decision id"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if action == "" {
+				return usageError{fmt.Errorf("--action is required")}
+			}
+			if by == "" {
+				by = os.Getenv("USER")
+			}
+			return e.withBackend(cmd, true, func(b backend) error {
+				rec, err := b.Override(cmd.Context(), args[0], action, reason, by)
+				if err != nil {
+					return err
+				}
+				o := rec.Overrides[len(rec.Overrides)-1]
+				what := "nothing to change on the platform"
+				if o.Platform != nil {
+					what = "platform: " + o.Platform.Detail
+				}
+				fmt.Fprintf(e.stdout, "%s overridden to %s (%s)\n", rec.ID, o.Action, what)
+				return nil
+			})
+		},
+	}
+	override.Flags().StringVar(&action, "action", "", "the verdict: approve, flag, hide or delete")
+	override.Flags().StringVar(&reason, "reason", "", "why, for the audit trail")
+	override.Flags().StringVar(&by, "by", "", "who (default: $USER)")
+	return group("decisions", "Review what moderator decided and why", list, show, override)
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func (e *env) reviewCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use: "review", Short: "List the comments waiting for a human (resolve them with decisions override)", Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return e.withBackend(cmd, false, func(b backend) error {
+				recs, err := b.Decisions(cmd.Context(), store.Filter{Review: true, Limit: 1000})
+				if err != nil {
+					return err
+				}
+				if e.json {
+					return e.printJSON(nonNil(recs))
+				}
+				if len(recs) == 0 {
+					fmt.Fprintln(e.stdout, "The review queue is empty.")
+					return nil
+				}
+				printRecords(e.stdout, recs)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&e.json, "json", false, "print JSON")
+	return cmd
+}
+
+func (e *env) replayCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "replay",
+		Short: "Re-run the current analyzers and policy over stored comments and report what would change",
+		Long:  "Re-run the current analyzers and policy over every stored decision and report the ones that would\ncome out differently. Nothing is acted on and nothing is written.",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return e.withBackend(cmd, true, func(b backend) error {
+				var rep pipeline.ReplayReport
+				var err error
+				if off, ok := b.(*daemon.Offline); ok {
+					p := newProgress(e.stderr, "replay", 0)
+					rep, err = off.ReplayProgress(cmd.Context(), p.count)
+					p.done()
+				} else {
+					rep, err = b.Replay(cmd.Context())
+				}
+				if err != nil {
+					return err
+				}
+				if e.json {
+					rep.Changes = nonNil(rep.Changes)
+					return e.printJSON(rep)
+				}
+				tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+				if len(rep.Changes) > 0 {
+					fmt.Fprintln(tw, "ID\tWAS\tWOULD BE\tRULE\tTEXT")
+				}
+				for _, c := range rep.Changes {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.ID, c.OldAction, c.NewAction, dash(c.NewRule), excerpt(c.Comment.Text, 50))
+				}
+				tw.Flush()
+				fmt.Fprintf(e.stdout, "%d decisions replayed, %d would change, %d could not be analyzed now; nothing was acted on\n", rep.Replayed, rep.Changed, rep.Held)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&e.json, "json", false, "print JSON")
+	return cmd
+}
+
+func (e *env) targetsCmd() *cobra.Command {
+	list := &cobra.Command{
+		Use: "list", Short: "List targets from the config and those added at run time", Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return e.withBackend(cmd, false, func(b backend) error {
+				ts, err := b.Targets(cmd.Context())
+				if err != nil {
+					return err
+				}
+				if e.json {
+					return e.printJSON(nonNil(ts))
+				}
+				tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "CONNECTOR\tKIND\tID\tPOLL INTERVAL\tSOURCE")
+				for _, t := range ts {
+					iv := "-"
+					if t.PollInterval > 0 {
+						iv = t.PollInterval.String()
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Connector, t.Kind, t.ID, iv, t.Source)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	list.Flags().BoolVar(&e.json, "json", false, "print JSON")
+	var interval time.Duration
+	add := &cobra.Command{
+		Use: "add CONNECTOR KIND ID", Short: "Watch a post, author, publication or query (kept across restarts)",
+		Args: exactArgs(3, "CONNECTOR KIND ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			t := store.Target{Connector: args[0], Kind: args[1], ID: args[2], PollInterval: interval}
+			cfg, err := e.loadConfig()
+			if err != nil {
+				return err
+			}
+			if err := daemon.CheckTarget(cfg, t); err != nil {
+				return usageError{err}
+			}
+			return e.withBackend(cmd, false, func(b backend) error {
+				if err := b.AddTarget(cmd.Context(), t); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "watching %s %s on %s\n", t.Kind, t.ID, t.Connector)
+				return nil
+			})
+		},
+	}
+	add.Flags().DurationVar(&interval, "poll-interval", 0, "poll this target at this interval instead of adaptively")
+	remove := &cobra.Command{
+		Use: "remove CONNECTOR KIND ID", Short: "Stop watching a target added at run time", Args: exactArgs(3, "CONNECTOR KIND ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.withBackend(cmd, false, func(b backend) error {
+				if err := b.RemoveTarget(cmd.Context(), args[0], args[1], args[2]); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "no longer watching %s %s on %s\n", args[1], args[2], args[0])
+				return nil
+			})
+		},
+	}
+	return group("targets", "Manage what moderator watches", add, list, remove)
+}
+
+func (e *env) backupCmd() *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use: "backup --out FILE", Short: "Write a consistent snapshot of the state (works while the daemon runs)", Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if out == "" {
+				return usageError{fmt.Errorf("--out is required (use - for stdout)")}
+			}
+			return e.withBackend(cmd, false, func(b backend) error {
+				var w io.Writer = e.stdout
+				var f *os.File
+				if out != "-" {
+					var err error
+					if f, err = os.OpenFile(out+".partial", os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600); err != nil {
+						return err
+					}
+					defer os.Remove(out + ".partial")
+					w = f
+				}
+				p := newProgress(e.stderr, "backup", 0)
+				err := b.Backup(cmd.Context(), &countingWriter{w: w, p: p})
+				p.done()
+				if f != nil {
+					if err == nil {
+						err = f.Sync()
+					}
+					if cerr := f.Close(); err == nil {
+						err = cerr
+					}
+					if err == nil {
+						err = os.Rename(out+".partial", out)
+					}
+				}
+				return err
+			})
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "", "file to write (- for stdout)")
+	return cmd
+}
+
+func (e *env) restoreCmd() *cobra.Command {
+	var in string
+	var force bool
+	cmd := &cobra.Command{
+		Use: "restore --in FILE", Short: "Load a backup into an empty data directory (the daemon must be stopped)", Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if in == "" {
+				return usageError{fmt.Errorf("--in is required")}
+			}
+			cfg, err := e.loadConfig()
+			if err != nil {
+				return err
+			}
+			if rc, err := newRemote(cfg); err == nil && rc.ping(cmd.Context()) == nil {
+				return fmt.Errorf("the daemon is running on %s: stop it before restoring", cfg.HTTP.Listen)
+			}
+			f, err := os.Open(in)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			off, err := daemon.OpenOffline(cmd.Context(), cfg, daemon.NewLogger(cfg.Moderator, e.stderr), false)
+			if err != nil {
+				return err
+			}
+			defer off.Close()
+			st, _ := f.Stat()
+			p := newProgress(e.stderr, "restore", int(st.Size()))
+			err = off.Restore(&countingReader{r: f, p: p}, force)
+			p.done()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "restored %s into %s\n", in, cfg.Moderator.DataDir)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&in, "in", "", "backup file")
+	cmd.Flags().BoolVar(&force, "force", false, "restore into a data directory that already holds state")
+	return cmd
+}
+
+type countingWriter struct {
+	w io.Writer
+	p *progress
+	n int
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += n
+	c.p.count(c.n)
+	return n, err
+}
+
+type countingReader struct {
+	r io.Reader
+	p *progress
+	n int
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n += n
+	c.p.update(c.n)
+	return n, err
+}
+
+func excerpt(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+func printRecords(w io.Writer, recs []store.Record) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSEEN\tSTATE\tACTION\tRULE\tCONNECTOR\tAUTHOR\tTEXT")
+	for _, r := range recs {
+		action, rule := "-", "-"
+		if r.Decision != nil {
+			action, rule = r.Decision.Action, dash(r.Decision.Rule)
+			if r.Decision.DryRun {
+				action += " (dry run)"
+			}
+		}
+		if len(r.Overrides) > 0 {
+			action = fmt.Sprintf("%s → %s", action, r.Overrides[len(r.Overrides)-1].Action)
+		}
+		author := r.Comment.AuthorHandle
+		if author == "" {
+			author = r.Comment.AuthorID
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.SeenAt.Local().Format("01-02 15:04:05"), r.State, action, rule,
+			r.Comment.Connector, dash(author), excerpt(r.Comment.Text, 40))
+	}
+	tw.Flush()
+}
+
+func printRecord(w io.Writer, r store.Record) {
+	c := r.Comment
+	fmt.Fprintf(w, "Decision %s\n", r.ID)
+	fmt.Fprintf(w, "  comment   %s on post %s (%s, via %s)\n", c.ID, c.PostID, c.Connector, r.Source)
+	if c.URL != "" {
+		fmt.Fprintf(w, "  url       %s\n", c.URL)
+	}
+	fmt.Fprintf(w, "  author    %s %s\n", c.AuthorID, c.AuthorHandle)
+	if c.Version != "" {
+		fmt.Fprintf(w, "  version   %s\n", c.Version)
+	}
+	fmt.Fprintf(w, "  text      %q\n", c.Text)
+	fmt.Fprintf(w, "  state     %s (seen %s, updated %s)\n", r.State, r.SeenAt.Format(time.RFC3339), r.UpdatedAt.Format(time.RFC3339))
+	if r.LastError != "" {
+		fmt.Fprintf(w, "  error     %s\n", r.LastError)
+	}
+	d := r.Decision
+	if d == nil {
+		return
+	}
+	fmt.Fprintf(w, "\nAnalyses\n")
+	for _, a := range d.Analyses {
+		fmt.Fprintf(w, "  %s (%s %s, %.1f ms)\n", a.Analyzer, a.Plugin, a.Version, a.DurationMS)
+		if a.Err != "" {
+			fmt.Fprintf(w, "    FAILED, decided without it: %s\n", a.Err)
+		}
+		for _, l := range a.Labels {
+			var spans []string
+			for _, sp := range l.Spans {
+				if sp.Start >= 0 && sp.End <= len(c.Text) && sp.Start <= sp.End {
+					spans = append(spans, fmt.Sprintf("%q", c.Text[sp.Start:sp.End]))
+				}
+			}
+			fmt.Fprintf(w, "    %-16s %.2f  %s", l.Name, l.Score, l.Reason)
+			if len(spans) > 0 {
+				fmt.Fprintf(w, "  [%s]", strings.Join(spans, ", "))
+			}
+			fmt.Fprintln(w)
+		}
+	}
+	dry := ""
+	if d.DryRun {
+		dry = " (dry run: not applied)"
+	}
+	fmt.Fprintf(w, "\nDecision\n  rule      %s\n  action    %s%s\n  reason    %s\n  decided   %s\n", dash(d.Rule), d.Action, dry, d.Reason, d.At.Format(time.RFC3339))
+	if p := d.Platform; p != nil {
+		if p.Err != "" {
+			fmt.Fprintf(w, "  platform  FAILED: %s\n", p.Err)
+		} else {
+			fmt.Fprintf(w, "  platform  changed=%v %s (%s)\n", p.Changed, p.Detail, p.At.Format(time.RFC3339))
+		}
+	}
+	if r.InReview {
+		fmt.Fprintf(w, "  review    waiting for a human\n")
+	}
+	for _, o := range r.Overrides {
+		fmt.Fprintf(w, "\nOverride %s by %s: %s (%s)\n", o.At.Format(time.RFC3339), dash(o.By), o.Action, dash(o.Reason))
+		if o.Platform != nil {
+			fmt.Fprintf(w, "  platform  changed=%v %s\n", o.Platform.Changed, o.Platform.Detail)
+		}
+	}
+}
