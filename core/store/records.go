@@ -138,12 +138,21 @@ func cursorKey(connector, post string) []byte {
 	return append(append(append([]byte{nsCursor}, connector...), 0), post...)
 }
 
-func putJSON(txn *badger.Txn, key []byte, v any, ttl time.Duration) error {
+// jsonValue encodes v as a stored value: the format byte, then JSON.
+func jsonValue(v any) ([]byte, error) {
 	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return encode(data), nil
+}
+
+func putJSON(txn *badger.Txn, key []byte, v any, ttl time.Duration) error {
+	data, err := jsonValue(v)
 	if err != nil {
 		return err
 	}
-	e := badger.NewEntry(key, encode(data))
+	e := badger.NewEntry(key, data)
 	if ttl > 0 {
 		e = e.WithTTL(ttl)
 	}

@@ -11,6 +11,8 @@
 //	'w' <retry_at ns BE> <id>        held work, moved back to 'q' when due
 //	'r' <id>                         the review queue
 //	'u' <connector> 0x00 <post>      poll cursors
+//	'p' <connector> 0x00 <post>      tracked posts and their activity (Post, JSON)
+//	't' <connector> 0 <kind> 0 <id>  targets added at run time (Target, JSON)
 //	's' <name>                       sequences
 //
 // A record's id is a hash of (connector instance, comment id, version): it is

@@ -1,0 +1,600 @@
+// Package scheduler decides when to ask each connector for new comments.
+//
+// Targets (from the config and added at run time) are expanded into posts:
+// a "post" target is a post, and "author", "publication" and "query" targets
+// are discovered into posts on their own interval. Each post is polled
+// adaptively: soon after a comment arrives, less and less often as the
+// conversation goes quiet, and not at all once it is old and quiet. Due posts
+// of one connector are polled together, as many per call as the connector
+// takes. Every call is paced by the rate-limit state the connector reports,
+// so the bot slows down before the platform says 429; a usage cap pauses the
+// connector and tells the operator instead of retrying in a loop. Streams
+// run beside polling; a stream that reports a gap brings its posts forward.
+package scheduler
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/moderatorbot/moderator/core/store"
+	"github.com/moderatorbot/moderator/sdk"
+)
+
+// Client is what the scheduler calls on a connector.
+type Client interface {
+	sdk.Poller
+	sdk.Discoverer
+	sdk.Streamer
+}
+
+// Connector is one configured connector instance.
+type Connector struct {
+	Name string
+	// Get returns the running connector, waiting while it restarts.
+	Get func(ctx context.Context) (Client, error)
+	// Describe says what it can do (capabilities, max batch).
+	Describe func() sdk.Description
+}
+
+// Store keeps posts and cursors.
+type Store interface {
+	Cursor(connector, post string) ([]byte, error)
+	SavePosts(ctx context.Context, posts []store.Post) error
+	Posts(ctx context.Context, fn func(store.Post) error) error
+}
+
+// Intake durably queues what polls and streams bring in.
+type Intake interface {
+	Queue(ctx context.Context, connector, source string, comments []sdk.Comment, cursors []store.CursorUpdate) (store.IntakeResult, error)
+}
+
+// Options configure a scheduler. Zero durations take the defaults noted.
+type Options struct {
+	Logger     hclog.Logger
+	Store      Store
+	Intake     Intake
+	Connectors []Connector
+	// Targets lists what to watch; called at start and on Reload.
+	Targets func(ctx context.Context) ([]store.Target, error)
+
+	MinInterval      time.Duration // 30s: poll interval while a conversation is active
+	MaxInterval      time.Duration // 15m: poll interval once it is quiet
+	StopAfter        time.Duration // 168h: stop polling posts older and quieter than this
+	DiscoverInterval time.Duration // 15m: how often author/publication/query targets are expanded
+	Tick             time.Duration // 250ms: how often due work is looked for
+	MaxBatch         int           // 100: posts per poll when the connector sets no limit
+	Now              func() time.Time
+	Metrics          *Metrics
+}
+
+func (o *Options) defaults() {
+	if o.Logger == nil {
+		o.Logger = hclog.NewNullLogger()
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.MinInterval, 30*time.Second)
+	def(&o.MaxInterval, 15*time.Minute)
+	def(&o.StopAfter, 7*24*time.Hour)
+	def(&o.DiscoverInterval, 15*time.Minute)
+	def(&o.Tick, 250*time.Millisecond)
+	if o.MaxInterval < o.MinInterval {
+		o.MaxInterval = o.MinInterval
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 100
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics()
+	}
+}
+
+// Scheduler runs the polling and discovery of every connector.
+type Scheduler struct {
+	opts   Options
+	log    hclog.Logger
+	conns  map[string]*conn
+	reload chan struct{}
+	done   chan result
+	gaps   chan *conn
+
+	mu     sync.Mutex // guards the status snapshot only
+	status map[string]Status
+}
+
+// Status is what the operator sees of a connector's scheduling.
+type Status struct {
+	Connector   string        `json:"connector"`
+	Posts       int           `json:"posts"`
+	PausedUntil time.Time     `json:"paused_until,omitzero"`
+	PauseReason string        `json:"pause_reason,omitempty"`
+	RateLimit   sdk.RateLimit `json:"rate_limit"`
+}
+
+// conn is the scheduling state of one connector. Only the run loop touches it.
+type conn struct {
+	Connector
+	posts    map[string]*post
+	due      postHeap
+	targets  map[string]*target
+	busy     bool
+	paused   time.Time
+	reason   string
+	nextCall time.Time
+	backoff  time.Duration
+	rate     sdk.RateLimit
+}
+
+type post struct {
+	store.Post
+	next     time.Time
+	interval time.Duration
+	index    int // in the heap; -1 when not in it
+}
+
+type target struct {
+	store.Target
+	nextDiscover time.Time
+	cursor       []byte
+}
+
+// New makes a scheduler; Run starts it.
+func New(opts Options) *Scheduler {
+	opts.defaults()
+	s := &Scheduler{opts: opts, log: opts.Logger, conns: map[string]*conn{}, reload: make(chan struct{}, 1),
+		done: make(chan result, len(opts.Connectors)+1), gaps: make(chan *conn, len(opts.Connectors)+1), status: map[string]Status{}}
+	for _, c := range opts.Connectors {
+		s.conns[c.Name] = &conn{Connector: c, posts: map[string]*post{}, targets: map[string]*target{}}
+	}
+	return s
+}
+
+// Reload makes the scheduler read its targets again (after one was added or
+// removed at run time).
+func (s *Scheduler) Reload() {
+	select {
+	case s.reload <- struct{}{}:
+	default:
+	}
+}
+
+// Statuses returns each connector's scheduling state.
+func (s *Scheduler) Statuses() []Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Status, 0, len(s.status))
+	for _, c := range s.opts.Connectors {
+		out = append(out, s.status[c.Name])
+	}
+	return out
+}
+
+// Run schedules until ctx is done, then waits for calls in flight.
+func (s *Scheduler) Run(ctx context.Context) error {
+	now := s.opts.Now()
+	err := s.opts.Store.Posts(ctx, func(p store.Post) error {
+		c, ok := s.conns[p.Connector]
+		if !ok || p.Done {
+			return nil
+		}
+		// Spread the first round over the shortest interval so a restart
+		// does not poll everything at once.
+		s.track(c, p, now.Add(jitter(s.opts.MinInterval)))
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("load tracked posts: %w", err)
+	}
+	s.loadTargets(ctx)
+	var streams sync.WaitGroup
+	s.startStreams(ctx, &streams)
+	tick := time.NewTicker(s.opts.Tick)
+	defer tick.Stop()
+	inflight := 0
+	for {
+		select {
+		case <-ctx.Done():
+			for ; inflight > 0; inflight-- {
+				s.apply(context.Background(), <-s.done)
+			}
+			streams.Wait()
+			return nil
+		case r := <-s.done:
+			inflight--
+			s.apply(ctx, r)
+		case <-s.reload:
+			s.loadTargets(ctx)
+		case c := <-s.gaps:
+			now := s.opts.Now()
+			for _, p := range c.posts {
+				if p.index >= 0 {
+					p.next = now
+					heap.Fix(&c.due, p.index)
+				}
+			}
+		case <-tick.C:
+		}
+		inflight += s.dispatch(ctx)
+		s.snapshot()
+	}
+}
+
+func (s *Scheduler) track(c *conn, p store.Post, next time.Time) *post {
+	if tp, ok := c.posts[p.ID]; ok {
+		return tp
+	}
+	tp := &post{Post: p, next: next, interval: s.opts.MinInterval, index: -1}
+	if p.Interval > 0 {
+		tp.interval = p.Interval
+	}
+	c.posts[p.ID] = tp
+	heap.Push(&c.due, tp)
+	return tp
+}
+
+// loadTargets reads the targets and tracks new post targets at once; other
+// kinds are discovered when due.
+func (s *Scheduler) loadTargets(ctx context.Context) {
+	ts, err := s.opts.Targets(ctx)
+	if err != nil {
+		s.log.Error("read targets", "error", err)
+		return
+	}
+	now := s.opts.Now()
+	var newPosts []store.Post
+	seen := map[*conn]map[string]bool{}
+	for _, t := range ts {
+		c, ok := s.conns[t.Connector]
+		if !ok {
+			continue
+		}
+		key := t.Kind + ":" + t.ID
+		if seen[c] == nil {
+			seen[c] = map[string]bool{}
+		}
+		seen[c][key] = true
+		if _, ok := c.targets[key]; ok {
+			continue
+		}
+		c.targets[key] = &target{Target: t, nextDiscover: now}
+		if t.Kind == sdk.TargetPost {
+			if _, ok := c.posts[t.ID]; !ok {
+				p := store.Post{Connector: c.Name, ID: t.ID, Target: key, CreatedAt: now, Interval: t.PollInterval}
+				s.track(c, p, now)
+				newPosts = append(newPosts, p)
+			}
+		}
+	}
+	// Targets removed at run time stop being discovered; their posts run
+	// out their conversation and stop on their own.
+	for c, keys := range seen {
+		for k := range c.targets {
+			if !keys[k] {
+				delete(c.targets, k)
+			}
+		}
+	}
+	if len(newPosts) > 0 {
+		if err := s.opts.Store.SavePosts(ctx, newPosts); err != nil {
+			s.log.Error("save tracked posts", "error", err)
+		}
+	}
+}
+
+// dispatch starts a call on every idle connector that has work due, and
+// returns how many it started.
+func (s *Scheduler) dispatch(ctx context.Context) int {
+	now := s.opts.Now()
+	started := 0
+	for _, c := range s.conns {
+		if c.busy || now.Before(c.paused) || now.Before(c.nextCall) {
+			continue
+		}
+		d := c.Describe()
+		if d.Name == "" {
+			continue // not running yet
+		}
+		// Discovery first: new posts are what the operator asked for.
+		for _, t := range c.targets {
+			if t.Kind != sdk.TargetPost && !now.Before(t.nextDiscover) && d.Has(sdk.CapDiscover) {
+				c.busy = true
+				started++
+				go s.discover(ctx, c, t)
+				break
+			}
+		}
+		if c.busy || !d.Has(sdk.CapPoll) {
+			continue
+		}
+		max := d.MaxBatch
+		if max <= 0 || max > s.opts.MaxBatch {
+			max = s.opts.MaxBatch
+		}
+		var batch []*post
+		for c.due.Len() > 0 && len(batch) < max && !now.Before(c.due[0].next) {
+			batch = append(batch, heap.Pop(&c.due).(*post))
+		}
+		if len(batch) == 0 {
+			continue
+		}
+		c.busy = true
+		started++
+		go s.poll(ctx, c, batch)
+	}
+	return started
+}
+
+// result is what a call brought back to the run loop.
+type result struct {
+	c     *conn
+	batch []*post
+	resp  sdk.PollResponse
+	found map[string]int // comments per post
+	t     *target
+	disc  sdk.DiscoverResponse
+	err   error
+}
+
+func (s *Scheduler) poll(ctx context.Context, c *conn, batch []*post) {
+	r := result{c: c, batch: batch}
+	defer func() { s.done <- r }()
+	cl, err := c.Get(ctx)
+	if err != nil {
+		r.err = err
+		return
+	}
+	req := make([]sdk.PostCursor, len(batch))
+	for i, p := range batch {
+		cur, err := s.opts.Store.Cursor(c.Name, p.ID)
+		if err != nil {
+			r.err = fmt.Errorf("read cursor of %s: %w", p.ID, err)
+			return
+		}
+		req[i] = sdk.PostCursor{PostID: p.ID, Cursor: cur}
+	}
+	r.resp, r.err = cl.Poll(ctx, req)
+	if r.err != nil {
+		return
+	}
+	var comments []sdk.Comment
+	var cursors []store.CursorUpdate
+	r.found = map[string]int{}
+	for _, pc := range r.resp.Posts {
+		comments = append(comments, pc.Comments...)
+		r.found[pc.PostID] += len(pc.Comments)
+		if pc.Err != "" {
+			s.log.Warn("poll: post could not be polled", "connector", c.Name, "post", pc.PostID, "error", pc.Err)
+		}
+		// The cursor is stored with the comments it covers, or not at all.
+		if len(pc.Cursor) > 0 {
+			cursors = append(cursors, store.CursorUpdate{Connector: c.Name, PostID: pc.PostID, Cursor: pc.Cursor})
+		}
+	}
+	if len(comments) > 0 || len(cursors) > 0 {
+		if _, err := s.opts.Intake.Queue(ctx, c.Name, "poll", comments, cursors); err != nil {
+			r.err = fmt.Errorf("queue polled comments: %w", err)
+		}
+	}
+}
+
+func (s *Scheduler) discover(ctx context.Context, c *conn, t *target) {
+	r := result{c: c, t: t}
+	defer func() { s.done <- r }()
+	cl, err := c.Get(ctx)
+	if err != nil {
+		r.err = err
+		return
+	}
+	r.disc, r.err = cl.Discover(ctx, sdk.DiscoverRequest{Target: sdk.Target{Kind: t.Kind, ID: t.ID}, Cursor: t.cursor})
+}
+
+// apply folds a finished call into the schedule.
+func (s *Scheduler) apply(ctx context.Context, r result) {
+	c := r.c
+	c.busy = false
+	now := s.opts.Now()
+	outcome := "ok"
+	defer func() { s.opts.Metrics.calls.WithLabelValues(c.Name, callKind(r), outcome).Inc() }()
+	if r.err != nil {
+		outcome = "error"
+		s.failed(c, r.err, now)
+		if r.t != nil {
+			r.t.nextDiscover = now.Add(c.backoff)
+		}
+		for _, p := range r.batch {
+			p.next = now.Add(max(c.backoff, p.interval))
+			heap.Push(&c.due, p)
+		}
+		return
+	}
+	c.backoff = 0
+	rl := r.resp.RateLimit
+	if r.t != nil {
+		rl = r.disc.RateLimit
+	}
+	s.pace(c, rl, now)
+	if r.t != nil {
+		s.discovered(ctx, c, r.t, r.disc, now)
+		return
+	}
+	var save []store.Post
+	for _, p := range r.batch {
+		if r.found[p.ID] > 0 {
+			p.LastActivity = now
+			p.interval = s.opts.MinInterval
+			save = append(save, p.Post)
+		} else {
+			p.interval = min(p.interval*2, s.opts.MaxInterval)
+		}
+		if p.Post.Interval > 0 {
+			p.interval = p.Post.Interval
+		}
+		last := p.CreatedAt
+		if p.LastActivity.After(last) {
+			last = p.LastActivity
+		}
+		if now.Sub(last) > s.opts.StopAfter {
+			p.Done = true
+			delete(c.posts, p.ID)
+			save = append(save, p.Post)
+			s.log.Debug("post is old and quiet: no longer polled", "connector", c.Name, "post", p.ID)
+			continue
+		}
+		p.next = now.Add(p.interval + jitter(p.interval/10))
+		heap.Push(&c.due, p)
+	}
+	for _, pc := range r.resp.Posts {
+		if pc.More {
+			if p, ok := c.posts[pc.PostID]; ok && p.index >= 0 {
+				p.next = now
+				heap.Fix(&c.due, p.index)
+			}
+		}
+	}
+	if len(save) > 0 {
+		if err := s.opts.Store.SavePosts(ctx, save); err != nil {
+			s.log.Error("save post activity", "error", err)
+		}
+	}
+}
+
+func callKind(r result) string {
+	if r.t != nil {
+		return "discover"
+	}
+	return "poll"
+}
+
+// failed backs the connector off; a rate limit pauses it until the reset,
+// and a usage cap pauses it until the operator acts.
+func (s *Scheduler) failed(c *conn, err error, now time.Time) {
+	var rl *sdk.RateLimitedError
+	switch {
+	case errors.As(err, &rl) && rl.RateLimit.UsageCapExceeded:
+		until := rl.RateLimit.Reset
+		if !until.After(now) {
+			until = now.Add(24 * time.Hour)
+		}
+		c.paused, c.reason, c.rate = until, "usage cap exceeded", rl.RateLimit
+		s.log.Error("connector paused: the platform's usage cap is exhausted; polling will not resume before "+until.Format(time.RFC3339)+
+			" (raise the plan's cap, or restart moderator once it is lifted)", "connector", c.Name, "error", err)
+		s.opts.Metrics.paused.WithLabelValues(c.Name, "usage_cap").Inc()
+	case errors.As(err, &rl):
+		until := rl.RateLimit.Reset
+		if !until.After(now) {
+			until = now.Add(time.Minute)
+		}
+		c.paused, c.reason, c.rate = until, "rate limited", rl.RateLimit
+		s.log.Warn("connector rate limited; waiting for the window to reset", "connector", c.Name, "until", until)
+		s.opts.Metrics.paused.WithLabelValues(c.Name, "rate_limit").Inc()
+	default:
+		c.backoff = min(max(2*c.backoff, time.Second), 5*time.Minute)
+		s.log.Warn("connector call failed; backing off", "connector", c.Name, "backoff", c.backoff, "error", err)
+	}
+}
+
+// pace spaces calls so that what is left of the window lasts until its
+// reset, keeping a tenth of it in reserve, and stops calling when only the
+// reserve is left.
+func (s *Scheduler) pace(c *conn, rl sdk.RateLimit, now time.Time) {
+	if !rl.Known() {
+		return
+	}
+	c.rate = rl
+	s.opts.Metrics.remaining.WithLabelValues(c.Name).Set(float64(rl.Remaining))
+	if rl.Reset.IsZero() || !rl.Reset.After(now) {
+		return
+	}
+	reserve := max(rl.Limit/10, 1)
+	left := rl.Remaining - reserve
+	if left <= 0 {
+		c.paused, c.reason = rl.Reset, "rate-limit reserve reached"
+		s.log.Info("connector near its rate limit; waiting for the window to reset", "connector", c.Name, "remaining", rl.Remaining, "until", rl.Reset)
+		return
+	}
+	c.nextCall = now.Add(rl.Reset.Sub(now) / time.Duration(left))
+}
+
+func (s *Scheduler) discovered(ctx context.Context, c *conn, t *target, resp sdk.DiscoverResponse, now time.Time) {
+	var save []store.Post
+	for _, p := range resp.Posts {
+		if _, ok := c.posts[p.ID]; ok {
+			continue
+		}
+		created := p.CreatedAt
+		if created.IsZero() || created.After(now) {
+			created = now
+		}
+		sp := store.Post{Connector: c.Name, ID: p.ID, Target: t.Kind + ":" + t.ID, CreatedAt: created, Interval: t.PollInterval}
+		if now.Sub(created) > s.opts.StopAfter {
+			continue // already old: nothing new will come
+		}
+		s.track(c, sp, now)
+		save = append(save, sp)
+	}
+	if len(resp.Cursor) > 0 {
+		t.cursor = resp.Cursor
+	}
+	t.nextDiscover = now.Add(s.opts.DiscoverInterval + jitter(s.opts.DiscoverInterval/10))
+	if len(save) > 0 {
+		s.log.Info("discovered posts", "connector", c.Name, "target", t.Kind+":"+t.ID, "new", len(save))
+		if err := s.opts.Store.SavePosts(ctx, save); err != nil {
+			s.log.Error("save discovered posts", "error", err)
+		}
+	}
+}
+
+func (s *Scheduler) snapshot() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name, c := range s.conns {
+		st := Status{Connector: name, Posts: len(c.posts), RateLimit: c.rate}
+		if s.opts.Now().Before(c.paused) {
+			st.PausedUntil, st.PauseReason = c.paused, c.reason
+		}
+		s.status[name] = st
+	}
+}
+
+// jitter is a random duration in [0, d).
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return rand.N(d)
+}
+
+// postHeap orders posts by when they are due.
+type postHeap []*post
+
+func (h postHeap) Len() int           { return len(h) }
+func (h postHeap) Less(i, j int) bool { return h[i].next.Before(h[j].next) }
+func (h postHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *postHeap) Push(x any) {
+	p := x.(*post)
+	p.index = len(*h)
+	*h = append(*h, p)
+}
+func (h *postHeap) Pop() any {
+	old := *h
+	p := old[len(old)-1]
+	old[len(old)-1] = nil
+	p.index = -1
+	*h = old[:len(old)-1]
+	return p
+}

@@ -1,0 +1,378 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moderatorbot/moderator/core/ingress"
+	"github.com/moderatorbot/moderator/core/store"
+	"github.com/moderatorbot/moderator/sdk"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// fakeConn is a platform connector: each poll returns the comments queued
+// for a post since its cursor (a count).
+type fakeConn struct {
+	mu       sync.Mutex
+	maxBatch int
+	comments map[string][]string // post -> texts
+	polls    [][]sdk.PostCursor
+	polledAt []time.Time
+	clock    *clock
+	rate     func(call int) (sdk.RateLimit, error)
+	authors  map[string][]string
+	more     map[string]bool
+	streamCh chan sdk.Comment
+	gapCh    chan struct{}
+}
+
+func (f *fakeConn) Poll(_ context.Context, posts []sdk.PostCursor) (sdk.PollResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.polls = append(f.polls, posts)
+	f.polledAt = append(f.polledAt, f.clock.Now())
+	var resp sdk.PollResponse
+	if f.rate != nil {
+		rl, err := f.rate(len(f.polls))
+		if err != nil {
+			return resp, err
+		}
+		resp.RateLimit = rl
+	}
+	for _, pc := range posts {
+		seen := 0
+		fmt.Sscan(string(pc.Cursor), &seen)
+		all := f.comments[pc.PostID]
+		out := sdk.PostComments{PostID: pc.PostID, Cursor: []byte(fmt.Sprint(len(all))), More: f.more[pc.PostID]}
+		delete(f.more, pc.PostID)
+		for i := seen; i < len(all); i++ {
+			out.Comments = append(out.Comments, sdk.Comment{ID: fmt.Sprintf("%s-%d", pc.PostID, i), PostID: pc.PostID, Text: all[i]})
+		}
+		resp.Posts = append(resp.Posts, out)
+	}
+	return resp, nil
+}
+
+func (f *fakeConn) Discover(_ context.Context, r sdk.DiscoverRequest) (sdk.DiscoverResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out sdk.DiscoverResponse
+	for _, id := range f.authors[r.Target.ID] {
+		out.Posts = append(out.Posts, sdk.Post{ID: id, CreatedAt: f.clock.Now()})
+	}
+	return out, nil
+}
+
+func (f *fakeConn) Stream(ctx context.Context, _ sdk.StreamRequest, sink sdk.StreamSink) error {
+	if f.streamCh == nil {
+		<-ctx.Done()
+		return nil
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case c := <-f.streamCh:
+			if err := sink.Comment(c); err != nil {
+				return err
+			}
+		case <-f.gapCh:
+			sink.Status(sdk.StreamStatus{State: sdk.StreamReconnecting, Gap: true})
+		}
+	}
+}
+
+func (f *fakeConn) add(post string, texts ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.comments[post] = append(f.comments[post], texts...)
+}
+
+func (f *fakeConn) calls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.polls)
+}
+
+type env struct {
+	clock *clock
+	conn  *fakeConn
+	store *store.Store
+	s     *Scheduler
+	stop  func()
+}
+
+func start(t *testing.T, targets []store.Target, tune func(*Options), conn *fakeConn) *env {
+	t.Helper()
+	st, err := store.Open("", store.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	if conn == nil {
+		conn = &fakeConn{}
+	}
+	conn.clock = clk
+	if conn.comments == nil {
+		conn.comments = map[string][]string{}
+	}
+	caps := []string{sdk.CapPoll, sdk.CapDiscover}
+	if conn.streamCh != nil {
+		caps = append(caps, sdk.CapStream)
+	}
+	opts := Options{
+		Store: st, Intake: ingress.NewIntake(st), Now: clk.Now, Tick: 2 * time.Millisecond,
+		MinInterval: time.Minute, MaxInterval: 8 * time.Minute, StopAfter: 24 * time.Hour, DiscoverInterval: time.Hour,
+		Connectors: []Connector{{Name: "x",
+			Get:      func(context.Context) (Client, error) { return conn, nil },
+			Describe: func() sdk.Description { return sdk.Description{Info: sdk.Info{Name: "fake", MaxBatch: conn.maxBatch}, Capabilities: caps} },
+		}},
+		Targets: func(context.Context) ([]store.Target, error) { return targets, nil },
+	}
+	if tune != nil {
+		tune(&opts)
+	}
+	s := New(opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	e := &env{clock: clk, conn: conn, store: st, s: s}
+	e.stop = func() { cancel(); <-done; st.Close() }
+	t.Cleanup(e.stop)
+	return e
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// settle lets the run loop see the current clock, then checks cond stays false.
+func never(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for range 20 {
+		if cond() {
+			t.Fatalf("%s happened", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func (e *env) queued(t *testing.T) []store.Work {
+	w, err := e.store.Queued(context.Background(), 0, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func postTargets(n int) []store.Target {
+	var ts []store.Target
+	for i := range n {
+		ts = append(ts, store.Target{Connector: "x", Kind: "post", ID: fmt.Sprintf("p%03d", i)})
+	}
+	return ts
+}
+
+func TestPollsQueueAndAdvanceCursors(t *testing.T) {
+	conn := &fakeConn{comments: map[string][]string{"p000": {"first", "second"}}}
+	e := start(t, postTargets(1), nil, conn)
+	eventually(t, "the first poll's comments", func() bool { return len(e.queued(t)) == 2 })
+	if c, _ := e.store.Cursor("x", "p000"); string(c) != "2" {
+		t.Errorf("cursor %q", c)
+	}
+	conn.add("p000", "third")
+	e.clock.Advance(2 * time.Minute)
+	eventually(t, "the third comment", func() bool { return len(e.queued(t)) == 3 })
+	w := e.queued(t)
+	if w[2].Record.Comment.Text != "third" || w[2].Record.Source != "poll" {
+		t.Errorf("queued %+v", w[2].Record)
+	}
+	conn.mu.Lock()
+	if string(conn.polls[1][0].Cursor) != "2" {
+		t.Errorf("second poll sent cursor %q", conn.polls[1][0].Cursor)
+	}
+	conn.mu.Unlock()
+}
+
+func TestBatchesManyPostsPerCall(t *testing.T) {
+	conn := &fakeConn{maxBatch: 100}
+	start(t, postTargets(250), nil, conn)
+	eventually(t, "three calls", func() bool { return conn.calls() >= 3 })
+	never(t, "a fourth call before any post is due", func() bool { return conn.calls() > 3 })
+	conn.mu.Lock()
+	defer conn.mu.Unlock()
+	seen := map[string]bool{}
+	for _, call := range conn.polls {
+		if len(call) > 100 {
+			t.Errorf("a call with %d posts", len(call))
+		}
+		for _, p := range call {
+			seen[p.PostID] = true
+		}
+	}
+	if len(seen) != 250 {
+		t.Errorf("%d posts polled, want 250", len(seen))
+	}
+}
+
+func TestAdaptiveIntervalAndStop(t *testing.T) {
+	conn := &fakeConn{}
+	e := start(t, postTargets(1), nil, conn)
+	eventually(t, "first poll", func() bool { return conn.calls() == 1 })
+	// Quiet: the interval doubles each time, up to the maximum.
+	var gaps []time.Duration
+	for want := 2; want <= 6; want++ {
+		for conn.calls() < want {
+			e.clock.Advance(15 * time.Second)
+			time.Sleep(3 * time.Millisecond)
+		}
+	}
+	conn.mu.Lock()
+	for i := 1; i < len(conn.polledAt); i++ {
+		gaps = append(gaps, conn.polledAt[i].Sub(conn.polledAt[i-1]))
+	}
+	conn.mu.Unlock()
+	// Intervals 2, 4, 8, 8, 8 minutes (plus up to 10% jitter; the test clock moves in
+	// 15 s steps and may move once more before the poll reads it).
+	wantMin := []time.Duration{2 * time.Minute, 4 * time.Minute, 8 * time.Minute, 8 * time.Minute, 8 * time.Minute}
+	for i, g := range gaps {
+		if g < wantMin[i] || g > wantMin[i]+wantMin[i]/10+30*time.Second {
+			t.Errorf("gap %d = %s, want about %s", i, g, wantMin[i])
+		}
+	}
+	// Activity brings it back to the minimum interval.
+	conn.add("p000", "hello")
+	n := conn.calls()
+	for conn.calls() == n {
+		e.clock.Advance(15 * time.Second)
+		time.Sleep(3 * time.Millisecond)
+	}
+	n = conn.calls()
+	for conn.calls() == n {
+		e.clock.Advance(15 * time.Second)
+		time.Sleep(3 * time.Millisecond)
+	}
+	conn.mu.Lock()
+	g2 := conn.polledAt[n].Sub(conn.polledAt[n-1])
+	conn.mu.Unlock()
+	if g2 > time.Minute+6*time.Second+30*time.Second {
+		t.Errorf("after activity the next poll came %s later, want about 1m", g2)
+	}
+	// A day of quiet: the post is dropped and stays dropped.
+	for range 200 {
+		e.clock.Advance(10 * time.Minute)
+		time.Sleep(time.Millisecond)
+	}
+	eventually(t, "the post to be done", func() bool {
+		done := false
+		e.store.Posts(context.Background(), func(p store.Post) error { done = p.Done; return nil })
+		return done
+	})
+	n = conn.calls()
+	e.clock.Advance(time.Hour)
+	never(t, "a poll of a finished conversation", func() bool { return conn.calls() > n })
+}
+
+func TestRateLimitPacingAndPause(t *testing.T) {
+	reset := time.Date(2026, 1, 1, 0, 15, 0, 0, time.UTC)
+	conn := &fakeConn{maxBatch: 1, rate: func(call int) (sdk.RateLimit, error) {
+		// 100 calls per window; after the first call only the reserve is left.
+		return sdk.RateLimit{Limit: 100, Remaining: 10, Reset: reset}, nil
+	}}
+	e := start(t, postTargets(5), nil, conn)
+	eventually(t, "first call", func() bool { return conn.calls() == 1 })
+	e.clock.Advance(14 * time.Minute)
+	never(t, "a call inside the reserve before the reset", func() bool { return conn.calls() > 1 })
+	e.clock.Advance(2 * time.Minute)
+	eventually(t, "calls after the reset", func() bool { return conn.calls() > 1 })
+}
+
+func TestPacingSpreadsTheWindow(t *testing.T) {
+	reset := time.Date(2026, 1, 1, 0, 15, 0, 0, time.UTC)
+	conn := &fakeConn{maxBatch: 1, rate: func(call int) (sdk.RateLimit, error) {
+		return sdk.RateLimit{Limit: 100, Remaining: 40, Reset: reset}, nil
+	}}
+	e := start(t, postTargets(5), nil, conn)
+	eventually(t, "first call", func() bool { return conn.calls() == 1 })
+	// 30 calls may be spent over 15 minutes: one every 30 s, not all at once.
+	never(t, "a second call at once", func() bool { return conn.calls() > 1 })
+	e.clock.Advance(31 * time.Second)
+	eventually(t, "the second call", func() bool { return conn.calls() == 2 })
+}
+
+func TestUsageCapPausesWithoutLooping(t *testing.T) {
+	conn := &fakeConn{rate: func(call int) (sdk.RateLimit, error) {
+		return sdk.RateLimit{}, &sdk.RateLimitedError{RateLimit: sdk.RateLimit{UsageCapExceeded: true}}
+	}}
+	e := start(t, postTargets(3), nil, conn)
+	eventually(t, "first call", func() bool { return conn.calls() == 1 })
+	for range 10 {
+		e.clock.Advance(time.Hour)
+		time.Sleep(2 * time.Millisecond)
+	}
+	if n := conn.calls(); n != 1 {
+		t.Errorf("%d calls while the usage cap is exhausted, want 1", n)
+	}
+	eventually(t, "the status to show the pause", func() bool {
+		st := e.s.Statuses()
+		return len(st) == 1 && st[0].PauseReason == "usage cap exceeded"
+	})
+}
+
+func TestDiscoverAuthor(t *testing.T) {
+	conn := &fakeConn{authors: map[string][]string{"alice": {"a1", "a2"}}, comments: map[string][]string{"a2": {"hi"}}}
+	e := start(t, []store.Target{{Connector: "x", Kind: "author", ID: "alice"}}, nil, conn)
+	eventually(t, "a comment from a discovered post", func() bool { return len(e.queued(t)) == 1 })
+	n := 0
+	e.store.Posts(context.Background(), func(p store.Post) error {
+		if p.Target != "author:alice" {
+			t.Errorf("post %+v", p)
+		}
+		n++
+		return nil
+	})
+	if n != 2 {
+		t.Errorf("%d posts tracked", n)
+	}
+}
+
+func TestMoreMeansAgainNow(t *testing.T) {
+	conn := &fakeConn{more: map[string]bool{"p000": true}}
+	start(t, postTargets(1), nil, conn)
+	eventually(t, "a second poll without waiting", func() bool { return conn.calls() == 2 })
+}
+
+func TestStreamAndGap(t *testing.T) {
+	conn := &fakeConn{streamCh: make(chan sdk.Comment), gapCh: make(chan struct{})}
+	e := start(t, postTargets(2), nil, conn)
+	eventually(t, "first polls", func() bool { return conn.calls() >= 1 })
+	conn.streamCh <- sdk.Comment{ID: "s1", PostID: "p000", Text: "streamed"}
+	eventually(t, "the streamed comment", func() bool {
+		w := e.queued(t)
+		return len(w) == 1 && w[0].Record.Source == "stream"
+	})
+	n := conn.calls()
+	conn.gapCh <- struct{}{}
+	eventually(t, "a gap-filling poll", func() bool { return conn.calls() > n })
+}
