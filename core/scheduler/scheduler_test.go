@@ -138,8 +138,10 @@ func start(t *testing.T, targets []store.Target, tune func(*Options), conn *fake
 		Store: st, Intake: ingress.NewIntake(st), Now: clk.Now, Tick: 2 * time.Millisecond,
 		MinInterval: time.Minute, MaxInterval: 8 * time.Minute, StopAfter: 24 * time.Hour, DiscoverInterval: time.Hour,
 		Connectors: []Connector{{Name: "x",
-			Get:      func(context.Context) (Client, error) { return conn, nil },
-			Describe: func() sdk.Description { return sdk.Description{Info: sdk.Info{Name: "fake", MaxBatch: conn.maxBatch}, Capabilities: caps} },
+			Get: func(context.Context) (Client, error) { return conn, nil },
+			Describe: func() sdk.Description {
+				return sdk.Description{Info: sdk.Info{Name: "fake", MaxBatch: conn.maxBatch}, Capabilities: caps}
+			},
 		}},
 		Targets: func(context.Context) ([]store.Target, error) { return targets, nil },
 	}
