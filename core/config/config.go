@@ -36,6 +36,7 @@ type Config struct {
 	Policy     Policy     // [policy] with [[policy.rule]]
 	Targets    []Target   // [[target]]
 	Pipeline   Pipeline   // [pipeline]
+	Scheduler  Scheduler  // [scheduler]
 
 	// index maps key paths to their position in the file, so that problems
 	// found after loading (see At) still point into the source.
@@ -54,6 +55,14 @@ type Moderator struct {
 	// (retention, default 720h). It must outlast every platform's replay
 	// window, or a late redelivery would be taken for a new comment.
 	Retention time.Duration
+}
+
+// Scheduler tunes polling and discovery ([scheduler]).
+type Scheduler struct {
+	MinInterval      time.Duration // min_interval, default 30s: poll interval of an active conversation
+	MaxInterval      time.Duration // max_interval, default 15m: poll interval of a quiet one
+	StopAfter        time.Duration // stop_after, default 168h: posts older and quieter than this are no longer polled
+	DiscoverInterval time.Duration // discover_interval, default 15m: how often author/publication/query targets are expanded
 }
 
 // Pipeline tunes how comments move through analysis and action ([pipeline]).

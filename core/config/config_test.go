@@ -154,7 +154,8 @@ func TestFullConfig(t *testing.T) {
 		Moderator: Moderator{
 			DataDir: filepath.Join(etc, "var/data"), LogLevel: "debug", LogFormat: "json", DryRun: false, Retention: 720 * time.Hour,
 		},
-		Pipeline: Pipeline{BatchSize: 100, Workers: 2, AnalyzerRetries: 2, ActionRetries: 5, RetryBackoff: time.Second, HoldRetry: time.Minute},
+		Pipeline:  Pipeline{BatchSize: 100, Workers: 2, AnalyzerRetries: 2, ActionRetries: 5, RetryBackoff: time.Second, HoldRetry: time.Minute},
+		Scheduler: Scheduler{MinInterval: 30 * time.Second, MaxInterval: 15 * time.Minute, StopAfter: 168 * time.Hour, DiscoverInterval: 15 * time.Minute},
 		HTTP: HTTP{
 			Listen: "0.0.0.0:9090", WebhookPrefix: "/hooks", AdminToken: "s3cret",
 			ReadTimeout: 5 * time.Second, WriteTimeout: time.Minute, MaxBodyBytes: 2048,

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -17,6 +18,7 @@ import (
 	"github.com/moderatorbot/moderator/core/pipeline"
 	"github.com/moderatorbot/moderator/core/pluginhost"
 	"github.com/moderatorbot/moderator/core/policy"
+	"github.com/moderatorbot/moderator/core/scheduler"
 	"github.com/moderatorbot/moderator/core/server"
 	"github.com/moderatorbot/moderator/core/store"
 	"github.com/moderatorbot/moderator/sdk"
@@ -68,11 +70,18 @@ func Run(ctx context.Context, cfg *config.Config, log hclog.Logger) error {
 		return err
 	}
 
+	d.sched = scheduler.New(scheduler.Options{
+		Logger: log.Named("scheduler"), Store: st, Intake: d.intake, Connectors: schedConnectors(cfg, host), Targets: d.Targets,
+		MinInterval: cfg.Scheduler.MinInterval, MaxInterval: cfg.Scheduler.MaxInterval,
+		StopAfter: cfg.Scheduler.StopAfter, DiscoverInterval: cfg.Scheduler.DiscoverInterval,
+	})
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		server.PluginCollector{Statuses: host.Statuses}, queueCollector{st})
 	d.intake.Register(reg)
 	d.pipeline.Metrics().Register(reg)
+	d.sched.Metrics().Register(reg)
 
 	srv, err := server.Start(server.Options{
 		Addr: cfg.HTTP.Listen, ReadTimeout: cfg.HTTP.ReadTimeout, WriteTimeout: cfg.HTTP.WriteTimeout,
@@ -102,20 +111,23 @@ func Run(ctx context.Context, cfg *config.Config, log hclog.Logger) error {
 		return fmt.Errorf("%d rules ask for actions their connectors cannot perform (see `moderator config check`)", len(problems))
 	}
 
-	pipeDone := make(chan struct{})
-	pctx, stopPipe := context.WithCancel(context.Background())
-	go func() {
-		defer close(pipeDone)
-		if err := d.pipeline.Run(pctx); err != nil {
-			log.Error("pipeline", "error", err)
-		}
-	}()
+	work, stopWork := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for name, run := range map[string]func(context.Context) error{"pipeline": d.pipeline.Run, "scheduler": d.sched.Run} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := run(work); err != nil {
+				log.Error(name+" stopped", "error", err)
+			}
+		}()
+	}
 
 	<-ctx.Done()
 	log.Info("shutting down")
 	shut(srv, nil, log)
-	stopPipe()
-	<-pipeDone
+	stopWork()
+	wg.Wait()
 	host.Stop()
 	log.Info("stopped")
 	return nil
@@ -152,6 +164,22 @@ func analyzers(cfg *config.Config, host *pluginhost.Host) []pipeline.Analyzer {
 			Timeout: a.Timeout, OnFailure: a.OnFailure,
 			MaxBatch: func() int { return in.Description().MaxBatch },
 		})
+	}
+	return out
+}
+
+func schedConnectors(cfg *config.Config, host *pluginhost.Host) []scheduler.Connector {
+	var out []scheduler.Connector
+	for _, c := range cfg.Connectors {
+		in := host.Instance(c.Name)
+		out = append(out, scheduler.Connector{Name: c.Name, Describe: in.Description,
+			Get: func(ctx context.Context) (scheduler.Client, error) {
+				p, err := in.Plugin(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return p, nil
+			}})
 	}
 	return out
 }
@@ -208,6 +236,7 @@ type app struct {
 	host     *pluginhost.Host
 	pipeline *pipeline.Pipeline
 	intake   *ingress.Intake
+	sched    *scheduler.Scheduler // nil offline
 }
 
 func (d *app) webhooks() *ingress.Webhooks {
@@ -266,7 +295,13 @@ func (d *app) AddTarget(ctx context.Context, t store.Target) error {
 			return fmt.Errorf("target %s %s on %s is in the config: %w", t.Kind, t.ID, t.Connector, store.ErrExists)
 		}
 	}
-	return d.store.AddTarget(ctx, t)
+	if err := d.store.AddTarget(ctx, t); err != nil {
+		return err
+	}
+	if d.sched != nil {
+		d.sched.Reload()
+	}
+	return nil
 }
 
 func (d *app) RemoveTarget(ctx context.Context, connector, kind, id string) error {
@@ -275,7 +310,13 @@ func (d *app) RemoveTarget(ctx context.Context, connector, kind, id string) erro
 			return &server.BadRequest{Err: fmt.Errorf("target %s %s on %s comes from %s: remove it there", kind, id, connector, d.cfg.File)}
 		}
 	}
-	return d.store.RemoveTarget(ctx, connector, kind, id)
+	if err := d.store.RemoveTarget(ctx, connector, kind, id); err != nil {
+		return err
+	}
+	if d.sched != nil {
+		d.sched.Reload()
+	}
+	return nil
 }
 
 func (d *app) Replay(ctx context.Context) (pipeline.ReplayReport, error) {

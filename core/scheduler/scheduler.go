@@ -161,6 +161,9 @@ func New(opts Options) *Scheduler {
 	return s
 }
 
+// Metrics returns the scheduler's collectors.
+func (s *Scheduler) Metrics() *Metrics { return s.opts.Metrics }
+
 // Reload makes the scheduler read its targets again (after one was added or
 // removed at run time).
 func (s *Scheduler) Reload() {
