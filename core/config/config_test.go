@@ -156,6 +156,7 @@ func TestFullConfig(t *testing.T) {
 		},
 		Pipeline:  Pipeline{BatchSize: 100, Workers: 2, AnalyzerRetries: 2, ActionRetries: 5, RetryBackoff: time.Second, HoldRetry: time.Minute},
 		Scheduler: Scheduler{MinInterval: 30 * time.Second, MaxInterval: 15 * time.Minute, StopAfter: 168 * time.Hour, DiscoverInterval: 15 * time.Minute},
+		Scheduler: Scheduler{MinInterval: 30 * time.Second, MaxInterval: 15 * time.Minute, StopAfter: 168 * time.Hour, DiscoverInterval: 15 * time.Minute},
 		HTTP: HTTP{
 			Listen: "0.0.0.0:9090", WebhookPrefix: "/hooks", AdminToken: "s3cret",
 			ReadTimeout: 5 * time.Second, WriteTimeout: time.Minute, MaxBodyBytes: 2048,
@@ -230,6 +231,7 @@ func TestDefaults(t *testing.T) {
 			File: "moderator.toml", Dir: wd,
 			Moderator: Moderator{DataDir: filepath.Join(wd, "data"), LogLevel: "info", LogFormat: "text", DryRun: true, Retention: 720 * time.Hour},
 			Pipeline:  Pipeline{BatchSize: 100, Workers: 2, AnalyzerRetries: 2, ActionRetries: 5, RetryBackoff: time.Second, HoldRetry: time.Minute},
+			Scheduler: Scheduler{MinInterval: 30 * time.Second, MaxInterval: 15 * time.Minute, StopAfter: 168 * time.Hour, DiscoverInterval: 15 * time.Minute},
 			HTTP: HTTP{Listen: "127.0.0.1:8080", WebhookPrefix: "/webhooks", ReadTimeout: 10 * time.Second,
 				WriteTimeout: 10 * time.Second, MaxBodyBytes: 1 << 20},
 			Plugins: Plugins{Dir: filepath.Join(wd, "bin/plugins"), StartTimeout: 10 * time.Second,
