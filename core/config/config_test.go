@@ -156,7 +156,6 @@ func TestFullConfig(t *testing.T) {
 		},
 		Pipeline:  Pipeline{BatchSize: 100, Workers: 2, AnalyzerRetries: 2, ActionRetries: 5, RetryBackoff: time.Second, HoldRetry: time.Minute},
 		Scheduler: Scheduler{MinInterval: 30 * time.Second, MaxInterval: 15 * time.Minute, StopAfter: 168 * time.Hour, DiscoverInterval: 15 * time.Minute},
-		Scheduler: Scheduler{MinInterval: 30 * time.Second, MaxInterval: 15 * time.Minute, StopAfter: 168 * time.Hour, DiscoverInterval: 15 * time.Minute},
 		HTTP: HTTP{
 			Listen: "0.0.0.0:9090", WebhookPrefix: "/hooks", AdminToken: "s3cret",
 			ReadTimeout: 5 * time.Second, WriteTimeout: time.Minute, MaxBodyBytes: 2048,
