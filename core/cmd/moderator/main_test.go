@@ -34,6 +34,7 @@ func TestMain(m *testing.M) {
 		{filepath.Join(bin.plugins, "shouting"), "../../../examples/shouting"},
 		{filepath.Join(bin.plugins, "testplugin"), "../../internal/testplugin"},
 		{filepath.Join(bin.plugins, "testconnector"), "../../internal/testconnector"},
+		{filepath.Join(bin.plugins, "synthetic"), "../../internal/synthetic"},
 	} {
 		cmd := exec.Command("go", "build", "-o", b.out, b.pkg)
 		cmd.Stderr = os.Stderr
