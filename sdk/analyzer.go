@@ -15,25 +15,26 @@ type Analyzer interface {
 
 // Result is what an analyzer found in one comment.
 type Result struct {
-	CommentID string
+	CommentID string `json:"comment_id"`
 	// Labels that apply; none means nothing found.
-	Labels []Label
+	Labels []Label `json:"labels,omitempty"`
 	// Err is set when this one comment could not be analyzed.
-	Err string
+	Err string `json:"error,omitempty"`
 }
 
 // Label is one finding: a name from the vocabulary, how sure, where, and why.
 type Label struct {
-	Name   string
-	Score  float64
-	Spans  []Span
-	Reason string
+	Name   string  `json:"name"`
+	Score  float64 `json:"score"`
+	Spans  []Span  `json:"spans,omitempty"`
+	Reason string  `json:"reason,omitempty"`
 }
 
 // Span is the byte range [Start, End) of the original comment text that
 // triggered a label.
 type Span struct {
-	Start, End int
+	Start int `json:"start"`
+	End   int `json:"end"`
 }
 
 // Label returns the label with the given name, if the result has it.

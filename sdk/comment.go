@@ -4,40 +4,40 @@ import "time"
 
 // Comment is a reply or response on a platform, in the shape every plugin shares.
 type Comment struct {
-	Platform string
+	Platform string `json:"platform"`
 	// Connector is the connector instance that produced the comment; the host
 	// fills it in.
-	Connector    string
-	ID           string
-	PostID       string
-	ParentID     string
-	AuthorID     string
-	AuthorHandle string
+	Connector    string `json:"connector"`
+	ID           string `json:"id"`
+	PostID       string `json:"post_id"`
+	ParentID     string `json:"parent_id,omitempty"`
+	AuthorID     string `json:"author_id"`
+	AuthorHandle string `json:"author_handle,omitempty"`
 	// Text is the comment as the platform has it. Spans index into it.
 	// Bytes that are not valid UTF-8 cross the wire as '?', one for one, so
 	// offsets stay the same on both sides.
-	Text      string
-	CreatedAt time.Time
+	Text      string    `json:"text"`
+	CreatedAt time.Time `json:"created_at,omitzero"`
 	// Version changes when the comment is edited; empty for unedited comments.
-	Version string
-	URL     string
+	Version string `json:"version,omitempty"`
+	URL     string `json:"url,omitempty"`
 	// Raw is the platform's own payload, opaque to the host.
-	Raw     []byte
-	Deleted bool
+	Raw     []byte `json:"raw,omitempty"`
+	Deleted bool   `json:"deleted,omitempty"`
 	// AuthorCreatedAt is when the author's account was made, when known.
-	AuthorCreatedAt time.Time
+	AuthorCreatedAt time.Time `json:"author_created_at,omitzero"`
 	// Lang is a BCP 47 language tag, when the platform says.
-	Lang     string
-	Metadata map[string]string
+	Lang     string            `json:"lang,omitempty"`
+	Metadata map[string]string `json:"metadata,omitempty"`
 }
 
 // Post is a thing comments hang off: a tweet, an article.
 type Post struct {
-	ID        string
-	URL       string
-	AuthorID  string
-	Title     string
-	CreatedAt time.Time
+	ID        string    `json:"id"`
+	URL       string    `json:"url,omitempty"`
+	AuthorID  string    `json:"author_id,omitempty"`
+	Title     string    `json:"title,omitempty"`
+	CreatedAt time.Time `json:"created_at,omitzero"`
 }
 
 // Target is what an operator asks the bot to watch.
@@ -49,14 +49,14 @@ type Target struct {
 // RateLimit is a platform's rate-limit state as a connector last saw it. The
 // host paces its calls with it so the platform never has to say 429.
 type RateLimit struct {
-	Limit     int64
-	Remaining int64
-	Reset     time.Time
+	Limit     int64     `json:"limit"`
+	Remaining int64     `json:"remaining"`
+	Reset     time.Time `json:"reset,omitzero"`
 	// UsageCapExceeded means a quota that waiting for Reset does not restore
 	// (Twitter's monthly cap): the host pauses the connector and tells the operator.
-	UsageCapExceeded bool
+	UsageCapExceeded bool `json:"usage_cap_exceeded,omitempty"`
 	// Bucket names the limit when the platform has several.
-	Bucket string
+	Bucket string `json:"bucket,omitempty"`
 }
 
 // Known reports whether the connector filled the state in.

@@ -6,6 +6,7 @@
 //
 //	TESTPLUGIN_MARKER=FILE   append "start PID" to FILE at every start
 //	TESTPLUGIN_MODE=exit     exit with status 3 before the handshake
+//	TESTPLUGIN_DELAY=300ms   take this long over every Analyze call
 package main
 
 import (
@@ -15,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/moderatorbot/moderator/sdk"
 )
@@ -42,6 +44,13 @@ func (c *counter) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 // Analyze counts each author's comments in the host KV and reports the count,
 // and the names of the environment variables the process was given.
 func (c *counter) Analyze(ctx context.Context, comments []sdk.Comment) ([]sdk.Result, error) {
+	if d, err := time.ParseDuration(os.Getenv("TESTPLUGIN_DELAY")); err == nil {
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	var names []string
 	for _, kv := range os.Environ() {
 		names = append(names, strings.SplitN(kv, "=", 2)[0])

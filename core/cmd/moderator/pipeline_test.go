@@ -1,0 +1,235 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/moderatorbot/moderator/core/internal/synthetic/platform"
+)
+
+// synthSetup is a daemon config for the synthetic platform with the given
+// analyzers and rules (dry run off), watching posts 1000..1000+posts-1.
+func synthSetup(t *testing.T, plat *platform.Server, posts int, body string) setup {
+	var targets strings.Builder
+	for i := range posts {
+		id := fmt.Sprint(1000 + i)
+		plat.AddPost(id, "owner")
+		fmt.Fprintf(&targets, "[[target]]\nconnector = \"syn\"\nkind = \"post\"\nid = %q\n", id)
+	}
+	return newSetup(t, fmt.Sprintf(`
+[pipeline]
+retry_backoff = "20ms"
+hold_retry = "300ms"
+
+[scheduler]
+min_interval = "200ms"
+max_interval = "500ms"
+
+[[connector]]
+name = "syn"
+plugin = "synthetic"
+  [connector.config]
+  base_url = %q
+  webhook_secret = "hook-secret"
+%s
+%s`, plat.URL(), body, targets.String()))
+}
+
+// acted waits until n comments have an effective action on the platform.
+func acted(t *testing.T, plat *platform.Server, n int, d *daemon) map[string][]string {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		got := map[string][]string{}
+		for _, a := range plat.Actions() {
+			if a.Changed {
+				got[a.CommentID] = append(got[a.CommentID], a.Action)
+			}
+		}
+		if len(got) >= n {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d comments acted on; log:\n%s", len(got), n, tail(d.stderr.String(), 4000))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+const flagAll = `
+[[analyzer]]
+name = "counter"
+plugin = "testplugin"
+env = ["TESTPLUGIN_DELAY=400ms"]
+
+[[policy.rule]]
+name = "flag-all"
+action = "flag"
+dry_run = false
+  [policy.rule.when]
+  labels = ["testplugin.count"]
+  min_score = 0.0
+`
+
+func TestPluginKilledMidBatchLosesNothing(t *testing.T) {
+	plat := platform.Start(platform.Options{Secret: "hook-secret"})
+	defer plat.Close()
+	d := startDaemon(t, synthSetup(t, plat, 1, flagAll))
+	d.waitReady(t)
+	var ids []string
+	for i := range 40 {
+		ids = append(ids, plat.AddComment(platform.Comment{PostID: "1000", AuthorID: "a", Text: fmt.Sprint("comment ", i)}).ID)
+	}
+	// The analyzer takes 400ms a batch: kill it while the first one is in it.
+	var pid int
+	for _, p := range d.plugins(t) {
+		if p.Instance == "counter" {
+			pid = p.PID
+		}
+	}
+	time.Sleep(450 * time.Millisecond) // a poll (200ms) has queued them and the batch is under way
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	got := acted(t, plat, len(ids), d)
+	for _, id := range ids {
+		if len(got[id]) != 1 {
+			t.Errorf("comment %s acted on %d times", id, len(got[id]))
+		}
+	}
+	for _, p := range d.plugins(t) {
+		if p.Instance == "counter" && (p.Restarts != 1 || p.PID == pid) {
+			t.Errorf("counter: %+v, want one restart", p)
+		}
+	}
+}
+
+func TestMalformedItemLosesNothing(t *testing.T) {
+	plat := platform.Start(platform.Options{Secret: "hook-secret"})
+	defer plat.Close()
+	s := synthSetup(t, plat, 1, strings.Replace(flagAll, `env = ["TESTPLUGIN_DELAY=400ms"]`, "", 1))
+	plat.Faults(platform.Faults{Malformed: 3})
+	var ids []string
+	for i := range 9 {
+		ids = append(ids, plat.AddComment(platform.Comment{PostID: "1000", AuthorID: "a", Text: fmt.Sprint("comment ", i)}).ID)
+	}
+	d := startDaemon(t, s)
+	// The rest of each page goes through while a broken item is refused;
+	// the broken one comes again, intact, once the platform stops mangling it.
+	got := acted(t, plat, len(ids), d)
+	for _, id := range ids {
+		if len(got[id]) != 1 {
+			t.Errorf("comment %s acted on %d times", id, len(got[id]))
+		}
+	}
+	if !strings.Contains(d.stderr.String(), "could not be polled") {
+		t.Errorf("the malformed item was not logged:\n%s", tail(d.stderr.String(), 3000))
+	}
+}
+
+func TestReplayAfterAThresholdEdit(t *testing.T) {
+	plat := platform.Start(platform.Options{Secret: "hook-secret"})
+	defer plat.Close()
+	s := synthSetup(t, plat, 1, `
+[[analyzer]]
+name = "caps"
+plugin = "shouting"
+  [analyzer.config]
+  min_letters = 4
+
+[[policy.rule]]
+name = "hide-shouting"
+action = "hide"
+dry_run = false
+  [policy.rule.when]
+  labels = ["shouting.caps"]
+  min_score = 0.9
+`)
+	for _, text := range []string{"ALL CAPS ALL THE TIME", "MOSTLY CAPS here", "quiet words", "half of it LOUD"} {
+		plat.AddComment(platform.Comment{PostID: "1000", AuthorID: "a", Text: text})
+	}
+	d := startDaemon(t, s)
+	acted(t, plat, 1, d)
+	// Wait until all four are decided.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		stdout, _, _ := moderator(t, "decisions", "list", "--json", "--config", s.config)
+		var recs []map[string]any
+		json.Unmarshal([]byte(stdout), &recs)
+		decided := 0
+		for _, r := range recs {
+			if r["state"] == "decided" || r["state"] == "acted" {
+				decided++
+			}
+		}
+		if decided == 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not all decided: %s", stdout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	d.cmd.Wait()
+	before := len(plat.Actions())
+
+	// The operator lowers the threshold and asks what would change.
+	cfg, _ := os.ReadFile(s.config)
+	os.WriteFile(s.config, []byte(strings.Replace(string(cfg), "min_score = 0.9", "min_score = 0.5", 1)), 0o644)
+	stdout, stderr, code := moderator(t, "replay", "--json", "--config", s.config)
+	if code != 0 {
+		t.Fatalf("replay: exit %d %s", code, stderr)
+	}
+	var rep struct {
+		Replayed, Changed int
+		Changes           []struct {
+			OldAction string `json:"old_action"`
+			NewAction string `json:"new_action"`
+			Comment   struct{ Text string }
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("%v: %s", err, stdout)
+	}
+	if rep.Replayed != 4 || rep.Changed != 1 || rep.Changes[0].Comment.Text != "MOSTLY CAPS here" ||
+		rep.Changes[0].OldAction != "approve" || rep.Changes[0].NewAction != "hide" {
+		t.Errorf("replay report %s", stdout)
+	}
+	if after := len(plat.Actions()); after != before {
+		t.Errorf("replay acted: %d platform calls, was %d", after, before)
+	}
+	text, _, _ := moderator(t, "replay", "--config", s.config)
+	if !strings.Contains(text, "4 decisions replayed, 1 would change") || !strings.Contains(text, "nothing was acted on") {
+		t.Errorf("text report: %s", text)
+	}
+
+	// The decision and its explanation, from the CLI.
+	list, _, _ := moderator(t, "decisions", "list", "--json", "--action", "hide", "--config", s.config)
+	var recs []struct{ ID string }
+	json.Unmarshal([]byte(list), &recs)
+	if len(recs) != 1 {
+		t.Fatalf("hidden decisions: %s", list)
+	}
+	show, _, _ := moderator(t, "decisions", "show", recs[0].ID, "--config", s.config)
+	for _, want := range []string{"ALL CAPS ALL THE TIME", "shouting.caps", "hide-shouting", "platform  changed=true"} {
+		if !strings.Contains(show, want) {
+			t.Errorf("decisions show lacks %q:\n%s", want, show)
+		}
+	}
+	// Overriding the hide (offline: the CLI starts the connector) unhides it on the platform.
+	out, stderr, code := moderator(t, "decisions", "override", recs[0].ID, "--action", "approve", "--reason", "satire", "--config", s.config)
+	if code != 0 || !strings.Contains(out, "overridden to approve") {
+		t.Fatalf("override: exit %d %s %s", code, out, stderr)
+	}
+	if st := plat.State(plat.Actions()[0].CommentID); st != platform.StateVisible {
+		t.Errorf("after the override the platform shows %s", st)
+	}
+	_ = context.Background
+}
