@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -197,21 +198,20 @@ func (s *Store) Intake(ctx context.Context, connector, source string, comments [
 	var res IntakeResult
 	now := time.Now().UTC()
 	seen := map[string]bool{}
-	i := 0
-	for i < len(comments) || len(cursors) > 0 {
+	chunk := 1000
+	for i := 0; i == 0 || i < len(comments); {
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
+		end := min(i+chunk, len(comments))
 		var added []string
 		dups := 0
-		next := i
 		err := s.db.Update(func(txn *badger.Txn) error {
-			added, dups, next = added[:0], 0, i
-			for ; next < len(comments); next++ {
-				c := comments[next]
+			added, dups = added[:0], 0
+			for _, c := range comments[i:end] {
 				c.Connector = connector
 				id := RecordID(connector, c.ID, c.Version)
-				if seen[id] {
+				if seen[id] || slices.Contains(added, id) {
 					dups++
 					continue
 				}
@@ -228,33 +228,35 @@ func (s *Store) Intake(ctx context.Context, connector, source string, comments [
 					return fmt.Errorf("queue sequence: %w", err)
 				}
 				rec := Record{ID: id, Comment: c, Source: source, State: StateSeen, SeenAt: now, UpdatedAt: now}
-				err = putJSON(txn, recordKey(id), rec, s.retention)
-				if err == nil {
-					err = txn.SetEntry(badger.NewEntry(timeKey(nsByTime, now, id), nil).WithTTL(s.retention))
+				if err := putJSON(txn, recordKey(id), rec, s.retention); err != nil {
+					return err
 				}
-				if err == nil {
-					err = txn.Set(seqKey(seq, id), nil)
+				if err := txn.SetEntry(badger.NewEntry(timeKey(nsByTime, now, id), nil).WithTTL(s.retention)); err != nil {
+					return err
 				}
-				if errors.Is(err, badger.ErrTxnTooBig) {
-					return nil // commit what fits; the rest goes in the next transaction
-				}
-				if err != nil {
+				if err := txn.Set(seqKey(seq, id), nil); err != nil {
 					return err
 				}
 				added = append(added, id)
 			}
 			// The cursors ride with the last comments, never before them.
-			for _, cu := range cursors {
-				if err := txn.Set(cursorKey(cu.Connector, cu.PostID), encode(cu.Cursor)); err != nil {
-					return err
+			if end == len(comments) {
+				for _, cu := range cursors {
+					if err := txn.Set(cursorKey(cu.Connector, cu.PostID), encode(cu.Cursor)); err != nil {
+						return err
+					}
 				}
 			}
 			return nil
 		})
-		if errors.Is(err, badger.ErrConflict) {
+		switch {
+		case errors.Is(err, badger.ErrTxnTooBig) && end-i > 1:
+			// Nothing of this transaction was written: try half as many.
+			chunk = max((end-i)/2, 1)
+			continue
+		case errors.Is(err, badger.ErrConflict):
 			continue // another intake wrote one of these comments: look again
-		}
-		if err != nil {
+		case err != nil:
 			return res, fmt.Errorf("intake %d comments from %s %s: %w", len(comments), connector, source, err)
 		}
 		for _, id := range added {
@@ -262,10 +264,10 @@ func (s *Store) Intake(ctx context.Context, connector, source string, comments [
 		}
 		res.New = append(res.New, added...)
 		res.Duplicates += dups
-		if next >= len(comments) {
-			cursors = nil
+		if end == len(comments) {
+			break
 		}
-		i = next
+		i = end
 	}
 	if len(res.New) > 0 {
 		s.notify()
@@ -360,28 +362,26 @@ type Step struct {
 // disagree.
 func (s *Store) Save(ctx context.Context, steps []Step) error {
 	now := time.Now().UTC()
+	chunk := 1000
 	for len(steps) > 0 {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		n := 0
+		n := min(chunk, len(steps))
 		err := s.db.Update(func(txn *badger.Txn) error {
-			for n = 0; n < len(steps); n++ {
-				st := &steps[n]
+			for i := range steps[:n] {
+				st := &steps[i]
 				st.Record.UpdatedAt = now
-				err := s.saveOne(txn, st)
-				if errors.Is(err, badger.ErrTxnTooBig) {
-					if n == 0 {
-						return err
-					}
-					return nil
-				}
-				if err != nil {
+				if err := s.saveOne(txn, st); err != nil {
 					return err
 				}
 			}
 			return nil
 		})
+		if errors.Is(err, badger.ErrTxnTooBig) && n > 1 {
+			chunk = n / 2 // nothing was written: try half as many
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("save %d records: %w", len(steps), err)
 		}

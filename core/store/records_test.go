@@ -222,3 +222,37 @@ func TestTargets(t *testing.T) {
 		t.Errorf("after remove %+v", ts)
 	}
 }
+
+func TestIntakeOfAHugeBatchLosesNothing(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	// Far more than one Badger transaction holds, with raw payloads of many
+	// sizes, so that the transaction fills up at every possible point of
+	// writing one comment (its record, its index entry, its queue entry).
+	total := 0
+	for round := range 4 {
+		conn := fmt.Sprint("c", round)
+		big := make([]sdk.Comment, 20000)
+		for i := range big {
+			big[i] = sdk.Comment{ID: fmt.Sprint(i), PostID: "p", Text: fmt.Sprintf("comment %d", i), Raw: make([]byte, (i*7+round*13)%301)}
+		}
+		res, err := s.Intake(ctx, conn, "poll", big, []CursorUpdate{{Connector: conn, PostID: "p", Cursor: []byte("end")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.New) != len(big) || res.Duplicates != 0 {
+			t.Errorf("round %d: %d new, %d duplicates; want %d new", round, len(res.New), res.Duplicates, len(big))
+		}
+		if c, _ := s.Cursor(conn, "p"); string(c) != "end" {
+			t.Errorf("cursor %q", c)
+		}
+		total += len(big)
+	}
+	if w, _ := s.Queued(ctx, 0, 1000000); len(w) != total {
+		t.Errorf("%d queued, want %d", len(w), total)
+	}
+}

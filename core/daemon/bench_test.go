@@ -1,0 +1,192 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/moderatorbot/moderator/core/config"
+	"github.com/moderatorbot/moderator/core/ingress"
+	"github.com/moderatorbot/moderator/core/internal/benchanalyzer"
+	"github.com/moderatorbot/moderator/core/internal/synthetic/platform"
+	"github.com/moderatorbot/moderator/core/pipeline"
+	"github.com/moderatorbot/moderator/core/pluginhost"
+	"github.com/moderatorbot/moderator/core/policy"
+	"github.com/moderatorbot/moderator/core/scheduler"
+	"github.com/moderatorbot/moderator/core/store"
+	"github.com/moderatorbot/moderator/sdk"
+)
+
+// countingIntake counts new comments as they reach the store.
+type countingIntake struct {
+	*ingress.Intake
+	n atomic.Int64
+}
+
+func (c *countingIntake) Queue(ctx context.Context, connector, source string, cs []sdk.Comment, cur []store.CursorUpdate) (store.IntakeResult, error) {
+	res, err := c.Intake.Queue(ctx, connector, source, cs, cur)
+	c.n.Add(int64(len(res.New)))
+	return res, err
+}
+
+// BenchmarkEndToEnd measures comments per second through the whole host:
+// the scheduler polls the synthetic platform through the synthetic connector
+// plugin, the comments are queued durably, two analyzers score them, the
+// policy decides, and the connector flags the 5% that say "spam" on the
+// platform, every state synced to disk. "plugins" runs the analyzers as
+// plugin processes, "inprocess" calls the same analyzer code directly.
+//
+//	go test -run '^$' -bench EndToEnd -benchtime 1x ./core/daemon
+func BenchmarkEndToEnd(b *testing.B) {
+	const comments, posts = 20000, 100
+	dir := b.TempDir()
+	for _, p := range []struct{ out, pkg string }{
+		{"synthetic", "../internal/synthetic"}, {"benchanalyzer", "../internal/benchanalyzer/cmd/benchanalyzer"},
+	} {
+		if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, p.out), p.pkg).CombinedOutput(); err != nil {
+			b.Fatalf("build %s: %v\n%s", p.pkg, err, out)
+		}
+	}
+	for _, mode := range []string{"plugins", "inprocess"} {
+		b.Run(mode, func(b *testing.B) {
+			for b.Loop() {
+				rate := runEndToEnd(b, dir, mode, comments, posts)
+				b.ReportMetric(rate, "comments/s")
+			}
+		})
+	}
+}
+
+func runEndToEnd(b *testing.B, dir, mode string, comments, posts int) float64 {
+	plat := platform.Start(platform.Options{PageSize: 100, Secret: "s"})
+	defer plat.Close()
+	var targets strings.Builder
+	for i := range posts {
+		id := fmt.Sprint(1000 + i)
+		plat.AddPost(id, "owner")
+		fmt.Fprintf(&targets, "[[target]]\nconnector = \"syn\"\nkind = \"post\"\nid = %q\n", id)
+	}
+	for i := range comments {
+		text := fmt.Sprintf("an ordinary reply, number %d", i)
+		if i%20 == 0 {
+			text = fmt.Sprintf("buy my spam, number %d", i)
+		}
+		plat.AddComment(platform.Comment{PostID: fmt.Sprint(1000 + i%posts), AuthorID: "a", Text: text})
+	}
+	analyzerTOML := `
+[[analyzer]]
+name = "caps"
+plugin = "benchanalyzer"
+env = ["BENCH_ANALYZER=caps"]
+[[analyzer]]
+name = "words"
+plugin = "benchanalyzer"
+env = ["BENCH_ANALYZER=words"]
+`
+	if mode == "inprocess" {
+		analyzerTOML = ""
+	}
+	src := fmt.Sprintf(`
+[moderator]
+data_dir = %q
+dry_run = false
+[plugins]
+dir = %q
+[pipeline]
+batch_size = 500
+workers = 2
+[[connector]]
+name = "syn"
+plugin = "synthetic"
+  [connector.config]
+  base_url = %q
+  max_pages = 50
+%s
+[[policy.rule]]
+name = "flag-spam"
+action = "flag"
+  [policy.rule.when]
+  labels = ["spam"]
+[[policy.rule]]
+name = "review-caps"
+action = "review"
+  [policy.rule.when]
+  labels = ["bench.caps"]
+%s`, filepath.Join(b.TempDir(), "data"), dir, plat.URL(), analyzerTOML, targets.String())
+	cfg, err := config.Parse("bench.toml", []byte(src), os.LookupEnv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	log := hclog.NewNullLogger()
+	st, err := OpenStore(cfg, log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	host := pluginhost.New(HostOptions(cfg, log), Specs(cfg))
+	if err := host.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	defer host.Stop()
+	pol, _ := policy.New(cfg.Policy, false)
+	as := analyzers(cfg, host)
+	if mode == "inprocess" {
+		direct := func(name string, a sdk.Analyzer) pipeline.Analyzer {
+			return pipeline.Analyzer{Name: name, Get: func(context.Context) (sdk.Analyzer, error) { return a, nil }, Timeout: 10 * time.Second, OnFailure: "hold"}
+		}
+		as = []pipeline.Analyzer{direct("caps", benchanalyzer.Caps{}), direct("words", benchanalyzer.Words{})}
+	}
+	p, err := pipeline.New(pipeline.Options{Store: st, Policy: pol, Analyzers: as, Connectors: connectors(cfg, host),
+		BatchSize: cfg.Pipeline.BatchSize, Workers: cfg.Pipeline.Workers, RetryBackoff: cfg.Pipeline.RetryBackoff, HoldRetry: cfg.Pipeline.HoldRetry})
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := &countingIntake{Intake: ingress.NewIntake(st)}
+	sch := scheduler.New(scheduler.Options{Store: st, Intake: in, Connectors: schedConnectors(cfg, host),
+		MinInterval: 100 * time.Millisecond, MaxInterval: 100 * time.Millisecond,
+		Targets: func(context.Context) ([]store.Target, error) {
+			var ts []store.Target
+			for _, t := range cfg.Targets {
+				ts = append(ts, store.Target{Connector: t.Connector, Kind: t.Kind, ID: t.ID})
+			}
+			return ts, nil
+		}})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	start := time.Now()
+	done := make(chan struct{}, 2)
+	go func() { p.Run(ctx); done <- struct{}{} }()
+	go func() { sch.Run(ctx); done <- struct{}{} }()
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		q, h, _ := st.Depth()
+		if in.n.Load() == int64(comments) && q == 0 && h == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("timed out: %d taken in, %d queued, %d held", in.n.Load(), q, h)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	took := time.Since(start)
+	cancel()
+	<-done
+	<-done
+	flagged := 0
+	for _, a := range plat.Actions() {
+		if a.Changed {
+			flagged++
+		}
+	}
+	if flagged != comments/20 {
+		b.Fatalf("%d comments flagged on the platform, want %d", flagged, comments/20)
+	}
+	return float64(comments) / took.Seconds()
+}
