@@ -86,8 +86,9 @@ func (p *Pipeline) Override(ctx context.Context, st Overrider, id, verdict, reas
 		o.Platform = &store.PlatformAnswer{At: time.Now().UTC(), Changed: resp.Changed, Detail: platformAction + ": " + resp.Detail}
 	}
 	rec.Overrides = append(rec.Overrides, o)
+	wasInReview := rec.InReview
 	rec.InReview = false
-	if err := st.Save(ctx, []store.Step{{Record: rec}}); err != nil {
+	if err := st.Save(ctx, []store.Step{{Record: rec, LeftReview: wasInReview}}); err != nil {
 		return rec, err
 	}
 	p.opts.Metrics.overrides.WithLabelValues(verdict).Inc()

@@ -355,6 +355,8 @@ type Step struct {
 	Done bool
 	// Delay removes the queue entry and schedules it again at Record.RetryAt.
 	Delay bool
+	// LeftReview: the record was in the review queue and is no longer.
+	LeftReview bool
 }
 
 // Save writes the records of a pipeline step and updates the queue, all in
@@ -399,8 +401,10 @@ func (s *Store) saveOne(txn *badger.Txn, st *Step) error {
 		if err := txn.SetEntry(badger.NewEntry(append([]byte{nsReview}, rec.ID...), nil).WithTTL(s.retention)); err != nil {
 			return err
 		}
-	} else if err := txn.Delete(append([]byte{nsReview}, rec.ID...)); err != nil {
-		return err
+	} else if st.LeftReview {
+		if err := txn.Delete(append([]byte{nsReview}, rec.ID...)); err != nil {
+			return err
+		}
 	}
 	if st.Done || st.Delay {
 		if err := txn.Delete(seqKey(st.Seq, rec.ID)); err != nil {

@@ -224,7 +224,8 @@ func TestTargets(t *testing.T) {
 }
 
 func TestIntakeOfAHugeBatchLosesNothing(t *testing.T) {
-	s, err := Open(t.TempDir(), Options{})
+	// A small table, so that a batch needs many transactions.
+	s, err := Open(t.TempDir(), Options{MemTableSize: 8 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,9 +235,9 @@ func TestIntakeOfAHugeBatchLosesNothing(t *testing.T) {
 	// sizes, so that the transaction fills up at every possible point of
 	// writing one comment (its record, its index entry, its queue entry).
 	total := 0
-	for round := range 4 {
+	for round := range 3 {
 		conn := fmt.Sprint("c", round)
-		big := make([]sdk.Comment, 20000)
+		big := make([]sdk.Comment, 5000)
 		for i := range big {
 			big[i] = sdk.Comment{ID: fmt.Sprint(i), PostID: "p", Text: fmt.Sprintf("comment %d", i), Raw: make([]byte, (i*7+round*13)%301)}
 		}

@@ -31,6 +31,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -69,6 +70,9 @@ type Options struct {
 	InMemory bool
 	// Retention is how long comment records are kept (default 30 days).
 	Retention time.Duration
+	// MemTableSize bounds Badger's in-memory table (default 16 MiB), and
+	// with it the largest transaction (15% of it).
+	MemTableSize int64
 }
 
 // Open opens (creating if needed) the database in dir.
@@ -83,7 +87,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		WithSyncWrites(true).
 		WithLogger(badgerLogger{opts.Logger.Named("badger")}).
 		// Small tables and caches: the bot runs on small servers.
-		WithMemTableSize(16 << 20).
+		WithMemTableSize(cmp.Or(opts.MemTableSize, 16<<20)).
 		WithBlockCacheSize(16 << 20).
 		WithIndexCacheSize(8 << 20).
 		WithNumCompactors(2)
