@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 )
 
 // Example is one labelled comment.
@@ -89,8 +90,10 @@ type Counts struct {
 	F1        float64 `json:"f1"`
 }
 
-// Report maps each label that occurs in the dataset or in a prediction to
-// its counts.
+// Report maps each label to its counts: every label of the dataset, and
+// every label of the shared vocabulary that was predicted. A plugin's own
+// labels ("spam.links") count only when the dataset names them, since
+// otherwise every one of them would show as a false positive.
 type Report map[string]*Counts
 
 // Score compares predicted[i] (the labels predicted for examples[i]) with the
@@ -112,7 +115,7 @@ func Score(examples []Example, predicted [][]string) Report {
 		if i < len(predicted) {
 			for _, l := range predicted[i] {
 				pred[i][l] = true
-				if rep[l] == nil {
+				if rep[l] == nil && !strings.Contains(l, ".") {
 					rep[l] = &Counts{}
 				}
 			}

@@ -45,7 +45,7 @@ func TestScore(t *testing.T) {
 		{ID: "3"},
 		{ID: "4", Labels: []string{"spam"}},
 	}
-	predicted := [][]string{{"spam"}, {"insult"}, {"spam", "threat"}, {"spam"}}
+	predicted := [][]string{{"spam", "spam.links"}, {"insult"}, {"spam", "threat"}, {"spam"}}
 	rep := Score(examples, predicted)
 	want := map[string]Counts{
 		"spam":   {TP: 2, FP: 1, FN: 1, TN: 0, Precision: 2.0 / 3, Recall: 2.0 / 3, F1: 2.0 / 3},
