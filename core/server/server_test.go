@@ -1,0 +1,159 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/moderatorbot/moderator/core/pipeline"
+	"github.com/moderatorbot/moderator/core/pluginhost"
+	"github.com/moderatorbot/moderator/core/store"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// fakeAPI answers from memory and records what it was asked.
+type fakeAPI struct {
+	records map[string]store.Record
+	added   []store.Target
+	filter  store.Filter
+}
+
+func (f *fakeAPI) Plugins() []pluginhost.Status {
+	return []pluginhost.Status{{Instance: "rules", State: pluginhost.StateReady}}
+}
+func (f *fakeAPI) Decisions(_ context.Context, fl store.Filter) ([]store.Record, error) {
+	f.filter = fl
+	var out []store.Record
+	for _, r := range f.records {
+		out = append(out, r)
+	}
+	return out, nil
+}
+func (f *fakeAPI) Decision(_ context.Context, id string) (store.Record, error) {
+	r, ok := f.records[id]
+	if !ok {
+		return r, fmt.Errorf("no %s: %w", id, store.ErrNotFound)
+	}
+	return r, nil
+}
+func (f *fakeAPI) Override(_ context.Context, id, action, _, _ string) (store.Record, error) {
+	if id == "busy" {
+		return store.Record{}, pipeline.ErrPending
+	}
+	r, err := f.Decision(context.Background(), id)
+	r.Overrides = append(r.Overrides, store.Override{Action: action})
+	return r, err
+}
+func (f *fakeAPI) Targets(context.Context) ([]store.Target, error) { return f.added, nil }
+func (f *fakeAPI) AddTarget(_ context.Context, t store.Target) error {
+	if t.Kind == "bogus" {
+		return &BadRequest{Err: fmt.Errorf("target kind %q", t.Kind)}
+	}
+	f.added = append(f.added, t)
+	return nil
+}
+func (f *fakeAPI) RemoveTarget(context.Context, string, string, string) error {
+	return fmt.Errorf("x: %w", store.ErrNotFound)
+}
+func (f *fakeAPI) Replay(context.Context) (pipeline.ReplayReport, error) {
+	return pipeline.ReplayReport{Replayed: 3}, nil
+}
+func (f *fakeAPI) Backup(_ context.Context, w io.Writer) error {
+	_, err := w.Write([]byte("BACKUP"))
+	return err
+}
+
+func start(t *testing.T, ready bool) (*Server, *fakeAPI) {
+	api := &fakeAPI{records: map[string]store.Record{"abc": {ID: "abc", State: store.StateActed}}}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(PluginCollector{Statuses: api.Plugins})
+	s, err := Start(Options{Addr: "127.0.0.1:0", AdminToken: "tok", API: api, Gatherer: reg,
+		Ready: func() (bool, []string) {
+			if ready {
+				return true, nil
+			}
+			return false, []string{"analyzer rules is quarantined"}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Shutdown(context.Background()) })
+	return s, api
+}
+
+func call(t *testing.T, s *Server, method, path, token, body string) (int, string) {
+	req, _ := http.NewRequest(method, "http://"+s.Addr().String()+path, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestAPI(t *testing.T) {
+	s, api := start(t, true)
+	tests := []struct {
+		name, method, path, token, body string
+		status                          int
+		want                            string
+	}{
+		{"healthz needs no token", "GET", "/healthz", "", "", 200, `"ok"`},
+		{"readyz", "GET", "/readyz", "", "", 200, `"ready"`},
+		{"metrics", "GET", "/metrics", "", "", 200, `moderator_plugin_up{instance="rules"`},
+		{"no token", "GET", "/api/v1/plugins", "", "", 401, "missing or wrong admin token"},
+		{"wrong token", "GET", "/api/v1/plugins", "tok2", "", 401, "missing or wrong admin token"},
+		{"plugins", "GET", "/api/v1/plugins", "tok", "", 200, `"instance": "rules"`},
+		{"decisions", "GET", "/api/v1/decisions?state=acted,failed&limit=5&connector=x", "tok", "", 200, `"id": "abc"`},
+		{"bad limit", "GET", "/api/v1/decisions?limit=0", "tok", "", 400, "limit must be 1..1000"},
+		{"bad before", "GET", "/api/v1/decisions?before=yesterday", "tok", "", 400, "RFC 3339"},
+		{"one decision", "GET", "/api/v1/decisions/abc", "tok", "", 200, `"state": "acted"`},
+		{"unknown decision", "GET", "/api/v1/decisions/nope", "tok", "", 404, "not found"},
+		{"override", "POST", "/api/v1/decisions/abc/override", "tok", `{"action":"approve","reason":"r"}`, 200, `"action": "approve"`},
+		{"override in progress", "POST", "/api/v1/decisions/busy/override", "tok", `{"action":"approve"}`, 409, "still being processed"},
+		{"override bad body", "POST", "/api/v1/decisions/abc/override", "tok", `{"verdict":"approve"}`, 400, `unknown field`},
+		{"review", "GET", "/api/v1/review", "tok", "", 200, `"review"`},
+		{"add target", "POST", "/api/v1/targets", "tok", `{"connector":"x","kind":"post","id":"1"}`, 201, `"id": "1"`},
+		{"bad target", "POST", "/api/v1/targets", "tok", `{"connector":"x","kind":"bogus","id":"1"}`, 400, "bogus"},
+		{"remove unknown target", "DELETE", "/api/v1/targets/x/post/9", "tok", "", 404, "not found"},
+		{"replay", "POST", "/api/v1/replay", "tok", "", 200, `"replayed": 3`},
+		{"backup", "GET", "/api/v1/backup", "tok", "", 200, "BACKUP"},
+		{"unknown endpoint", "GET", "/api/v1/nothing", "tok", "", 404, "no such API endpoint"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := call(t, s, tt.method, tt.path, tt.token, tt.body)
+			if code != tt.status || !strings.Contains(body, tt.want) {
+				t.Errorf("%s %s: %d %s; want %d ~%q", tt.method, tt.path, code, body, tt.status, tt.want)
+			}
+		})
+	}
+	call(t, s, "GET", "/api/v1/decisions?state=acted,failed&limit=5&connector=x&rule=r1", "tok", "")
+	if f := api.filter; len(f.States) != 2 || f.States[1] != store.StateFailed || f.Connector != "x" || f.Rule != "r1" || f.Limit != 5 || f.Review {
+		t.Errorf("filter %+v", f)
+	}
+}
+
+func TestNotReady(t *testing.T) {
+	s, _ := start(t, false)
+	code, body := call(t, s, "GET", "/readyz", "", "")
+	var v map[string]any
+	json.Unmarshal([]byte(body), &v)
+	if code != 503 || !strings.Contains(body, "quarantined") {
+		t.Errorf("readyz %d %s", code, body)
+	}
+}
+
+func TestTokenRequired(t *testing.T) {
+	if _, err := Start(Options{Addr: "127.0.0.1:0"}); err == nil {
+		t.Error("a server without an admin token started")
+	}
+}
