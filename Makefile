@@ -64,8 +64,12 @@ fuzz:
 		$(GO) test $$pkg -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME); \
 	done
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./core/pluginhost/ ./core/cli/
+# The benchmarks behind the figures in README.md (a few minutes).
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./sdk ./examples/shouting
+	$(GO) test -run '^$$' -bench RunToReady -benchtime 10x ./core/cmd/moderator
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./core/daemon ./core/scheduler
+	$(GO) test -run '^$$' -bench BenchmarkAnalyze -cpu 1 ./plugins/rules ./plugins/spam ./plugins/sentiment ./plugins/http
 
 proto: $(TOOLS)/buf-$(BUF_VERSION) $(TOOLS)/protoc-gen-go-$(PROTOC_GEN_GO_VERSION) $(TOOLS)/protoc-gen-go-grpc-$(PROTOC_GEN_GO_GRPC_VERSION) $(TOOLS)/protoc-gen-go-vtproto-$(VTPROTO_VERSION)
 	cd sdk/proto && PATH=$(TOOLS):$$PATH buf lint . && PATH=$(TOOLS):$$PATH buf generate .
