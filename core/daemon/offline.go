@@ -7,10 +7,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/moderatorbot/moderator/core/config"
-	"github.com/moderatorbot/moderator/core/ingress"
 	"github.com/moderatorbot/moderator/core/pipeline"
-	"github.com/moderatorbot/moderator/core/pluginhost"
-	"github.com/moderatorbot/moderator/core/policy"
 	"github.com/moderatorbot/moderator/core/store"
 )
 
@@ -24,25 +21,11 @@ type Offline struct {
 
 // OpenOffline opens the store. withPlugins starts the configured plugins too.
 func OpenOffline(ctx context.Context, cfg *config.Config, log hclog.Logger, withPlugins bool) (*Offline, error) {
-	pol, err := policy.New(cfg.Policy, cfg.Moderator.DryRun)
-	if err != nil {
-		return nil, err
-	}
 	st, err := OpenStore(cfg, log)
 	if err != nil {
 		return nil, fmt.Errorf("%w (is the daemon running with this data directory?)", err)
 	}
-	opts := HostOptions(cfg, log)
-	opts.KV = st.PluginKV
-	host := pluginhost.New(opts, Specs(cfg))
-	a := &app{cfg: cfg, log: log, store: st, host: host, intake: ingress.NewIntake(st)}
-	a.pipeline, err = pipeline.New(pipeline.Options{
-		Logger: log.Named("pipeline"), Store: st, Policy: pol,
-		Analyzers: analyzers(cfg, host), Connectors: connectors(cfg, host),
-		BatchSize: cfg.Pipeline.BatchSize, Workers: cfg.Pipeline.Workers,
-		AnalyzerRetries: cfg.Pipeline.AnalyzerRetries, ActionRetries: cfg.Pipeline.ActionRetries,
-		RetryBackoff: cfg.Pipeline.RetryBackoff, HoldRetry: cfg.Pipeline.HoldRetry,
-	})
+	a, err := newApp(cfg, log, st)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -50,7 +33,7 @@ func OpenOffline(ctx context.Context, cfg *config.Config, log hclog.Logger, with
 	o := &Offline{app: a}
 	if withPlugins {
 		o.started = true
-		if err := host.Start(ctx); err != nil {
+		if err := a.host.Start(ctx); err != nil {
 			o.Close()
 			return nil, err
 		}

@@ -37,10 +37,6 @@ func OpenStore(cfg *config.Config, log hclog.Logger) (*store.Store, error) {
 // Run runs the daemon until ctx is done, then shuts everything down: HTTP
 // first so nothing new comes in, then the pipeline, the plugins, the store.
 func Run(ctx context.Context, cfg *config.Config, log hclog.Logger) error {
-	pol, err := policy.New(cfg.Policy, cfg.Moderator.DryRun)
-	if err != nil {
-		return err
-	}
 	st, err := OpenStore(cfg, log)
 	if err != nil {
 		return err
@@ -54,22 +50,11 @@ func Run(ctx context.Context, cfg *config.Config, log hclog.Logger) error {
 	if err != nil {
 		return err
 	}
-
-	opts := HostOptions(cfg, log)
-	opts.KV = st.PluginKV
-	host := pluginhost.New(opts, Specs(cfg))
-	d := &app{cfg: cfg, log: log, store: st, host: host, intake: ingress.NewIntake(st)}
-	d.pipeline, err = pipeline.New(pipeline.Options{
-		Logger: log.Named("pipeline"), Store: st, Policy: pol,
-		Analyzers: analyzers(cfg, host), Connectors: connectors(cfg, host),
-		BatchSize: cfg.Pipeline.BatchSize, Workers: cfg.Pipeline.Workers,
-		AnalyzerRetries: cfg.Pipeline.AnalyzerRetries, ActionRetries: cfg.Pipeline.ActionRetries,
-		RetryBackoff: cfg.Pipeline.RetryBackoff, HoldRetry: cfg.Pipeline.HoldRetry,
-	})
+	d, err := newApp(cfg, log, st)
 	if err != nil {
 		return err
 	}
-
+	host := d.host
 	d.sched = scheduler.New(scheduler.Options{
 		Logger: log.Named("scheduler"), Store: st, Intake: d.intake, Connectors: schedConnectors(cfg, host), Targets: d.Targets,
 		MinInterval: cfg.Scheduler.MinInterval, MaxInterval: cfg.Scheduler.MaxInterval,
@@ -226,6 +211,26 @@ func actionProblems(cfg *config.Config, host *pluginhost.Host) config.Problems {
 		}
 	}
 	return problems
+}
+
+// newApp wires the plugin host (not started) and the pipeline over a store.
+func newApp(cfg *config.Config, log hclog.Logger, st *store.Store) (*app, error) {
+	pol, err := policy.New(cfg.Policy, cfg.Moderator.DryRun)
+	if err != nil {
+		return nil, err
+	}
+	opts := HostOptions(cfg, log)
+	opts.KV = st.PluginKV
+	host := pluginhost.New(opts, Specs(cfg))
+	a := &app{cfg: cfg, log: log, store: st, host: host, intake: ingress.NewIntake(st)}
+	a.pipeline, err = pipeline.New(pipeline.Options{
+		Logger: log.Named("pipeline"), Store: st, Policy: pol,
+		Analyzers: analyzers(cfg, host), Connectors: connectors(cfg, host),
+		BatchSize: cfg.Pipeline.BatchSize, Workers: cfg.Pipeline.Workers,
+		AnalyzerRetries: cfg.Pipeline.AnalyzerRetries, ActionRetries: cfg.Pipeline.ActionRetries,
+		RetryBackoff: cfg.Pipeline.RetryBackoff, HoldRetry: cfg.Pipeline.HoldRetry,
+	})
+	return a, err
 }
 
 // app is the running daemon as the admin API sees it.

@@ -34,29 +34,7 @@ func TestExactlyOnce(t *testing.T) {
 	const posts = 20
 	plat := platform.Start(platform.Options{Secret: "hook-secret", PageSize: 50})
 	defer plat.Close()
-	var targets strings.Builder
-	for i := range posts {
-		id := fmt.Sprintf("%d", 1000+i)
-		plat.AddPost(id, "owner")
-		fmt.Fprintf(&targets, "[[target]]\nconnector = \"syn\"\nkind = \"post\"\nid = %q\n", id)
-	}
-	s := newSetup(t, fmt.Sprintf(`
-[pipeline]
-retry_backoff = "20ms"
-hold_retry = "500ms"
-
-[scheduler]
-min_interval = "200ms"
-max_interval = "1s"
-
-[[connector]]
-name = "syn"
-plugin = "synthetic"
-  [connector.config]
-  base_url = %q
-  webhook_secret = "hook-secret"
-  timeout = "2s"
-
+	s := synthSetup(t, plat, posts, `
 [[analyzer]]
 name = "caps"
 plugin = "shouting"
@@ -82,8 +60,7 @@ dry_run = false
   [policy.rule.when]
   labels = ["testplugin.count"]
   min_score = 0.0
-
-%s`, plat.URL(), targets.String()))
+`)
 	// The test's setup header logs at debug; a SIGKILL soak only needs errors.
 	cfg, _ := os.ReadFile(s.config)
 	os.WriteFile(s.config, []byte(strings.Replace(string(cfg), `log_level = "debug"`, `log_level = "warn"`, 1)), 0o644)
