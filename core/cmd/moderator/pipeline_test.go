@@ -233,3 +233,79 @@ dry_run = false
 	}
 	_ = context.Background
 }
+
+func TestEditedCommentIsAnalyzedAgain(t *testing.T) {
+	plat := platform.Start(platform.Options{Secret: "hook-secret"})
+	defer plat.Close()
+	s := synthSetup(t, plat, 1, `
+[[analyzer]]
+name = "caps"
+plugin = "shouting"
+  [analyzer.config]
+  min_letters = 4
+
+[[policy.rule]]
+name = "hide-shouting"
+action = "hide"
+dry_run = false
+  [policy.rule.when]
+  labels = ["shouting.caps"]
+  min_score = 0.5
+`)
+	d := startDaemon(t, s)
+	d.waitReady(t)
+	hook := "http://" + s.addr + "/webhooks/syn"
+	c := plat.AddComment(platform.Comment{PostID: "1000", AuthorID: "a", Text: "a perfectly calm first version"})
+	if code, err := plat.Deliver(context.Background(), hook, c); err != nil || code != 200 {
+		t.Fatalf("deliver: %d %v", code, err)
+	}
+	// The author edits it into shouting (comment.updated): it is analyzed
+	// again as a new version, and hidden.
+	edited := plat.AddComment(platform.Comment{ID: c.ID, PostID: "1000", AuthorID: "a", Text: "NOW IT IS ALL SHOUTING"})
+	if edited.Version != 1 {
+		t.Fatalf("edit: %+v", edited)
+	}
+	for range 2 { // a retried delivery of the edit changes nothing more
+		if code, err := plat.Deliver(context.Background(), hook, edited); err != nil || code != 200 {
+			t.Fatalf("deliver edit: %d %v", code, err)
+		}
+	}
+	got := acted(t, plat, 1, d)
+	if len(got[c.ID]) != 1 || got[c.ID][0] != "hide" {
+		t.Errorf("actions on the edited comment: %v", got[c.ID])
+	}
+	out, _, _ := moderator(t, "decisions", "list", "--json", "--config", s.config)
+	var recs []struct {
+		Comment  struct{ ID, Text, Version string }
+		Decision struct{ Action string }
+	}
+	json.Unmarshal([]byte(out), &recs)
+	versions := map[string]string{}
+	for _, r := range recs {
+		if r.Comment.ID == c.ID {
+			versions[r.Comment.Version] = r.Decision.Action
+		}
+	}
+	if len(versions) != 2 || versions[""] != "approve" || versions["1"] != "hide" {
+		t.Errorf("decisions per version %v (%s)", versions, out)
+	}
+}
+
+func TestRunRefusesAnActionItsConnectorLacks(t *testing.T) {
+	s := newSetup(t, `
+[[connector]]
+name = "flagonly"
+plugin = "testconnector"
+
+[[policy.rule]]
+name = "hide-threats"
+action = "hide"
+  [policy.rule.when]
+  labels = ["threat"]
+`)
+	_, stderr, code := moderator(t, "run", "--config", s.config)
+	if code != 1 || !strings.Contains(stderr, "rules ask for actions their connectors cannot perform") ||
+		!strings.Contains(stderr, `connector \"flagonly\" (testconnector) cannot hide comments`) {
+		t.Errorf("exit %d:\n%s", code, tail(stderr, 2000))
+	}
+}
