@@ -97,7 +97,7 @@ func (e *env) post(t testing.TB, path, sig string, body []byte) (*http.Response,
 }
 
 func (e *env) queued(t testing.TB) int {
-	w, err := e.store.Queued(context.Background(), 0, 1000)
+	w, _, err := e.store.Queued(context.Background(), 0, 1000, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

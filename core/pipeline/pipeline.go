@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -20,10 +21,12 @@ import (
 
 // Store is what the pipeline needs of the state store.
 type Store interface {
-	Queued(ctx context.Context, after uint64, limit int) ([]store.Work, error)
+	Queued(ctx context.Context, from uint64, limit int, skip func(seq uint64) bool) ([]store.Work, uint64, error)
 	Save(ctx context.Context, steps []store.Step) error
 	Requeue(ctx context.Context, now time.Time) (int, error)
 	Notify() <-chan struct{}
+	// Nudge wakes whoever waits on Notify.
+	Nudge()
 }
 
 // Analyzer is one configured analyzer instance.
@@ -108,11 +111,29 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	sem := make(chan struct{}, p.opts.Workers)
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	var last uint64
+	// inflight holds the queue entries a worker has; a scan skips them.
+	var mu sync.Mutex
+	inflight := map[uint64]bool{}
+	busy := func(seq uint64) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return inflight[seq]
+	}
 	requeue := time.NewTicker(time.Second)
 	defer requeue.Stop()
+	// from is where the next scan starts: below it everything was seen, and
+	// is finished or in a worker's hands. A batch that could not be saved is
+	// still queued below it, so its failure sends the scan back to the start.
+	var from uint64
+	var rescan atomic.Bool
 	for {
-		work, err := p.opts.Store.Queued(ctx, last, p.opts.BatchSize)
+		if rescan.Swap(false) {
+			from = 0
+		}
+		work, next, err := p.opts.Store.Queued(ctx, from, p.opts.BatchSize, busy)
+		if err == nil {
+			from = next
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -121,7 +142,11 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			work = nil
 		}
 		if len(work) > 0 {
-			last = work[len(work)-1].Seq
+			mu.Lock()
+			for _, w := range work {
+				inflight[w.Seq] = true
+			}
+			mu.Unlock()
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
@@ -131,7 +156,16 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				p.process(ctx, work)
+				if !p.process(ctx, work) {
+					rescan.Store(true)
+				}
+				// Only now, with the outcome saved, may a scan see them again.
+				mu.Lock()
+				for _, w := range work {
+					delete(inflight, w.Seq)
+				}
+				mu.Unlock()
+				p.opts.Store.Nudge()
 			}()
 			if len(work) == p.opts.BatchSize {
 				continue // more is waiting: don't sleep
@@ -149,8 +183,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	}
 }
 
-// process takes one batch through analysis, decision and action.
-func (p *Pipeline) process(ctx context.Context, work []store.Work) {
+// process takes one batch through analysis, decision and action, and says
+// whether every outcome was saved.
+func (p *Pipeline) process(ctx context.Context, work []store.Work) bool {
 	var analyze []int
 	for i := range work {
 		switch work[i].Record.State {
@@ -167,7 +202,7 @@ func (p *Pipeline) process(ctx context.Context, work []store.Work) {
 		}
 		analyses, held := p.analyze(ctx, comments)
 		if ctx.Err() != nil {
-			return // shutting down: the queue still has it all
+			return false // shutting down: the queue still has it all
 		}
 		now := time.Now().UTC()
 		for j, i := range analyze {
@@ -201,11 +236,11 @@ func (p *Pipeline) process(ctx context.Context, work []store.Work) {
 	if len(steps) > 0 {
 		if err := p.opts.Store.Save(ctx, steps); err != nil {
 			p.log.Error("save decisions", "error", err)
-			return
+			return false
 		}
 	}
 	if len(act) == 0 {
-		return
+		return true
 	}
 	steps = steps[:0]
 	var mu sync.Mutex
@@ -222,11 +257,13 @@ func (p *Pipeline) process(ctx context.Context, work []store.Work) {
 	}
 	wg.Wait()
 	if ctx.Err() != nil {
-		return
+		return false
 	}
 	if err := p.opts.Store.Save(ctx, steps); err != nil {
 		p.log.Error("save actions", "error", err)
+		return false
 	}
+	return true
 }
 
 // needsPlatform says whether a decision still has a platform action to apply.

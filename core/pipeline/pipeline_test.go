@@ -205,7 +205,7 @@ func TestDecidedBeforeACrashIsActedOnOnce(t *testing.T) {
 	f := newFixture(t, false, local("threats", &wordAnalyzer{word: "hurt", label: "threat"}, "hold"))
 	f.intake(t, "I will hurt you")
 	// What a crash between recording the decision and acting leaves behind.
-	work, _ := f.store.Queued(context.Background(), 0, 10)
+	work, _, _ := f.store.Queued(context.Background(), 0, 10, nil)
 	rec := work[0].Record
 	rec.State = store.StateDecided
 	rec.Decision = &store.Decision{Action: "hide", Rule: "hide-threats", Reason: "r"}
@@ -397,5 +397,63 @@ func TestReplayReportsAndActsOnNothing(t *testing.T) {
 	}
 	if r := f.record(t, ids[1]); r.Decision.Action != "hide" || len(r.Overrides) != 0 {
 		t.Errorf("replay changed the record: %+v", r.Decision)
+	}
+}
+
+// lateStore hides some queue entries, as an intake transaction that has
+// taken its sequence numbers but not yet committed does.
+type lateStore struct {
+	*store.Store
+	mu     sync.Mutex
+	hidden map[uint64]bool
+}
+
+func (s *lateStore) Queued(ctx context.Context, from uint64, limit int, skip func(uint64) bool) ([]store.Work, uint64, error) {
+	work, next, err := s.Store.Queued(ctx, from, limit, func(seq uint64) bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.hidden[seq] || (skip != nil && skip(seq))
+	})
+	// As the real store does, an entry still being written holds the
+	// watermark down.
+	s.mu.Lock()
+	for seq := range s.hidden {
+		next = min(next, seq)
+	}
+	s.mu.Unlock()
+	return work, next, err
+}
+
+func TestWorkCommittedLateIsNotSkipped(t *testing.T) {
+	f := newFixture(t, false, local("threats", &wordAnalyzer{word: "hurt", label: "threat"}, "hold"))
+	ids := f.intake(t, "I will hurt you", "I will hurt you too")
+	work, _, _ := f.store.Queued(context.Background(), 0, 10, nil)
+	late := &lateStore{Store: f.store, hidden: map[uint64]bool{work[0].Seq: true}}
+	f.opts.Store = late
+	p, _ := New(f.opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go p.Run(ctx)
+	decided := func(id string) bool {
+		r, _ := f.store.Get(context.Background(), id)
+		return r.State == store.StateActed
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !decided(ids[1]) {
+		if time.Now().After(deadline) {
+			t.Fatal("the visible comment was not processed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// The earlier entry commits now, after a later one was processed.
+	late.mu.Lock()
+	late.hidden = nil
+	late.mu.Unlock()
+	f.store.Nudge()
+	for !decided(ids[0]) {
+		if time.Now().After(deadline) {
+			t.Fatal("work committed after later work was processed is never picked up")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

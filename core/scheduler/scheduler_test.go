@@ -181,7 +181,7 @@ func never(t *testing.T, what string, cond func() bool) {
 }
 
 func (e *env) queued(t *testing.T) []store.Work {
-	w, err := e.store.Queued(context.Background(), 0, 100000)
+	w, _, err := e.store.Queued(context.Background(), 0, 100000, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,10 +256,10 @@ func TestAdaptiveIntervalAndStop(t *testing.T) {
 	}
 	conn.mu.Unlock()
 	// Intervals 2, 4, 8, 8, 8 minutes (plus up to 10% jitter; the test clock moves in
-	// 15 s steps and may move once more before the poll reads it).
+	// 15 s steps and, on a loaded machine, a few more before the poll reads it).
 	wantMin := []time.Duration{2 * time.Minute, 4 * time.Minute, 8 * time.Minute, 8 * time.Minute, 8 * time.Minute}
 	for i, g := range gaps {
-		if g < wantMin[i] || g > wantMin[i]+wantMin[i]/10+30*time.Second {
+		if g < wantMin[i] || g > wantMin[i]+wantMin[i]/10+time.Minute {
 			t.Errorf("gap %d = %s, want about %s", i, g, wantMin[i])
 		}
 	}
@@ -278,7 +278,7 @@ func TestAdaptiveIntervalAndStop(t *testing.T) {
 	conn.mu.Lock()
 	g2 := conn.polledAt[n].Sub(conn.polledAt[n-1])
 	conn.mu.Unlock()
-	if g2 > time.Minute+6*time.Second+30*time.Second {
+	if g2 > time.Minute+6*time.Second+time.Minute {
 		t.Errorf("after activity the next poll came %s later, want about 1m", g2)
 	}
 	// A day of quiet: the post is dropped and stays dropped.

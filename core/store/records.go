@@ -205,6 +205,7 @@ func (s *Store) Intake(ctx context.Context, connector, source string, comments [
 		}
 		end := min(i+chunk, len(comments))
 		var added []string
+		var seqs []uint64
 		dups := 0
 		err := s.db.Update(func(txn *badger.Txn) error {
 			added, dups = added[:0], 0
@@ -227,6 +228,7 @@ func (s *Store) Intake(ctx context.Context, connector, source string, comments [
 				if err != nil {
 					return fmt.Errorf("queue sequence: %w", err)
 				}
+				seqs = append(seqs, seq)
 				rec := Record{ID: id, Comment: c, Source: source, State: StateSeen, SeenAt: now, UpdatedAt: now}
 				if err := putJSON(txn, recordKey(id), rec, s.retention); err != nil {
 					return err
@@ -249,6 +251,7 @@ func (s *Store) Intake(ctx context.Context, connector, source string, comments [
 			}
 			return nil
 		})
+		s.seqsDone(seqs)
 		switch {
 		case errors.Is(err, badger.ErrTxnTooBig) && end-i > 1:
 			// Nothing of this transaction was written: try half as many.
@@ -275,10 +278,44 @@ func (s *Store) Intake(ctx context.Context, connector, source string, comments [
 	return res, nil
 }
 
-// nextSeq numbers queue entries from 1, so that 0 can mean "from the start".
+// nextSeq numbers queue entries from 1, so that 0 can mean "from the start",
+// and records the number as pending until done is called with it: until its
+// transaction has committed or failed, it holds the watermark down.
 func (s *Store) nextSeq() (uint64, error) {
+	s.seqMu.Lock()
+	defer s.seqMu.Unlock()
 	n, err := s.queueSeq.Next()
-	return n + 1, err
+	if err != nil {
+		return 0, err
+	}
+	n++
+	s.pending[n] = true
+	s.allocated = max(s.allocated, n)
+	return n, nil
+}
+
+// seqsDone releases sequence numbers whose transaction has finished.
+func (s *Store) seqsDone(seqs []uint64) {
+	s.seqMu.Lock()
+	defer s.seqMu.Unlock()
+	for _, n := range seqs {
+		delete(s.pending, n)
+	}
+}
+
+// Watermark is a queue sequence below which every entry is committed (or
+// never will be): a scan that has looked at everything below it need not
+// look there again. Intakes commit concurrently, so an entry can appear
+// after one with a higher sequence was read; the watermark stays at the
+// lowest sequence still being written.
+func (s *Store) Watermark() uint64 {
+	s.seqMu.Lock()
+	defer s.seqMu.Unlock()
+	low := s.allocated + 1
+	for n := range s.pending {
+		low = min(low, n)
+	}
+	return low
 }
 
 // Cursor returns a post's stored poll cursor.
@@ -312,6 +349,9 @@ type Work struct {
 // new work is queued.
 func (s *Store) Notify() <-chan struct{} { return s.notifyCh }
 
+// Nudge wakes whoever waits on Notify, as new work does.
+func (s *Store) Nudge() { s.notify() }
+
 func (s *Store) notify() {
 	select {
 	case s.notifyCh <- struct{}{}:
@@ -319,19 +359,30 @@ func (s *Store) notify() {
 	}
 }
 
-// Queued returns up to limit queued items with a sequence after `after`, in
-// arrival order.
-func (s *Store) Queued(ctx context.Context, after uint64, limit int) ([]Work, error) {
-	var out []Work
-	err := s.db.View(func(txn *badger.Txn) error {
+// Queued returns up to limit queued items with a sequence of at least from,
+// in arrival order, leaving out those skip says to (work already under way)
+// without reading their records. next is where a following scan may start
+// without missing an entry that was committed when this one began (see
+// Watermark): the caller keeps it and passes it back.
+func (s *Store) Queued(ctx context.Context, from uint64, limit int, skip func(seq uint64) bool) (work []Work, next uint64, err error) {
+	water := s.Watermark()
+	next = water
+	err = s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{nsQueue}})
 		defer it.Close()
 		start := make([]byte, 9)
 		start[0] = nsQueue
-		binary.BigEndian.PutUint64(start[1:], after+1)
-		for it.Seek(start); it.ValidForPrefix([]byte{nsQueue}) && len(out) < limit; it.Next() {
+		binary.BigEndian.PutUint64(start[1:], from)
+		for it.Seek(start); it.ValidForPrefix([]byte{nsQueue}); it.Next() {
 			k := it.Item().Key()
 			seq := binary.BigEndian.Uint64(k[1:9])
+			if len(work) == limit {
+				next = min(water, seq) // not looked at yet
+				return nil
+			}
+			if skip != nil && skip(seq) {
+				continue
+			}
 			id := string(k[9:])
 			var rec Record
 			if err := getJSON(txn, recordKey(id), &rec); err != nil {
@@ -340,11 +391,14 @@ func (s *Store) Queued(ctx context.Context, after uint64, limit int) ([]Work, er
 				}
 				return fmt.Errorf("queued record %s: %w", id, err)
 			}
-			out = append(out, Work{Seq: seq, Record: rec})
+			work = append(work, Work{Seq: seq, Record: rec})
 		}
 		return ctx.Err()
 	})
-	return out, err
+	if next < from {
+		next = from
+	}
+	return work, next, err
 }
 
 // Step is one record's new state after a pipeline step.
@@ -421,6 +475,8 @@ func (s *Store) saveOne(txn *badger.Txn, st *Step) error {
 // returns how many it moved.
 func (s *Store) Requeue(ctx context.Context, now time.Time) (int, error) {
 	moved := 0
+	var seqs []uint64
+	defer func() { s.seqsDone(seqs) }()
 	err := s.db.Update(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{nsDelayed}})
 		var due [][]byte
@@ -437,6 +493,7 @@ func (s *Store) Requeue(ctx context.Context, now time.Time) (int, error) {
 			if err != nil {
 				return err
 			}
+			seqs = append(seqs, seq)
 			if err := txn.Delete(k); err != nil {
 				return err
 			}

@@ -48,7 +48,7 @@ func TestIntakeDedupesAcrossPathsAndKeepsEdits(t *testing.T) {
 	if len(res.New) != 3 {
 		t.Fatalf("other connector %+v", res)
 	}
-	work, err := s.Queued(ctx, 0, 100)
+	work, _, err := s.Queued(ctx, 0, 100, nil)
 	if err != nil || len(work) != 7 {
 		t.Fatalf("queued %d %v", len(work), err)
 	}
@@ -82,7 +82,7 @@ func TestConcurrentIntakeStoresOnce(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	work, _ := s.Queued(ctx, 0, 10000)
+	work, _, _ := s.Queued(ctx, 0, 10000, nil)
 	if total != 200 || len(work) != 200 {
 		t.Errorf("stored %d new, %d queued; want 200 each", total, len(work))
 	}
@@ -119,7 +119,7 @@ func TestSaveDelayRequeue(t *testing.T) {
 	s := memStore(t)
 	ctx := context.Background()
 	s.Intake(ctx, "x", "poll", comments(3, ""), nil)
-	work, _ := s.Queued(ctx, 0, 10)
+	work, _, _ := s.Queued(ctx, 0, 10, nil)
 
 	decided := work[0].Record
 	decided.State = StateDecided
@@ -130,7 +130,7 @@ func TestSaveDelayRequeue(t *testing.T) {
 	if err := s.Save(ctx, []Step{{Seq: work[0].Seq, Record: decided, Done: true}, {Seq: work[1].Seq, Record: held, Delay: true}}); err != nil {
 		t.Fatal(err)
 	}
-	left, _ := s.Queued(ctx, 0, 10)
+	left, _, _ := s.Queued(ctx, 0, 10, nil)
 	if len(left) != 1 || left[0].Record.ID != work[2].Record.ID {
 		t.Fatalf("queue after save: %+v", left)
 	}
@@ -143,7 +143,7 @@ func TestSaveDelayRequeue(t *testing.T) {
 	if n, _ := s.Requeue(ctx, time.Now().Add(2*time.Hour)); n != 1 {
 		t.Errorf("requeued %d when due", n)
 	}
-	left, _ = s.Queued(ctx, work[2].Seq, 10)
+	left, _, _ = s.Queued(ctx, 0, 10, func(seq uint64) bool { return seq <= work[2].Seq })
 	if len(left) != 1 || left[0].Record.State != StateHeld {
 		t.Errorf("requeued work %+v", left)
 	}
@@ -177,14 +177,14 @@ func TestIntakeSurvivesReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Intake(ctx, "x", "webhook", comments(5, ""), nil)
-	work, _ := s.Queued(ctx, 0, 10)
+	work, _, _ := s.Queued(ctx, 0, 10, nil)
 	s.Close()
 	s, err = Open(dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	again, _ := s.Queued(ctx, 0, 10)
+	again, _, _ := s.Queued(ctx, 0, 10, nil)
 	if len(again) != 5 {
 		t.Fatalf("%d queued after reopen", len(again))
 	}
@@ -192,7 +192,7 @@ func TestIntakeSurvivesReopen(t *testing.T) {
 	if len(res.New) != 1 || res.Duplicates != 5 {
 		t.Errorf("after reopen %+v", res)
 	}
-	more, _ := s.Queued(ctx, work[4].Seq, 10)
+	more, _, _ := s.Queued(ctx, 0, 10, func(seq uint64) bool { return seq <= work[4].Seq })
 	if len(more) != 1 || more[0].Seq <= work[4].Seq {
 		t.Errorf("sequence went backwards after reopen: %+v", more)
 	}
@@ -253,7 +253,52 @@ func TestIntakeOfAHugeBatchLosesNothing(t *testing.T) {
 		}
 		total += len(big)
 	}
-	if w, _ := s.Queued(ctx, 0, 1000000); len(w) != total {
+	if w, _, _ := s.Queued(ctx, 0, 1000000, nil); len(w) != total {
 		t.Errorf("%d queued, want %d", len(w), total)
+	}
+}
+
+func TestWatermarkWaitsForOpenIntakes(t *testing.T) {
+	s := memStore(t)
+	ctx := context.Background()
+	s.Intake(ctx, "x", "webhook", comments(2, ""), nil)
+	work, next, _ := s.Queued(ctx, 0, 10, nil)
+	if len(work) != 2 || next != work[1].Seq+1 {
+		t.Fatalf("work %d, next %d", len(work), next)
+	}
+	// A sequence taken by a transaction that has not committed holds the
+	// watermark, and so the next scan's start, down.
+	seq, _ := s.nextSeq()
+	if w := s.Watermark(); w != seq {
+		t.Errorf("watermark %d with %d open, want %d", w, seq, seq)
+	}
+	_, next, _ = s.Queued(ctx, next, 10, nil)
+	if next > seq {
+		t.Errorf("a scan moved past the open sequence %d to %d", seq, next)
+	}
+	s.seqsDone([]uint64{seq})
+	if w := s.Watermark(); w != seq+1 {
+		t.Errorf("watermark %d after it closed, want %d", w, seq+1)
+	}
+	// A limit stops the scan where it stopped looking.
+	s.Intake(ctx, "y", "webhook", comments(5, ""), nil)
+	page, next, _ := s.Queued(ctx, 0, 3, nil)
+	rest, _, _ := s.Queued(ctx, next, 10, nil)
+	if len(page) != 3 || len(rest) != 4 || rest[0].Seq <= page[2].Seq {
+		t.Errorf("paging: %d then %d (next %d)", len(page), len(rest), next)
+	}
+}
+
+func TestWatermarkAfterReopen(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, _ := Open(dir, Options{})
+	s.Intake(ctx, "x", "webhook", comments(3, ""), nil)
+	work, _, _ := s.Queued(ctx, 0, 10, nil)
+	s.Close()
+	s, _ = Open(dir, Options{})
+	defer s.Close()
+	if w := s.Watermark(); w != work[2].Seq+1 {
+		t.Errorf("watermark %d after reopen, want %d", w, work[2].Seq+1)
 	}
 }

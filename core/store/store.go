@@ -33,6 +33,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
@@ -59,6 +60,10 @@ type Store struct {
 	notifyCh  chan struct{}
 	closeOnce sync.Once
 	closeErr  error
+
+	seqMu     sync.Mutex
+	pending   map[uint64]bool // queue sequences whose transaction is still open
+	allocated uint64          // the highest sequence handed out
 }
 
 // Options tune the store.
@@ -106,7 +111,21 @@ func Open(dir string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store in %s: queue sequence: %w", dir, err)
 	}
-	s := &Store{db: db, log: opts.Logger, stop: make(chan struct{}), queueSeq: seq, retention: opts.Retention, notifyCh: make(chan struct{}, 1)}
+	s := &Store{db: db, log: opts.Logger, stop: make(chan struct{}), queueSeq: seq, retention: opts.Retention, notifyCh: make(chan struct{}, 1), pending: map[uint64]bool{}}
+	// Everything queued before this start is committed: the watermark
+	// starts above it.
+	err = db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{nsQueue}, Reverse: true, PrefetchValues: false})
+		defer it.Close()
+		if it.Seek([]byte{nsQueue + 1}); it.ValidForPrefix([]byte{nsQueue}) {
+			s.allocated = binary.BigEndian.Uint64(it.Item().Key()[1:9])
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store in %s: read queue: %w", dir, err)
+	}
 	if !opts.InMemory {
 		s.wg.Add(1)
 		go s.gcLoop(opts.GCInterval)
