@@ -25,8 +25,6 @@ type Store interface {
 	Save(ctx context.Context, steps []store.Step) error
 	Requeue(ctx context.Context, now time.Time) (int, error)
 	Notify() <-chan struct{}
-	// Nudge wakes whoever waits on Notify.
-	Nudge()
 }
 
 // Analyzer is one configured analyzer instance.
@@ -111,13 +109,17 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	sem := make(chan struct{}, p.opts.Workers)
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	// inflight holds the queue entries a worker has; a scan skips them.
-	var mu sync.Mutex
+	// inflight holds the queue entries a worker has; a scan skips them. Only
+	// this goroutine touches it, and it forgets a finished batch only between
+	// scans: a scan that began before the batch's outcome was committed reads
+	// a snapshot that still shows the batch queued, and must still skip it.
 	inflight := map[uint64]bool{}
-	busy := func(seq uint64) bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return inflight[seq]
+	busy := func(seq uint64) bool { return inflight[seq] }
+	finished := make(chan []store.Work, p.opts.Workers)
+	forget := func(work []store.Work) {
+		for _, w := range work {
+			delete(inflight, w.Seq)
+		}
 	}
 	requeue := time.NewTicker(time.Second)
 	defer requeue.Stop()
@@ -129,6 +131,15 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	for {
 		if rescan.Swap(false) {
 			from = 0
+		}
+	drain:
+		for {
+			select {
+			case w := <-finished:
+				forget(w)
+			default:
+				break drain
+			}
 		}
 		work, next, err := p.opts.Store.Queued(ctx, from, p.opts.BatchSize, busy)
 		if err == nil {
@@ -142,11 +153,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			work = nil
 		}
 		if len(work) > 0 {
-			mu.Lock()
 			for _, w := range work {
 				inflight[w.Seq] = true
 			}
-			mu.Unlock()
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
@@ -159,13 +168,10 @@ func (p *Pipeline) Run(ctx context.Context) error {
 				if !p.process(ctx, work) {
 					rescan.Store(true)
 				}
-				// Only now, with the outcome saved, may a scan see them again.
-				mu.Lock()
-				for _, w := range work {
-					delete(inflight, w.Seq)
+				select {
+				case finished <- work:
+				case <-ctx.Done():
 				}
-				mu.Unlock()
-				p.opts.Store.Nudge()
 			}()
 			if len(work) == p.opts.BatchSize {
 				continue // more is waiting: don't sleep
@@ -174,6 +180,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case w := <-finished:
+			forget(w)
 		case <-p.opts.Store.Notify():
 		case <-requeue.C:
 			if _, err := p.opts.Store.Requeue(ctx, time.Now()); err != nil && ctx.Err() == nil {

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -455,5 +456,93 @@ func TestWorkCommittedLateIsNotSkipped(t *testing.T) {
 			t.Fatal("work committed after later work was processed is never picked up")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// slowScan makes each scan take a while, as on a loaded machine, so that
+// workers commit while a scan is under way.
+type slowScan struct{ *store.Store }
+
+func (s *slowScan) Queued(ctx context.Context, from uint64, limit int, skip func(uint64) bool) ([]store.Work, uint64, error) {
+	return s.Store.Queued(ctx, from, limit, func(seq uint64) bool {
+		time.Sleep(50 * time.Microsecond)
+		return skip != nil && skip(seq)
+	})
+}
+
+// countingAnalyzer counts how often each comment is analyzed.
+type countingAnalyzer struct {
+	mu   sync.Mutex
+	seen map[string]int
+}
+
+func (a *countingAnalyzer) Analyze(_ context.Context, cs []sdk.Comment) ([]sdk.Result, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]sdk.Result, len(cs))
+	for i, c := range cs {
+		a.seen[c.ID]++
+		out[i].CommentID = c.ID
+	}
+	return out, nil
+}
+
+// Scans run while workers commit: a scan whose snapshot predates a commit
+// must not hand that work out a second time.
+func TestEachCommentIsAnalyzedOnce(t *testing.T) {
+	a := &countingAnalyzer{seen: map[string]int{}}
+	f := newFixture(t, false, local("count", a, "hold"))
+	// On disk, so commits take long enough for scans to overlap them.
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	f.store, f.opts.Store = st, &slowScan{st}
+	f.opts.BatchSize, f.opts.Workers = 7, 4
+	const n = 3000
+	var cs []sdk.Comment
+	for i := range n {
+		cs = append(cs, sdk.Comment{ID: fmt.Sprint(i), PostID: "p", Text: "x"})
+	}
+	p, _ := New(f.opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	// Intakes keep arriving, from several sources at once, while batches are
+	// processed: scans then start low (at the watermark) and pass over work
+	// in the workers' hands.
+	var feeders sync.WaitGroup
+	for src := range 4 {
+		feeders.Add(1)
+		go func() {
+			defer feeders.Done()
+			for i := src; i < n; i += 4 {
+				if _, err := f.store.Intake(context.Background(), "x", "webhook", cs[i:i+1], nil); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	feeders.Wait()
+	deadline := time.Now().Add(30 * time.Second)
+	for !f.idle() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	twice := 0
+	for _, c := range a.seen {
+		if c > 1 {
+			twice++
+		}
+	}
+	if len(a.seen) != n || twice > 0 {
+		t.Errorf("%d of %d comments analyzed, %d more than once", len(a.seen), n, twice)
 	}
 }

@@ -51,7 +51,12 @@ type loadResult struct {
 // After each run the benchmark checks the durable guarantee: the daemon's
 // count of comments queued from webhooks grew by exactly one per comment
 // answered 2xx (a delivery that timed out on our side may or may not have
-// landed, so it loosens the check only by its own comments).
+// landed, so it loosens the check only by its own comments). It then waits
+// for the pipeline to decide every queued comment, reports how long that
+// took after the load ended (drain-s), and fails if the backlog stops
+// shrinking for 15 s (a comment acknowledged but never decided while the
+// daemon runs) or if there are more decisions than comments (one decided
+// twice).
 func BenchmarkWebhookLoad(b *testing.B) {
 	rates := []float64{2000, 5000}
 	if v := os.Getenv("MODERATOR_LOAD_RATE"); v != "" {
@@ -155,18 +160,34 @@ plugin = "synthetic"
 		// How far behind the intake the pipeline's decisions are: the
 		// comments are safe once acknowledged, but a backlog that takes
 		// long to clear means the host takes them in faster than it can
-		// decide them, which it cannot keep up for long.
-		start := time.Now()
+		// decide them, which it cannot keep up for long. A backlog that
+		// stops shrinking is comments left undecided while the daemon runs;
+		// more decisions than comments is a comment decided twice. Once all
+		// are decided, half a second without a change shows the count has
+		// settled.
+		start, progress := time.Now(), time.Now()
 		decided := metricSum(b, d, "moderator_decisions_total")
-		for decided < after && time.Since(start) < 2*time.Minute {
+		caughtUp, done := time.Duration(0), decided >= after
+		for {
+			quiet := time.Since(progress)
+			if !done && quiet >= 15*time.Second || done && quiet >= 500*time.Millisecond {
+				break
+			}
 			time.Sleep(20 * time.Millisecond)
-			decided = metricSum(b, d, "moderator_decisions_total")
+			if now := metricSum(b, d, "moderator_decisions_total"); now != decided {
+				decided, progress = now, time.Now()
+			}
+			if !done && decided >= after {
+				caughtUp, done = time.Since(start), true
+			}
 		}
-		caughtUp := time.Since(start)
 		drain += caughtUp
-		if decided < after {
-			b.Errorf("2 minutes after the load, %g of %g comments decided (%g held, queue %g)", decided, after,
+		switch {
+		case decided < after:
+			b.Errorf("%g of %g queued comments decided, none more in the last 15s (%g held, %g still queued)", decided, after,
 				metricSum(b, d, "moderator_comments_held_total"), metric(b, d, `moderator_queue_depth{kind="queued"}`))
+		case decided > after:
+			b.Errorf("%g decisions for %g queued comments: %g decided more than once", decided, after, decided-after)
 		}
 		b.StartTimer()
 
