@@ -54,7 +54,7 @@ FUZZTIME ?= 2m
 FUZZ_TARGETS := \
 	./core/config:FuzzParse ./core/ingress:FuzzWebhook ./core/eval:FuzzReadDataset \
 	./core/internal/synthetic:FuzzDecodeDelivery ./core/internal/synthetic/platform:FuzzQuery \
-	./plugins/internal/textnorm:FuzzNormalize ./plugins/rules:FuzzAnalyze \
+	./plugins/internal/textnorm:FuzzNormalize ./plugins/rules:FuzzAnalyze ./plugins/rules:FuzzTextKey \
 	./plugins/spam:FuzzSignals ./plugins/spam/internal/mailtext:FuzzParse ./plugins/spam/model:FuzzTokenize \
 	./plugins/sentiment:FuzzAnalyze ./plugins/http:FuzzDecode
 fuzz:

@@ -19,6 +19,9 @@ import (
 type config struct {
 	// Defaults turns on the built-in lexicons (default true).
 	Defaults *bool `json:"defaults"`
+	// Variants turns on spelling variants of the built-in lexicons
+	// (default true; see variants.go).
+	Variants *bool `json:"variants"`
 	// Allow lists terms that win over every rule's matches they overlap.
 	Allow []string `json:"allow"`
 	// Rules are decoded one by one so that errors name rules[i].
@@ -74,6 +77,7 @@ const defaultWithin = 3
 // configFields documents the table for `moderator plugins list`.
 var configFields = []sdk.ConfigField{
 	{Name: "defaults", Type: "bool", Default: "true", Description: "Use the built-in lexicons (profanity, insult, threat, identity_attack, sexual) and their allow list."},
+	{Name: "variants", Type: "bool", Default: "true", Description: "Also match spelling variants of the built-in lexicons' words (\"phuck\", \"fcuker\"), scored 0.05 below the word; ordinary English words never count as variants."},
 	{Name: "allow", Type: "list", Description: "Terms that win over every match they overlap (whole words; * at either end is a wildcard)."},
 	{Name: "rules", Type: "list", Description: "[[rules]] tables: name, label, severity (mild|low|medium|high), words, phrases, regex, allow, near, within, author_ids, author_handles, min_account_age, max_account_age."},
 }
@@ -87,6 +91,7 @@ func parseConfig(raw sdk.Config) (*engine, error) {
 	}
 	var errs sdk.FieldErrors
 	b := newBuilder()
+	b.variants = cfg.Variants == nil || *cfg.Variants
 	if cfg.Defaults == nil || *cfg.Defaults {
 		if err := b.addDefaults(); err != nil {
 			// The embedded lexicons are tested; this is a build problem.
@@ -248,6 +253,13 @@ type builder struct {
 	patterns []string
 	uses     [][]use
 	regexes  []ruleRegex
+	// variants: the built-in lexicons' terms get spelling variants.
+	variants bool
+	// noGuard leaves out the English guard (tests: what it is needed for).
+	noGuard bool
+	vb      variantBuilder
+	// prebuilt, when set, is the variant index to use instead of vb's.
+	prebuilt *variantIndex
 }
 
 func newBuilder() *builder { return &builder{ids: map[string]int{}} }
@@ -279,7 +291,13 @@ func sameUse(a, b use) bool {
 // double letters squeezed to one for stretched text ("asssss" folds to a
 // stretched "as"). A term that starts or ends with a character that is not
 // a letter or digit ("🖕") needs no word boundary on that side.
-func (b *builder) addTerm(term string, u use) error {
+func (b *builder) addTerm(term string, u use) error { return b.addTermVariants(term, u, noVariants) }
+
+// addTermVariants is addTerm, and also registers the term's spelling
+// variants of the given mode (variants.go) when it is a plain word that is
+// not mild: phrases, acronyms, terms written with digits or symbols match
+// only as written.
+func (b *builder) addTermVariants(term string, u use, mode int) error {
 	t := strings.TrimSpace(term)
 	if len(t) > 1 && strings.HasSuffix(t, "*") {
 		u.prefix, t = true, t[:len(t)-1]
@@ -317,6 +335,9 @@ func (b *builder) addTerm(term string, u use) error {
 			su.doubled = doubled
 			b.add(sq, su)
 		}
+	}
+	if mode != noVariants && u.kind == useTerm && u.severity > 0 && plainWord(strings.ToLower(t)) && plainWord(folded) {
+		b.vb.add(folded, u, mode)
 	}
 	return nil
 }
@@ -375,7 +396,11 @@ func (b *builder) addRegex(expr string, rule int) error {
 }
 
 func (b *builder) build() *engine {
-	return &engine{rules: b.rules, uses: b.uses, regexes: b.regexes, matcher: aho.Build(b.patterns)}
+	v := b.prebuilt
+	if v == nil {
+		v = b.vb.build()
+	}
+	return &engine{rules: b.rules, uses: b.uses, regexes: b.regexes, matcher: aho.Build(b.patterns), variants: v}
 }
 
 func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strings"
@@ -101,6 +102,9 @@ type use struct {
 	// letters: the pattern is a term's double letters squeezed to one
 	// ("as" for "ass"), accepted only where the text had "asss...".
 	doubled []uint8
+	// variant is 0 for the exact patterns; in the variant index it is 1 +
+	// the index of the term a key stands for (variantIndex.terms).
+	variant int32
 }
 
 type ruleRegex struct {
@@ -117,6 +121,9 @@ type engine struct {
 	matcher *aho.Matcher
 	uses    [][]use // per automaton pattern
 	regexes []ruleRegex
+	// variants matches spelling variants of the terms that allow them
+	// (variants.go); nil when none do.
+	variants *variantIndex
 }
 
 // hit is one accepted match, in folded offsets.
@@ -124,6 +131,17 @@ type hit struct {
 	rule       int32
 	severity   uint8
 	start, end int32
+	variant    int32 // as in use: 0 for an exact match
+}
+
+// score is what h is worth: its severity's score, a little less for a
+// spelling variant.
+func (h hit) score() float64 {
+	s := severities[h.severity].score
+	if h.variant != 0 {
+		s = math.Round((s-variantDiscount)*1000) / 1000 // 0.55, not 0.5499999999999999
+	}
+	return s
 }
 
 type scratch struct {
@@ -133,6 +151,7 @@ type scratch struct {
 	regexOn    []bool
 	applies    []int8 // per rule: 0 unknown, 1 yes, -1 no
 	labelIndex map[string]int
+	key        textKey
 }
 
 var scratchPool = sync.Pool{New: func() any { return &scratch{labelIndex: map[string]int{}} }}
@@ -146,6 +165,25 @@ func (e *engine) analyze(c *sdk.Comment) sdk.Result {
 	t := textnorm.Normalize(c.Text)
 	sc := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(sc)
+	e.collect(c, &t, sc)
+	if len(sc.hits) == 0 {
+		return res
+	}
+	kept := sc.hits[:0]
+	for _, h := range sc.hits {
+		if r := &e.rules[h.rule]; allowed(h, sc.allow) || r.near && !nearby(&t, h, sc.near, r.within, r.nearFirst) {
+			continue
+		}
+		kept = append(kept, h)
+	}
+	res.Labels = e.labels(c.Text, &t, kept, sc.labelIndex)
+	return res
+}
+
+// collect finds every match in t, before allow lists and near conditions
+// are applied: term and allow hits of the exact pass, spelling variants,
+// regex hits.
+func (e *engine) collect(c *sdk.Comment, t *textnorm.Text, sc *scratch) {
 	sc.hits, sc.near, sc.allow = sc.hits[:0], sc.near[:0], sc.allow[:0]
 	sc.regexOn = resize(sc.regexOn, len(e.regexes))
 	sc.applies = resize(sc.applies, len(e.rules))
@@ -169,11 +207,11 @@ func (e *engine) analyze(c *sdk.Comment) sdk.Result {
 			if !u.suffix && !u.openStart && !t.Boundary(start) || !u.prefix && !u.openEnd && !t.Boundary(end) {
 				continue
 			}
-			if !stretchedAt(&t, start, u.doubled) {
+			if !stretchedAt(t, start, u.doubled) {
 				continue
 			}
 			if u.prefix || u.suffix {
-				start, end = wholeWord(&t, start, end, u.suffix, u.prefix)
+				start, end = wholeWord(t, start, end, u.suffix, u.prefix)
 			}
 			h := hit{rule: u.rule, severity: u.severity, start: int32(start), end: int32(end)}
 			switch u.kind {
@@ -191,6 +229,13 @@ func (e *engine) analyze(c *sdk.Comment) sdk.Result {
 			}
 		}
 	})
+	if e.variants != nil {
+		for _, v := range e.variants.find(c.Text, t, &sc.key, sc.hits) {
+			if applies(v.u.rule) {
+				sc.hits = append(sc.hits, hit{rule: v.u.rule, severity: v.u.severity, start: v.start, end: v.end, variant: v.u.variant})
+			}
+		}
+	}
 	for i, rx := range e.regexes {
 		if !rx.always && !sc.regexOn[i] || !applies(int32(rx.rule)) {
 			continue
@@ -201,18 +246,6 @@ func (e *engine) analyze(c *sdk.Comment) sdk.Result {
 			}
 		}
 	}
-	if len(sc.hits) == 0 {
-		return res
-	}
-	kept := sc.hits[:0]
-	for _, h := range sc.hits {
-		if r := &e.rules[h.rule]; allowed(h, sc.allow) || r.near && !nearby(&t, h, sc.near, r.within, r.nearFirst) {
-			continue
-		}
-		kept = append(kept, h)
-	}
-	res.Labels = e.labels(c.Text, &t, kept, sc.labelIndex)
-	return res
 }
 
 // wholeWord widens a wildcard match to the word it is part of, so the span
@@ -310,16 +343,20 @@ func (e *engine) labels(text string, t *textnorm.Text, hits []hit, index map[str
 		}
 		start, end := t.Original(int(h.start), int(h.end))
 		out[i].Spans = append(out[i].Spans, sdk.Span{Start: start, End: end})
-		if b := best[i]; h.severity > b.severity || h.severity == b.severity && h.start < b.start {
+		if b := best[i]; h.score() > b.score() || h.score() == b.score() && h.start < b.start {
 			best[i] = h
 		}
 	}
 	for i := range out {
 		out[i].Spans = mergeSpans(out[i].Spans)
 		b := best[i]
-		out[i].Score = severities[b.severity].score
+		out[i].Score = b.score()
 		start, end := t.Original(int(b.start), int(b.end))
-		reason := fmt.Sprintf("matched %s %q (rule %q, severity %s)", out[i].Name, clip(text[start:end]), e.rules[b.rule].name, severities[b.severity].name)
+		as := ""
+		if b.variant != 0 {
+			as = fmt.Sprintf(" as a variant of %q", e.variants.terms[b.variant-1])
+		}
+		reason := fmt.Sprintf("matched %s %q%s (rule %q, severity %s)", out[i].Name, clip(text[start:end]), as, e.rules[b.rule].name, severities[b.severity].name)
 		if n := len(out[i].Spans); n > 1 {
 			reason += fmt.Sprintf(" and %d more", n-1)
 		}

@@ -6,7 +6,9 @@
 // compatibility forms, diacritics, zero-width characters, confusable letters
 // from other scripts, leetspeak, stretched and spaced-out letters), every
 // term of every rule in one Aho-Corasick pass; spans point into the
-// original text. See README.md for the configuration.
+// original text. The built-in lexicons also match spelling variants of
+// their words ("phuck", "fcuker"; variants.go), scored a little lower, and
+// never an English word. See README.md for the configuration.
 package main
 
 import (

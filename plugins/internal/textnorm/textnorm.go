@@ -20,11 +20,16 @@
 //     is "asshat", with a word boundary kept at the joint), anywhere else it
 //     is a space;
 //   - letters spaced or dotted apart ("f u c k", "f.u.c.k", "f-u-c-k") are
-//     joined when at least three single characters stand in a row;
+//     joined when at least three single characters stand in a row, one to
+//     three separators apart ("a._ s-_ s"); inside such a run a "!" or "|"
+//     also counts as a character ("b ! t c h") and so does a stretched
+//     letter ("f uuuuu c k");
 //   - leetspeak inside words that have a letter: 0→o 1→i 3→e 4→a 5→s 7→t
-//     8→b 9→g @→a $→s +→t, and ! or | between letters →i. A "1" meant as
-//     "l" folds to "i" too: matchers that care add an "l"→"i" variant of
-//     their terms (see the rules plugin);
+//     8→b 9→g @→a $→s +→t, and ! or | between letters, or between a letter
+//     and a "+", →i ("sh!+"). A "1" meant as "l" folds to "i" too: matchers
+//     that care add an "l"→"i" variant of their terms (see the rules
+//     plugin), and read other leet themselves from the original text (the
+//     rules plugin reads "8" after a letter as "ate");
 //   - a run of three or more identical letters ("fuuuuck") becomes one
 //     letter, marked as stretched, so a matcher can accept "asssss" for
 //     "ass" without taking the word "as" for it.
@@ -323,13 +328,22 @@ func isWord(r rune) bool {
 
 // wordAt reports whether units[k] belongs to a word: letters, digits and
 // leetspeak symbols; a "!" or "|" only when a letter or digit follows
-// ("b!tch", not "shit!").
+// ("b!tch", not "shit!"), or when it stands between a letter or digit and
+// a "+" that is not a "+1" ("sh!+", "b!+ch"): "i" and "t" are the letters
+// most often written both as symbols. Other symbols after a "!" ("wow!$",
+// "thanks!@bob") leave it punctuation.
 func wordAt(units []unit, k int) bool {
 	switch units[k].cls {
 	case clsLetter, clsDigit, clsLeet:
 		return true
 	case clsBang:
-		return k+1 < len(units) && units[k+1].word()
+		if k+1 >= len(units) {
+			return false
+		}
+		if units[k+1].word() {
+			return true
+		}
+		return units[k+1].r == '+' && k > 0 && units[k-1].word() && (k+2 >= len(units) || units[k+2].cls != clsDigit)
 	}
 	return false
 }
@@ -390,43 +404,98 @@ func words(units []unit) []unit {
 }
 
 // joinSpaced removes the separators of every run of at least three single
-// word characters, each separated by exactly one separator, with at least
-// one letter among them ("f u c k", "s.h.1.t"), and marks a boundary before
-// each joined character.
+// characters, each separated from the next by one to three separators, with
+// at least one letter among them ("f u c k", "s.h.1.t", "a._ s-_ s"), and
+// marks a boundary before each joined character. A single is a word
+// character standing alone; inside a run it may also be a "!" or "|" ("b
+// ! t c h", read as "i" by deleet) or a letter stretched to three or more
+// ("f uuuuu c k", collapsed later).
 func joinSpaced(units []unit) []unit {
-	single := func(k int) bool {
-		return k < len(units) && wordAt(units, k) &&
-			(k == 0 || !wordAt(units, k-1)) && (k+1 == len(units) || !wordAt(units, k+1))
+	// singleAt returns the end of the single that starts at k, or -1.
+	singleAt := func(k int, inside bool) int {
+		if k >= len(units) || k > 0 && wordAt(units, k-1) {
+			return -1
+		}
+		u := &units[k]
+		j := k + 1
+		switch {
+		case u.cls == clsBang:
+			if !inside {
+				return -1
+			}
+		case u.letter():
+			for j < len(units) && units[j].r == u.r {
+				j++
+			}
+			if j-k == 2 {
+				return -1 // "oo", "ss": too short to be stretched, a word of its own
+			}
+		case !wordAt(units, k):
+			return -1
+		}
+		if j < len(units) && wordAt(units, j) {
+			return -1
+		}
+		return j
 	}
 	out := units[:0]
+	var pieces [][2]int
 	for i := 0; i < len(units); {
-		if !single(i) {
+		// Fast path: inside a word, or a word of two different letters
+		// or more, nothing is single.
+		if i > 0 && units[i-1].word() || i+1 < len(units) && units[i+1].word() && units[i+1].r != units[i].r {
 			out = append(out, units[i])
 			i++
 			continue
 		}
-		// Collect the run: i, i+2, i+4, ... while singles are separated by one joiner.
-		end, letters := i, 0
-		for k := i; ; k += 2 {
-			if units[k].letter() {
-				letters++
+		e := singleAt(i, false)
+		if e < 0 {
+			out = append(out, units[i])
+			i++
+			continue
+		}
+		// Collect the run of singles, each after one to three separators.
+		pieces = append(pieces[:0], [2]int{i, e})
+		for k := e; ; {
+			j := k
+			for j < len(units) && j-k < 3 && units[j].cls == clsSep {
+				j++
 			}
-			end = k
-			if !(k+2 < len(units) && units[k+1].cls == clsSep && single(k+2)) {
+			next := -1
+			if j > k {
+				next = singleAt(j, true)
+			}
+			if next < 0 {
 				break
 			}
+			pieces = append(pieces, [2]int{j, next})
+			k = next
 		}
-		if n := (end-i)/2 + 1; n < 3 || letters == 0 {
-			out = append(out, units[i])
-			i++
+		for len(pieces) > 1 && units[pieces[len(pieces)-1][0]].cls == clsBang {
+			pieces = pieces[:len(pieces)-1] // a "!" ends a sentence, not a word
+		}
+		letters := 0
+		for _, p := range pieces {
+			if units[p[0]].letter() {
+				letters++
+			}
+		}
+		if len(pieces) < 3 || letters == 0 {
+			out = append(out, units[i:e]...)
+			i = e
 			continue
 		}
-		for k := i; k <= end; k += 2 {
-			u := units[k]
-			u.joint = true
-			out = append(out, u)
+		for _, p := range pieces {
+			for k := p[0]; k < p[1]; k++ {
+				u := units[k]
+				u.joint = k == p[0]
+				if u.cls == clsBang {
+					u.cls = clsLeet // a word character from now on, so deleet reads it
+				}
+				out = append(out, u)
+			}
 		}
-		i = end + 1
+		i = pieces[len(pieces)-1][1]
 	}
 	return out
 }

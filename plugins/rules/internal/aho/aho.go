@@ -124,3 +124,26 @@ func (m *Matcher) Find(text string, fn func(pattern, start, end int)) {
 		}
 	}
 }
+
+// Match is one occurrence of pattern Pattern at text[Start:End].
+type Match struct{ Pattern, Start, End int32 }
+
+// AppendMatches appends to dst every occurrence that Find would report, in
+// the same order, and returns it: for callers on a hot path that reuse dst
+// rather than pass a closure.
+func (m *Matcher) AppendMatches(dst []Match, text []byte) []Match {
+	if m == nil || len(m.outPat) == 0 {
+		return dst
+	}
+	s := int32(0)
+	for i := 0; i < len(text); i++ {
+		s = m.delta[s*m.stride+int32(m.class[text[i]])]
+		for o := s; o > 0; o = m.dict[o] {
+			for k := m.out[o]; k < m.out[o]+m.outLen[o]; k++ {
+				id := m.outPat[k]
+				dst = append(dst, Match{Pattern: id, Start: int32(i+1) - m.lens[id], End: int32(i + 1)})
+			}
+		}
+	}
+	return dst
+}

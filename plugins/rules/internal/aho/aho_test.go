@@ -81,10 +81,18 @@ func TestFindRandom(t *testing.T) {
 			patterns[i] = word(5)
 		}
 		text := word(60)
-		got := sorted(find(Build(patterns), text))
+		m := Build(patterns)
+		got := sorted(find(m, text))
 		want := sorted(naive(patterns, text))
 		if !slices.Equal(got, want) {
 			t.Fatalf("patterns %q text %q:\n got %v\nwant %v", patterns, text, got, want)
+		}
+		var appended []match
+		for _, x := range m.AppendMatches(nil, []byte(text)) {
+			appended = append(appended, match{int(x.Pattern), int(x.Start), int(x.End)})
+		}
+		if !slices.Equal(sorted(appended), want) {
+			t.Fatalf("AppendMatches: patterns %q text %q:\n got %v\nwant %v", patterns, text, appended, want)
 		}
 	}
 }
