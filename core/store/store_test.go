@@ -3,9 +3,12 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
 )
 
 func open(t *testing.T, dir string) *Store {
@@ -111,5 +114,21 @@ func TestSetIfAbsentHasOneWinner(t *testing.T) {
 	wg.Wait()
 	if winners != 1 {
 		t.Errorf("%d winners, want 1", winners)
+	}
+}
+
+func TestBadgerLogsGoThroughHclog(t *testing.T) {
+	var buf strings.Builder
+	l := hclog.New(&hclog.LoggerOptions{Output: &buf, Level: hclog.Trace})
+	b := badgerLogger{l.Named("badger")}
+	b.Errorf("disk %s\n", "full")
+	b.Warningf("slow")
+	b.Infof("compaction done")
+	b.Debugf("detail")
+	out := buf.String()
+	for _, want := range []string{"[ERROR] badger: disk full", "[WARN]  badger: slow", "[DEBUG] badger: compaction done", "[TRACE] badger: detail"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
 	}
 }
