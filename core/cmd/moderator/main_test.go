@@ -242,6 +242,13 @@ plugin = "shouting"
 	if _, stderr, _ := moderator(t, "eval", "--dataset", dataset, "--config", s.config); stderr != "" {
 		t.Errorf("stderr when piped: %q", stderr)
 	}
+	// On a terminal it shows how far it has got (script(1) gives it one).
+	if _, err := exec.LookPath("script"); err == nil {
+		out, _ := exec.Command("script", "-qec", bin.moderator+" eval --dataset "+dataset+" --config "+s.config, "/dev/null").CombinedOutput()
+		if !strings.Contains(string(out), "eval: 4/4 (100%)") {
+			t.Errorf("no progress on a terminal:\n%q", out)
+		}
+	}
 	os.WriteFile(dataset, []byte(`{"id":"1","txt":"x"}`), 0o644)
 	if _, stderr, code := moderator(t, "eval", "--dataset", dataset, "--config", s.config); code != 1 || !strings.Contains(stderr, `d.jsonl:1: json: unknown field "txt"`) {
 		t.Errorf("bad dataset: exit %d %s", code, stderr)
