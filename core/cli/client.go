@@ -17,20 +17,14 @@ import (
 	"github.com/moderatorbot/moderator/core/config"
 	"github.com/moderatorbot/moderator/core/daemon"
 	"github.com/moderatorbot/moderator/core/pipeline"
+	"github.com/moderatorbot/moderator/core/server"
 	"github.com/moderatorbot/moderator/core/store"
 )
 
 // backend is what the state commands need: the running daemon's API, or the
 // store opened directly when no daemon runs.
 type backend interface {
-	Decisions(ctx context.Context, f store.Filter) ([]store.Record, error)
-	Decision(ctx context.Context, id string) (store.Record, error)
-	Override(ctx context.Context, id, action, reason, by string) (store.Record, error)
-	Targets(ctx context.Context) ([]store.Target, error)
-	AddTarget(ctx context.Context, t store.Target) error
-	RemoveTarget(ctx context.Context, connector, kind, id string) error
-	Replay(ctx context.Context) (pipeline.ReplayReport, error)
-	Backup(ctx context.Context, w io.Writer) error
+	server.State
 	Close()
 }
 

@@ -19,6 +19,12 @@ import (
 // API is what the admin API exposes of the running daemon.
 type API interface {
 	Plugins() []pluginhost.Status
+	State
+}
+
+// State is the moderation state the API serves: what the CLI also reaches
+// directly in the store when no daemon runs.
+type State interface {
 	Decisions(ctx context.Context, f store.Filter) ([]store.Record, error)
 	Decision(ctx context.Context, id string) (store.Record, error)
 	Override(ctx context.Context, id, action, reason, by string) (store.Record, error)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -300,5 +301,57 @@ func TestWatermarkAfterReopen(t *testing.T) {
 	defer s.Close()
 	if w := s.Watermark(); w != work[2].Seq+1 {
 		t.Errorf("watermark %d after reopen, want %d", w, work[2].Seq+1)
+	}
+}
+
+func TestBackupRestore(t *testing.T) {
+	ctx := context.Background()
+	src, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	res, _ := src.Intake(ctx, "x", "webhook", comments(3, ""), []CursorUpdate{{Connector: "x", PostID: "p", Cursor: []byte("c")}})
+	src.AddTarget(ctx, Target{Connector: "x", Kind: "post", ID: "1"})
+	src.PluginKV("spam").Set(ctx, "k", []byte("v"), 0)
+	var buf bytes.Buffer
+	if err := src.Backup(&buf); err != nil {
+		t.Fatal(err)
+	}
+
+	dst, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	if !dst.Empty() {
+		t.Fatal("a new store is not empty")
+	}
+	if err := dst.Restore(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if dst.Empty() {
+		t.Error("restored store is empty")
+	}
+	for _, id := range res.New {
+		if _, err := dst.Get(ctx, id); err != nil {
+			t.Errorf("record %s: %v", id, err)
+		}
+	}
+	if w, _, _ := dst.Queued(ctx, 0, 10, nil); len(w) != 3 {
+		t.Errorf("%d queued after restore", len(w))
+	}
+	if c, _ := dst.Cursor("x", "p"); string(c) != "c" {
+		t.Errorf("cursor %q", c)
+	}
+	if ts, _ := dst.Targets(ctx); len(ts) != 1 {
+		t.Errorf("targets %+v", ts)
+	}
+	if v, ok, _ := dst.PluginKV("spam").Get(ctx, "k"); !ok || string(v) != "v" {
+		t.Errorf("plugin KV %q %v", v, ok)
+	}
+	// Restored comments are still duplicates.
+	if again, _ := dst.Intake(ctx, "x", "poll", comments(3, ""), nil); len(again.New) != 0 {
+		t.Errorf("restored comments taken in again: %+v", again)
 	}
 }
