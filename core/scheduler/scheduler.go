@@ -8,7 +8,11 @@
 // of one connector are polled together, as many per call as the connector
 // takes. Every call is paced by the rate-limit state the connector reports,
 // so the bot slows down before the platform says 429; a usage cap pauses the
-// connector and tells the operator instead of retrying in a loop. Streams
+// connector and tells the operator instead of retrying in a loop. A
+// connector's next call may start as soon as the previous poll returned,
+// while what it brought is still being queued; the posts of that poll stay
+// out of the schedule until their comments and cursors are on disk, and at
+// most maxIntakes polls per connector wait to be queued. Streams
 // run beside polling; a stream that reports a gap brings its posts forward.
 package scheduler
 
@@ -123,18 +127,31 @@ type Status struct {
 	RateLimit   sdk.RateLimit `json:"rate_limit"`
 }
 
+// maxIntakes is how many polls of one connector may wait to be queued at
+// once: enough for the next poll to overlap the store's work on the last
+// one, few enough that a slow store holds back polling (and the memory its
+// comments take) instead of piling them up.
+const maxIntakes = 2
+
 // conn is the scheduling state of one connector. Only the run loop touches it.
 type conn struct {
 	Connector
-	posts    map[string]*post
-	due      postHeap
-	targets  map[string]*target
-	busy     bool
+	posts   map[string]*post
+	due     postHeap
+	targets map[string]*target
+	// busy: a poll or discover call is in flight (one at a time).
+	busy bool
+	// intakes counts polls whose comments are being queued; their posts are
+	// out of due until it is done.
+	intakes  int
 	paused   time.Time
 	reason   string
 	nextCall time.Time
-	backoff  time.Duration
-	rate     sdk.RateLimit
+	backoff  time.Duration // after failed calls to the connector
+	// intakeBackoff is after failed intakes: a store that fails is not the
+	// platform's fault, and a successful poll says nothing about it.
+	intakeBackoff time.Duration
+	rate          sdk.RateLimit
 }
 
 type post struct {
@@ -184,7 +201,7 @@ func (s *Scheduler) Statuses() []Status {
 	return out
 }
 
-// Run schedules until ctx is done, then waits for calls in flight.
+// Run schedules until ctx is done, then waits for calls and intakes in flight.
 func (s *Scheduler) Run(ctx context.Context) error {
 	now := s.opts.Now()
 	err := s.opts.Store.Posts(ctx, func(p store.Post) error {
@@ -209,14 +226,16 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			// An intake started now fails at once on the done context: its
+			// posts keep their cursors and are polled again after a restart.
 			for ; inflight > 0; inflight-- {
-				s.apply(context.Background(), <-s.done)
+				inflight += s.apply(ctx, <-s.done)
 			}
 			streams.Wait()
 			return nil
 		case r := <-s.done:
 			inflight--
-			s.apply(ctx, r)
+			inflight += s.apply(ctx, r)
 		case <-s.reload:
 			s.loadTargets(ctx)
 		case c := <-s.gaps:
@@ -297,7 +316,8 @@ func (s *Scheduler) loadTargets(ctx context.Context) {
 }
 
 // dispatch starts a call on every idle connector that has work due, and
-// returns how many it started.
+// returns how many it started. A poll waits while maxIntakes earlier polls
+// are still being queued.
 func (s *Scheduler) dispatch(ctx context.Context) int {
 	now := s.opts.Now()
 	started := 0
@@ -318,7 +338,7 @@ func (s *Scheduler) dispatch(ctx context.Context) int {
 				break
 			}
 		}
-		if c.busy || !d.Has(sdk.CapPoll) {
+		if c.busy || !d.Has(sdk.CapPoll) || c.intakes >= maxIntakes {
 			continue
 		}
 		max := d.MaxBatch
@@ -339,7 +359,7 @@ func (s *Scheduler) dispatch(ctx context.Context) int {
 	return started
 }
 
-// result is what a call brought back to the run loop.
+// result is what a call, or an intake, brought back to the run loop.
 type result struct {
 	c     *conn
 	batch []*post
@@ -348,8 +368,15 @@ type result struct {
 	t     *target
 	disc  sdk.DiscoverResponse
 	err   error
+	// A poll's comments and cursors, still to be queued.
+	comments []sdk.Comment
+	cursors  []store.CursorUpdate
+	// queued: this is the end of the intake of a poll's results (err is the
+	// store's), not the end of a call.
+	queued bool
 }
 
+// poll calls the connector; the run loop queues what it brought.
 func (s *Scheduler) poll(ctx context.Context, c *conn, batch []*post) {
 	r := result{c: c, batch: batch}
 	defer func() { s.done <- r }()
@@ -371,25 +398,34 @@ func (s *Scheduler) poll(ctx context.Context, c *conn, batch []*post) {
 	if r.err != nil {
 		return
 	}
-	var comments []sdk.Comment
-	var cursors []store.CursorUpdate
-	r.found = map[string]int{}
+	n := 0
 	for _, pc := range r.resp.Posts {
-		comments = append(comments, pc.Comments...)
+		n += len(pc.Comments)
+	}
+	r.comments = make([]sdk.Comment, 0, n)
+	r.found = make(map[string]int, len(r.resp.Posts))
+	for _, pc := range r.resp.Posts {
+		r.comments = append(r.comments, pc.Comments...)
 		r.found[pc.PostID] += len(pc.Comments)
 		if pc.Err != "" {
 			s.log.Warn("poll: post could not be polled", "connector", c.Name, "post", pc.PostID, "error", pc.Err)
 		}
 		// The cursor is stored with the comments it covers, or not at all.
 		if len(pc.Cursor) > 0 {
-			cursors = append(cursors, store.CursorUpdate{Connector: c.Name, PostID: pc.PostID, Cursor: pc.Cursor})
+			r.cursors = append(r.cursors, store.CursorUpdate{Connector: c.Name, PostID: pc.PostID, Cursor: pc.Cursor})
 		}
 	}
-	if len(comments) > 0 || len(cursors) > 0 {
-		if _, err := s.opts.Intake.Queue(ctx, c.Name, "poll", comments, cursors); err != nil {
-			r.err = fmt.Errorf("queue polled comments: %w", err)
-		}
+}
+
+// intake durably queues a poll's comments and cursors, then hands the poll
+// back to the run loop to put its posts back in the schedule.
+func (s *Scheduler) intake(ctx context.Context, r result) {
+	r.queued = true
+	defer func() { s.done <- r }()
+	if _, err := s.opts.Intake.Queue(ctx, r.c.Name, "poll", r.comments, r.cursors); err != nil {
+		r.err = fmt.Errorf("queue polled comments: %w", err)
 	}
+	r.comments, r.cursors = nil, nil
 }
 
 func (s *Scheduler) discover(ctx context.Context, c *conn, t *target) {
@@ -403,11 +439,31 @@ func (s *Scheduler) discover(ctx context.Context, c *conn, t *target) {
 	r.disc, r.err = cl.Discover(ctx, sdk.DiscoverRequest{Target: sdk.Target{Kind: t.Kind, ID: t.ID}, Cursor: t.cursor})
 }
 
-// apply folds a finished call into the schedule.
-func (s *Scheduler) apply(ctx context.Context, r result) {
+// apply folds a finished call or intake into the schedule, and returns how
+// many goroutines it started (an intake of what a poll brought).
+func (s *Scheduler) apply(ctx context.Context, r result) int {
 	c := r.c
-	c.busy = false
 	now := s.opts.Now()
+	// What is learnt is saved even while shutting down; only new intakes
+	// see ctx end.
+	saveCtx := context.WithoutCancel(ctx)
+	if r.queued {
+		c.intakes--
+		if r.err != nil {
+			c.intakeBackoff = min(max(2*c.intakeBackoff, time.Second), 5*time.Minute)
+			s.log.Error("polled comments could not be queued; their posts will be polled again from the old cursors",
+				"connector", c.Name, "posts", len(r.batch), "backoff", c.intakeBackoff, "error", r.err)
+			for _, p := range r.batch {
+				p.next = now.Add(max(c.intakeBackoff, p.interval))
+				heap.Push(&c.due, p)
+			}
+			return 0
+		}
+		c.intakeBackoff = 0
+		s.reschedule(saveCtx, c, r, now)
+		return 0
+	}
+	c.busy = false
 	outcome := "ok"
 	defer func() { s.opts.Metrics.calls.WithLabelValues(c.Name, callKind(r), outcome).Inc() }()
 	if r.err != nil {
@@ -420,18 +476,33 @@ func (s *Scheduler) apply(ctx context.Context, r result) {
 			p.next = now.Add(max(c.backoff, p.interval))
 			heap.Push(&c.due, p)
 		}
-		return
+		return 0
 	}
 	c.backoff = 0
 	rl := r.resp.RateLimit
 	if r.t != nil {
 		rl = r.disc.RateLimit
 	}
+	// Pacing applies from the moment the call returned, whatever the
+	// intake of its comments takes.
 	s.pace(c, rl, now)
 	if r.t != nil {
-		s.discovered(ctx, c, r.t, r.disc, now)
-		return
+		s.discovered(saveCtx, c, r.t, r.disc, now)
+		return 0
 	}
+	if len(r.comments) == 0 && len(r.cursors) == 0 {
+		s.reschedule(saveCtx, c, r, now)
+		return 0
+	}
+	c.intakes++
+	go s.intake(ctx, r)
+	return 1
+}
+
+// reschedule puts the posts of a poll whose results are queued back in the
+// schedule, sooner when the conversation is active, and lets old quiet ones
+// go.
+func (s *Scheduler) reschedule(ctx context.Context, c *conn, r result, now time.Time) {
 	var save []store.Post
 	for _, p := range r.batch {
 		if r.found[p.ID] > 0 {
