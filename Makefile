@@ -73,6 +73,7 @@ bench: build
 
 proto: $(TOOLS)/buf-$(BUF_VERSION) $(TOOLS)/protoc-gen-go-$(PROTOC_GEN_GO_VERSION) $(TOOLS)/protoc-gen-go-grpc-$(PROTOC_GEN_GO_GRPC_VERSION) $(TOOLS)/protoc-gen-go-vtproto-$(VTPROTO_VERSION)
 	cd sdk/proto && PATH=$(TOOLS):$$PATH buf lint . && PATH=$(TOOLS):$$PATH buf generate .
+	cd core/store/internal/storepb && PATH=$(TOOLS):$$PATH buf lint . && PATH=$(TOOLS):$$PATH buf generate .
 
 $(TOOLS)/buf-%:
 	GOBIN=$(TOOLS) $(GO) install github.com/bufbuild/buf/cmd/buf@$*

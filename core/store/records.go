@@ -174,6 +174,26 @@ func getJSON(txn *badger.Txn, key []byte, v any) error {
 	})
 }
 
+func putRecord(txn *badger.Txn, rec *Record, ttl time.Duration) error {
+	data, err := recordValue(rec)
+	if err != nil {
+		return err
+	}
+	e := badger.NewEntry(recordKey(rec.ID), data)
+	if ttl > 0 {
+		e = e.WithTTL(ttl)
+	}
+	return txn.SetEntry(e)
+}
+
+func getRecord(txn *badger.Txn, id string, rec *Record) error {
+	item, err := txn.Get(recordKey(id))
+	if err != nil {
+		return err
+	}
+	return item.Value(func(raw []byte) error { return decodeRecord(raw, rec) })
+}
+
 // CursorUpdate moves a post's poll cursor forward, in the same commit as the
 // comments that poll returned: the cursor can never get ahead of what is on disk.
 type CursorUpdate struct {
@@ -206,9 +226,10 @@ func (s *Store) Intake(ctx context.Context, connector, source string, comments [
 		end := min(i+chunk, len(comments))
 		var added []string
 		var seqs []uint64
+		var recs []Record
 		dups := 0
-		err := s.db.Update(func(txn *badger.Txn) error {
-			added, dups = added[:0], 0
+		err := s.update(func(txn *badger.Txn) error {
+			added, seqs, recs, dups = added[:0], seqs[:0], recs[:0], 0
 			for _, c := range comments[i:end] {
 				c.Connector = connector
 				id := RecordID(connector, c.ID, c.Version)
@@ -230,7 +251,7 @@ func (s *Store) Intake(ctx context.Context, connector, source string, comments [
 				}
 				seqs = append(seqs, seq)
 				rec := Record{ID: id, Comment: c, Source: source, State: StateSeen, SeenAt: now, UpdatedAt: now}
-				if err := putJSON(txn, recordKey(id), rec, s.retention); err != nil {
+				if err := putRecord(txn, &rec, s.retention); err != nil {
 					return err
 				}
 				if err := txn.SetEntry(badger.NewEntry(timeKey(nsByTime, now, id), nil).WithTTL(s.retention)); err != nil {
@@ -240,6 +261,7 @@ func (s *Store) Intake(ctx context.Context, connector, source string, comments [
 					return err
 				}
 				added = append(added, id)
+				recs = append(recs, rec)
 			}
 			// The cursors ride with the last comments, never before them.
 			if end == len(comments) {
@@ -250,7 +272,7 @@ func (s *Store) Intake(ctx context.Context, connector, source string, comments [
 				}
 			}
 			return nil
-		})
+		}, func() { s.handOff(seqs, recs) }, func() { s.takeBack(seqs) })
 		s.seqsDone(seqs)
 		switch {
 		case errors.Is(err, badger.ErrTxnTooBig) && end-i > 1:
@@ -276,6 +298,57 @@ func (s *Store) Intake(ctx context.Context, connector, source string, comments [
 		s.notify()
 	}
 	return res, nil
+}
+
+// update runs fn in a read-write transaction and commits it, like
+// badger's Update, calling before just before the commit and, when the
+// commit fails, undo after it: what before sets up is in place by the time
+// anyone can see the commit.
+func (s *Store) update(fn func(txn *badger.Txn) error, before, undo func()) error {
+	txn := s.db.NewTransaction(true)
+	defer txn.Discard()
+	if err := fn(txn); err != nil {
+		return err
+	}
+	before()
+	if err := txn.Commit(); err != nil {
+		undo()
+		return err
+	}
+	return nil
+}
+
+// handOff keeps the records of new queue entries for the pipeline's next
+// scan. It runs before their commit, so a scan that finds an entry on disk
+// finds its record here too; takeBack drops them when the commit fails.
+func (s *Store) handOff(seqs []uint64, recs []Record) {
+	s.freshMu.Lock()
+	defer s.freshMu.Unlock()
+	for i, seq := range seqs {
+		if len(s.fresh) >= maxFresh {
+			return
+		}
+		s.fresh[seq] = recs[i]
+	}
+}
+
+func (s *Store) takeBack(seqs []uint64) {
+	s.freshMu.Lock()
+	defer s.freshMu.Unlock()
+	for _, seq := range seqs {
+		delete(s.fresh, seq)
+	}
+}
+
+// takeFresh returns, and forgets, the handed-off record of a queue entry.
+func (s *Store) takeFresh(seq uint64) (Record, bool) {
+	s.freshMu.Lock()
+	defer s.freshMu.Unlock()
+	rec, ok := s.fresh[seq]
+	if ok {
+		delete(s.fresh, seq)
+	}
+	return rec, ok
 }
 
 // nextSeq numbers queue entries from 1, so that 0 can mean "from the start",
@@ -368,7 +441,7 @@ func (s *Store) Queued(ctx context.Context, from uint64, limit int, skip func(se
 	water := s.Watermark()
 	next = water
 	err = s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{nsQueue}})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{nsQueue}}) // entries have no value
 		defer it.Close()
 		start := make([]byte, 9)
 		start[0] = nsQueue
@@ -383,9 +456,13 @@ func (s *Store) Queued(ctx context.Context, from uint64, limit int, skip func(se
 			if skip != nil && skip(seq) {
 				continue
 			}
+			if rec, ok := s.takeFresh(seq); ok {
+				work = append(work, Work{Seq: seq, Record: rec})
+				continue
+			}
 			id := string(k[9:])
 			var rec Record
-			if err := getJSON(txn, recordKey(id), &rec); err != nil {
+			if err := getRecord(txn, id, &rec); err != nil {
 				if errors.Is(err, badger.ErrKeyNotFound) {
 					continue // expired by retention; nothing left to do
 				}
@@ -448,7 +525,7 @@ func (s *Store) Save(ctx context.Context, steps []Step) error {
 
 func (s *Store) saveOne(txn *badger.Txn, st *Step) error {
 	rec := &st.Record
-	if err := putJSON(txn, recordKey(rec.ID), rec, s.retention); err != nil {
+	if err := putRecord(txn, rec, s.retention); err != nil {
 		return err
 	}
 	if rec.InReview {
@@ -513,7 +590,7 @@ func (s *Store) Requeue(ctx context.Context, now time.Time) (int, error) {
 // Get returns one record by id.
 func (s *Store) Get(ctx context.Context, id string) (Record, error) {
 	var rec Record
-	err := s.db.View(func(txn *badger.Txn) error { return getJSON(txn, recordKey(id), &rec) })
+	err := s.db.View(func(txn *badger.Txn) error { return getRecord(txn, id, &rec) })
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return rec, fmt.Errorf("no decision or comment with id %q: %w", id, ErrNotFound)
 	}
@@ -573,7 +650,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Record, error) {
 		for it.Seek(start); it.ValidForPrefix([]byte{nsByTime}) && len(out) < f.Limit; it.Next() {
 			id := string(it.Item().Key()[9:])
 			var rec Record
-			if err := getJSON(txn, recordKey(id), &rec); err != nil {
+			if err := getRecord(txn, id, &rec); err != nil {
 				if errors.Is(err, badger.ErrKeyNotFound) {
 					continue
 				}
@@ -600,7 +677,7 @@ func (s *Store) Each(ctx context.Context, fn func(Record) error) error {
 		for it.Rewind(); it.ValidForPrefix([]byte{nsByTime}); it.Next() {
 			id := string(it.Item().Key()[9:])
 			var rec Record
-			if err := getJSON(txn, recordKey(id), &rec); err != nil {
+			if err := getRecord(txn, id, &rec); err != nil {
 				if errors.Is(err, badger.ErrKeyNotFound) {
 					continue
 				}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -86,6 +87,52 @@ func TestConcurrentIntakeStoresOnce(t *testing.T) {
 	work, _, _ := s.Queued(ctx, 0, 10000, nil)
 	if total != 200 || len(work) != 200 {
 		t.Errorf("stored %d new, %d queued; want 200 each", total, len(work))
+	}
+}
+
+// The pipeline's scan gets new records from memory, not from disk; what it
+// gets must be exactly what is on disk, and a later scan (a batch that
+// failed sends the pipeline back to the start) must read the state saved
+// since, not the record as it was taken in.
+func TestQueuedHandsOffFreshRecordsOnce(t *testing.T) {
+	s := memStore(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for range 8 { // the same comments at once: most commits conflict and retry
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.Intake(ctx, "x", "webhook", comments(100, ""), nil); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(s.fresh) != 100 {
+		t.Fatalf("%d records handed off, want the 100 committed (none from failed commits)", len(s.fresh))
+	}
+	work, _, err := s.Queued(ctx, 0, 1000, nil)
+	if err != nil || len(work) != 100 {
+		t.Fatalf("queued %d, %v", len(work), err)
+	}
+	if len(s.fresh) != 0 {
+		t.Fatalf("%d handed-off records left after the scan took them", len(s.fresh))
+	}
+	for _, w := range work {
+		disk, err := s.Get(ctx, w.Record.ID)
+		if err != nil || !reflect.DeepEqual(disk, w.Record) {
+			t.Fatalf("handed off %+v, disk has %+v (%v)", w.Record, disk, err)
+		}
+	}
+	rec := work[0].Record
+	rec.State = StateDecided
+	rec.Decision = &Decision{Action: "hide"}
+	if err := s.Save(ctx, []Step{{Seq: work[0].Seq, Record: rec}}); err != nil {
+		t.Fatal(err)
+	}
+	again, _, err := s.Queued(ctx, 0, 1, nil)
+	if err != nil || len(again) != 1 || again[0].Record.State != StateDecided {
+		t.Fatalf("rescan read %+v, %v; want the decided record from disk", again, err)
 	}
 }
 

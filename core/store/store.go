@@ -5,7 +5,7 @@
 // state never collide with old ones, and a prefix scan reads one kind only):
 //
 //	'k' <instance> 0x00 <key>        plugin KV entries (the host KV service)
-//	'c' <id>                         a comment version's Record (JSON): snapshot, state, decision
+//	'c' <id>                         a comment version's Record (protobuf, see codec.go): snapshot, state, decision
 //	'i' <seen_at ns BE> <id>         time index of records, for listing newest first
 //	'q' <seq BE> <id>                the work queue: present while a record has a step to take
 //	'w' <retry_at ns BE> <id>        held work, moved back to 'q' when due
@@ -20,8 +20,9 @@
 // came by) and the decision id operators see. Records and their indexes expire
 // after the retention period, which must outlast any platform's replay window.
 //
-// Values start with a format byte (valueV1) so the encoding can change
-// without a migration that rewrites everything at once.
+// Values start with a format byte so the encoding can change without a
+// migration that rewrites everything at once: 1 is JSON (posts, targets, and
+// records written by earlier versions), 2 a protobuf Record (codec.go).
 //
 // Durability: writes are synced to disk before they return (SyncWrites). The
 // guarantees moderator makes (a 2xx webhook answer means the delivery is on
@@ -64,7 +65,18 @@ type Store struct {
 	seqMu     sync.Mutex
 	pending   map[uint64]bool // queue sequences whose transaction is still open
 	allocated uint64          // the highest sequence handed out
+
+	// fresh holds the records of queue entries just taken in, so that the
+	// pipeline's scan hands them out without reading and decoding them again
+	// (see Queued). It is only a shortcut: the queue on disk stays the truth,
+	// and after a restart everything is read from there.
+	freshMu sync.Mutex
+	fresh   map[uint64]Record
 }
+
+// maxFresh bounds the hand-off of fresh records (a few KiB each): beyond
+// it, the pipeline is behind and reads them from disk like after a restart.
+const maxFresh = 10000
 
 // Options tune the store.
 type Options struct {
@@ -111,7 +123,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store in %s: queue sequence: %w", dir, err)
 	}
-	s := &Store{db: db, log: opts.Logger, stop: make(chan struct{}), queueSeq: seq, retention: opts.Retention, notifyCh: make(chan struct{}, 1), pending: map[uint64]bool{}}
+	s := &Store{db: db, log: opts.Logger, stop: make(chan struct{}), queueSeq: seq, retention: opts.Retention, notifyCh: make(chan struct{}, 1), pending: map[uint64]bool{}, fresh: map[uint64]Record{}}
 	// Everything queued before this start is committed: the watermark
 	// starts above it.
 	err = db.View(func(txn *badger.Txn) error {

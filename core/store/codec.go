@@ -1,0 +1,168 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	pb "github.com/moderatorbot/moderator/core/store/internal/storepb/moderator/store/v1"
+	"github.com/moderatorbot/moderator/sdk"
+)
+
+// Records are written at every step of every comment, so their encoding is
+// on the hot path: format 2 is protobuf (internal/storepb), several times
+// cheaper than JSON to write and to read. Format 1 (JSON), which earlier
+// versions wrote, is still read; a record moves to format 2 the next time it
+// is saved.
+const valueRecordV2 byte = 2
+
+// recordValue encodes a record as a stored value.
+func recordValue(rec *Record) ([]byte, error) {
+	m := recordToPB(rec)
+	buf := make([]byte, 1+m.SizeVT())
+	buf[0] = valueRecordV2
+	if _, err := m.MarshalToSizedBufferVT(buf[1:]); err != nil {
+		return nil, fmt.Errorf("encode record %s: %w", rec.ID, err)
+	}
+	return buf, nil
+}
+
+// decodeRecord reads a stored record value of either format into rec.
+func decodeRecord(raw []byte, rec *Record) error {
+	if len(raw) == 0 {
+		return fmt.Errorf("stored record is empty")
+	}
+	switch raw[0] {
+	case valueRecordV2:
+		var m pb.Record
+		if err := m.UnmarshalVT(raw[1:]); err != nil {
+			return fmt.Errorf("decode record: %w", err)
+		}
+		*rec = recordFromPB(&m)
+		return nil
+	case valueV1:
+		if err := json.Unmarshal(raw[1:], rec); err != nil {
+			return fmt.Errorf("decode record (format 1): %w", err)
+		}
+		return nil
+	}
+	return fmt.Errorf("stored record has unknown format %d", raw[0])
+}
+
+// nanos and fromNanos keep the zero time as 0 (UnixNano of the zero time
+// is not defined).
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+func recordToPB(r *Record) *pb.Record {
+	m := &pb.Record{
+		Id: r.ID, Source: r.Source, State: string(r.State), SeenAt: nanos(r.SeenAt), UpdatedAt: nanos(r.UpdatedAt),
+		Attempts: int64(r.Attempts), RetryAt: nanos(r.RetryAt), LastError: r.LastError, InReview: r.InReview,
+		Comment: commentToPB(&r.Comment),
+	}
+	if d := r.Decision; d != nil {
+		m.Decision = &pb.Decision{At: nanos(d.At), Rule: d.Rule, Action: d.Action, Reason: d.Reason, DryRun: d.DryRun,
+			Platform: answerToPB(d.Platform), Analyses: make([]*pb.Analysis, len(d.Analyses))}
+		for i, a := range d.Analyses {
+			pa := &pb.Analysis{Analyzer: a.Analyzer, Plugin: a.Plugin, Version: a.Version, Error: a.Err, DurationMs: a.DurationMS}
+			if len(a.Labels) > 0 {
+				pa.Labels = make([]*pb.Label, len(a.Labels))
+				for j, l := range a.Labels {
+					pl := &pb.Label{Name: l.Name, Score: l.Score, Reason: l.Reason}
+					if len(l.Spans) > 0 {
+						pl.Spans = make([]int64, 0, 2*len(l.Spans))
+						for _, s := range l.Spans {
+							pl.Spans = append(pl.Spans, int64(s.Start), int64(s.End))
+						}
+					}
+					pa.Labels[j] = pl
+				}
+			}
+			m.Decision.Analyses[i] = pa
+		}
+	}
+	for _, o := range r.Overrides {
+		m.Overrides = append(m.Overrides, &pb.Override{At: nanos(o.At), Action: o.Action, Reason: o.Reason, By: o.By, Platform: answerToPB(o.Platform)})
+	}
+	return m
+}
+
+func commentToPB(c *sdk.Comment) *pb.Comment {
+	return &pb.Comment{
+		Platform: c.Platform, Connector: c.Connector, Id: c.ID, PostId: c.PostID, ParentId: c.ParentID,
+		AuthorId: c.AuthorID, AuthorHandle: c.AuthorHandle, Text: c.Text, CreatedAt: nanos(c.CreatedAt),
+		Version: c.Version, Url: c.URL, Raw: c.Raw, Deleted: c.Deleted, AuthorCreatedAt: nanos(c.AuthorCreatedAt),
+		Lang: c.Lang, Metadata: c.Metadata,
+	}
+}
+
+func answerToPB(a *PlatformAnswer) *pb.PlatformAnswer {
+	if a == nil {
+		return nil
+	}
+	return &pb.PlatformAnswer{At: nanos(a.At), Changed: a.Changed, Detail: a.Detail, Error: a.Err}
+}
+
+func recordFromPB(m *pb.Record) Record {
+	r := Record{
+		ID: m.Id, Source: m.Source, State: State(m.State), SeenAt: fromNanos(m.SeenAt), UpdatedAt: fromNanos(m.UpdatedAt),
+		Attempts: int(m.Attempts), RetryAt: fromNanos(m.RetryAt), LastError: m.LastError, InReview: m.InReview,
+	}
+	if c := m.Comment; c != nil {
+		r.Comment = sdk.Comment{
+			Platform: c.Platform, Connector: c.Connector, ID: c.Id, PostID: c.PostId, ParentID: c.ParentId,
+			AuthorID: c.AuthorId, AuthorHandle: c.AuthorHandle, Text: c.Text, CreatedAt: fromNanos(c.CreatedAt),
+			Version: c.Version, URL: c.Url, Raw: c.Raw, Deleted: c.Deleted, AuthorCreatedAt: fromNanos(c.AuthorCreatedAt),
+			Lang: c.Lang, Metadata: c.Metadata,
+		}
+	}
+	if d := m.Decision; d != nil {
+		r.Decision = &Decision{At: fromNanos(d.At), Rule: d.Rule, Action: d.Action, Reason: d.Reason, DryRun: d.DryRun,
+			Platform: answerFromPB(d.Platform)}
+		if len(d.Analyses) > 0 {
+			r.Decision.Analyses = make([]Analysis, len(d.Analyses))
+		}
+		for i, a := range d.Analyses {
+			an := Analysis{Analyzer: a.Analyzer, Plugin: a.Plugin, Version: a.Version, Err: a.Error, DurationMS: a.DurationMs}
+			if len(a.Labels) > 0 {
+				an.Labels = make([]sdk.Label, len(a.Labels))
+				for j, l := range a.Labels {
+					lb := sdk.Label{Name: l.Name, Score: l.Score, Reason: l.Reason}
+					if n := len(l.Spans) / 2; n > 0 {
+						lb.Spans = make([]sdk.Span, n)
+						for k := range n {
+							lb.Spans[k] = sdk.Span{Start: int(l.Spans[2*k]), End: int(l.Spans[2*k+1])}
+						}
+					}
+					an.Labels[j] = lb
+				}
+			}
+			r.Decision.Analyses[i] = an
+		}
+	}
+	if len(m.Overrides) > 0 {
+		r.Overrides = make([]Override, len(m.Overrides))
+		for i, o := range m.Overrides {
+			r.Overrides[i] = Override{At: fromNanos(o.At), Action: o.Action, Reason: o.Reason, By: o.By, Platform: answerFromPB(o.Platform)}
+		}
+	}
+	return r
+}
+
+func answerFromPB(a *pb.PlatformAnswer) *PlatformAnswer {
+	if a == nil {
+		return nil
+	}
+	return &PlatformAnswer{At: fromNanos(a.At), Changed: a.Changed, Detail: a.Detail, Err: a.Error}
+}
