@@ -64,6 +64,8 @@ func (s *Server) Faults(f Faults) {
 type reply struct {
 	status int
 	body   any
+	// raw, when set, is the body already encoded, and body is ignored.
+	raw []byte
 	// faulted: the endpoint itself applied a fault (a malformed item).
 	faulted bool
 }
@@ -150,7 +152,10 @@ func (s *Server) api(counter *int, endpoint func(*http.Request) reply) http.Hand
 		if pass {
 			rep = endpoint(r)
 		}
-		body, err := json.Marshal(rep.body)
+		body, err := rep.raw, error(nil)
+		if body == nil {
+			body, err = json.Marshal(rep.body)
+		}
 		if err != nil {
 			rep, body = problem(http.StatusInternalServerError, "Internal Server Error", err.Error()), nil
 			body, _ = json.Marshal(rep.body)
@@ -209,10 +214,32 @@ type postError struct {
 	Detail string `json:"detail,omitempty"`
 }
 
+// commentsPage is a page of GET /v1/comments without its items, which
+// encodePage puts in front of it: {"data": [...], "meta": ..., "errors": ...}.
 type commentsPage struct {
-	Data   []json.RawMessage `json:"data"`
-	Meta   pageMeta          `json:"meta"`
-	Errors []postError       `json:"errors,omitempty"`
+	Meta   pageMeta    `json:"meta"`
+	Errors []postError `json:"errors,omitempty"`
+}
+
+// encodePage writes the page around items that are JSON already, which is
+// what json.Marshal of a []json.RawMessage field would write, without
+// compacting each item again.
+func encodePage(items [][]byte, page commentsPage) []byte {
+	rest, _ := json.Marshal(page) // strings and ints: cannot fail
+	n := len(`{"data":[],`) + len(rest)
+	for _, it := range items {
+		n += len(it) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, `{"data":[`...)
+	for i, it := range items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, it...)
+	}
+	b = append(b, "],"...)
+	return append(b, rest[1:]...) // rest without its opening brace
 }
 
 // listComments is GET /v1/comments.
@@ -296,9 +323,9 @@ func (s *Server) listComments(r *http.Request) reply {
 		items = items[:s.opts.PageSize]
 		page.Meta.NextToken = encodeToken(items[len(items)-1].n)
 	}
-	page.Data = make([]json.RawMessage, len(items))
+	data := make([][]byte, len(items))
 	for i, c := range items {
-		page.Data[i], _ = json.Marshal(s.item(c.Comment)) // plain strings and ints: cannot fail
+		data[i] = c.wire
 	}
 	rep := reply{status: http.StatusOK}
 	if len(items) > 0 {
@@ -306,12 +333,12 @@ func (s *Server) listComments(r *http.Request) reply {
 		if s.faults.Malformed > 0 {
 			s.faults.Malformed--
 			mid := len(items) / 2
-			page.Data[mid] = malform(s.faults.MalformedKind, s.item(items[mid].Comment))
+			data[mid] = malform(s.faults.MalformedKind, s.item(items[mid].Comment))
 			rep.faulted = true
 		}
 	}
 	page.Meta.ResultCount = len(items)
-	rep.body = page
+	rep.raw = encodePage(data, page)
 	return rep
 }
 

@@ -130,6 +130,9 @@ type comment struct {
 	Comment
 	n                        uint64
 	hidden, flagged, deleted bool
+	// wire is the item as GET /v1/comments lists it, encoded when the
+	// comment is added or edited rather than on every page that lists it.
+	wire []byte
 }
 
 type keyUse struct{ commentID, action string }
@@ -230,6 +233,7 @@ func (s *Server) AddComment(c Comment) Comment {
 		if !old.deleted && old.Text != c.Text {
 			old.Text = c.Text
 			old.Version++
+			old.wire = s.encodeItem(old.Comment)
 		}
 		return old.Comment
 	}
@@ -259,7 +263,7 @@ func (s *Server) AddComment(c Comment) Comment {
 		c.CreatedAt = s.opts.Now()
 	}
 	c.CreatedAt = c.CreatedAt.UTC()
-	stored := &comment{Comment: c, n: n}
+	stored := &comment{Comment: c, n: n, wire: s.encodeItem(c)}
 	s.comments[c.ID] = stored
 	p.comments = append(p.comments, stored) // n is the largest yet: order kept
 	return c
@@ -380,6 +384,12 @@ type wireItem struct {
 	Version      int    `json:"version"`
 	CreatedAt    string `json:"created_at"`
 	URL          string `json:"url"`
+}
+
+// encodeItem is the JSON of c's wireItem.
+func (s *Server) encodeItem(c Comment) []byte {
+	b, _ := json.Marshal(s.item(c)) // plain strings and an int: cannot fail
+	return b
 }
 
 func (s *Server) item(c Comment) wireItem {

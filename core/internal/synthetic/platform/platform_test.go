@@ -781,3 +781,41 @@ func FuzzQuery(f *testing.F) {
 		}
 	})
 }
+
+// The comments page is put together from items encoded in advance; it must
+// be byte for byte what json.Marshal writes for the whole page.
+func TestEncodePageIsWhatMarshalWrites(t *testing.T) {
+	item := func(text string) []byte {
+		b, _ := json.Marshal(wireItem{ID: "1700000000000000001", PostID: "p", AuthorID: "u", Text: text, URL: "http://x/p/p/c/1"})
+		return b
+	}
+	for _, tc := range []struct {
+		name  string
+		items [][]byte
+		page  commentsPage
+	}{
+		{"empty", nil, commentsPage{}},
+		{"one", [][]byte{item("hi")}, commentsPage{Meta: pageMeta{ResultCount: 1, NewestID: "1", OldestID: "1"}}},
+		{"escapes and a next page", [][]byte{item("<b>&\"x\"\n😀"), item("\u2028"), json.RawMessage(`"corrupt item"`)},
+			commentsPage{Meta: pageMeta{ResultCount: 3, NextToken: "MTc"}}},
+		{"errors", [][]byte{item("a")}, commentsPage{Errors: []postError{{PostID: "q", Title: "Not Found", Detail: "post q does not exist"}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			whole := struct {
+				Data   []json.RawMessage `json:"data"`
+				Meta   pageMeta          `json:"meta"`
+				Errors []postError       `json:"errors,omitempty"`
+			}{Data: make([]json.RawMessage, len(tc.items)), Meta: tc.page.Meta, Errors: tc.page.Errors}
+			for i, it := range tc.items {
+				whole.Data[i] = it
+			}
+			want, err := json.Marshal(whole)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := encodePage(tc.items, tc.page); string(got) != string(want) {
+				t.Errorf("encodePage\n%s\nwant\n%s", got, want)
+			}
+		})
+	}
+}
