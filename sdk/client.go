@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/go-plugin"
 	pb "github.com/moderatorbot/moderator/sdk/proto/moderator/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // RemotePlugin is a host's handle on a running plugin process: what go-plugin
@@ -28,6 +31,8 @@ type RemotePlugin struct {
 
 	mu   sync.Mutex
 	desc *Description
+	// noWebhookBatch: the plugin predates WebhookBatch.
+	noWebhookBatch atomic.Bool
 }
 
 func newRemotePlugin(broker *plugin.GRPCBroker, c *grpc.ClientConn) *RemotePlugin {
@@ -194,11 +199,23 @@ func (r *RemotePlugin) Stream(ctx context.Context, req StreamRequest, sink Strea
 
 // Webhook forwards one HTTP delivery to a connector.
 func (r *RemotePlugin) Webhook(ctx context.Context, req WebhookRequest) (WebhookResponse, error) {
-	resp, err := r.connector.Webhook(ctx, &pb.WebhookRequest{
-		Method: req.Method, Path: req.Path, RawQuery: req.RawQuery, Headers: headerToPB(req.Header), Body: req.Body, RemoteAddr: req.RemoteAddr,
-	})
+	resp, err := r.connector.Webhook(ctx, webhookToPB(req))
 	if err != nil {
 		return WebhookResponse{}, fmt.Errorf("webhook: %w", fromStatus(err))
+	}
+	return webhookFromPB(resp)
+}
+
+func webhookToPB(req WebhookRequest) *pb.WebhookRequest {
+	return &pb.WebhookRequest{
+		Method: req.Method, Path: req.Path, RawQuery: req.RawQuery, Headers: headerToPB(req.Header), Body: req.Body, RemoteAddr: req.RemoteAddr,
+	}
+}
+
+// webhookFromPB checks a plugin's answer to a delivery.
+func webhookFromPB(resp *pb.WebhookResponse) (WebhookResponse, error) {
+	if resp == nil {
+		return WebhookResponse{}, errors.New("webhook: invalid reply from plugin: no response")
 	}
 	if resp.Status < 100 || resp.Status > 599 {
 		return WebhookResponse{}, fmt.Errorf("webhook: invalid reply from plugin: HTTP status %d", resp.Status)
@@ -208,6 +225,52 @@ func (r *RemotePlugin) Webhook(ctx context.Context, req WebhookRequest) (Webhook
 		if c.ID == "" {
 			return WebhookResponse{}, fmt.Errorf("webhook: invalid reply from plugin: comment %d has no id", i)
 		}
+	}
+	return out, nil
+}
+
+// WebhookOutcome is what became of one delivery of a WebhookBatch: the
+// connector's answer, or why there is none.
+type WebhookOutcome struct {
+	Response WebhookResponse
+	Err      error
+}
+
+// WebhookBatch forwards deliveries that arrived together in one call and
+// returns one outcome per delivery, in order. The error is for the call as
+// a whole (the plugin is gone, say); a delivery the connector could not
+// handle has its own Err. A plugin built with an SDK that predates the
+// batch call gets the deliveries one Webhook call at a time.
+func (r *RemotePlugin) WebhookBatch(ctx context.Context, reqs []WebhookRequest) ([]WebhookOutcome, error) {
+	out := make([]WebhookOutcome, len(reqs))
+	if !r.noWebhookBatch.Load() {
+		in := &pb.WebhookBatchRequest{Deliveries: make([]*pb.WebhookRequest, len(reqs))}
+		for i, req := range reqs {
+			in.Deliveries[i] = webhookToPB(req)
+		}
+		resp, err := r.connector.WebhookBatch(ctx, in)
+		switch {
+		case status.Code(err) == codes.Unimplemented:
+			// An older SDK (or no webhook capability at all, which the
+			// single calls will report per delivery): one at a time.
+			r.noWebhookBatch.Store(true)
+		case err != nil:
+			return nil, fmt.Errorf("webhook batch: %w", fromStatus(err))
+		case len(resp.Outcomes) != len(reqs):
+			return nil, fmt.Errorf("webhook batch: invalid reply from plugin: %d outcomes for %d deliveries", len(resp.Outcomes), len(reqs))
+		default:
+			for i, o := range resp.Outcomes {
+				if o.GetError() != "" {
+					out[i].Err = fmt.Errorf("webhook: %s", o.Error)
+					continue
+				}
+				out[i].Response, out[i].Err = webhookFromPB(o.GetResponse())
+			}
+			return out, nil
+		}
+	}
+	for i, req := range reqs {
+		out[i].Response, out[i].Err = r.Webhook(ctx, req)
 	}
 	return out, nil
 }

@@ -428,6 +428,10 @@ func (s *connectorServer) Webhook(ctx context.Context, r *pb.WebhookRequest) (*p
 	if !ok {
 		return nil, unimplemented(CapWebhook)
 	}
+	return webhookOne(ctx, w, r)
+}
+
+func webhookOne(ctx context.Context, w WebhookHandler, r *pb.WebhookRequest) (*pb.WebhookResponse, error) {
 	resp, err := w.Webhook(ctx, WebhookRequest{
 		Method: r.Method, Path: r.Path, RawQuery: r.RawQuery, Header: headerFromPB(r.Headers), Body: r.Body, RemoteAddr: r.RemoteAddr,
 	})
@@ -438,6 +442,49 @@ func (s *connectorServer) Webhook(ctx context.Context, r *pb.WebhookRequest) (*p
 		resp.Status = 200
 	}
 	return &pb.WebhookResponse{Status: int32(resp.Status), Headers: headerToPB(resp.Header), Body: resp.Body, Comments: commentsToPB(resp.Comments)}, nil
+}
+
+// webhookWorkers bounds how many deliveries of one batch are handled at
+// once: verifying a signature and decoding a body use the CPU, so more than
+// a few at a time only queue for it.
+const webhookWorkers = 8
+
+// WebhookBatch handles each delivery with the plugin's own WebhookHandler,
+// a few at a time; a delivery that fails (or panics) fails alone.
+func (s *connectorServer) WebhookBatch(ctx context.Context, r *pb.WebhookBatchRequest) (*pb.WebhookBatchResponse, error) {
+	w, ok := s.c.(WebhookHandler)
+	if !ok {
+		return nil, unimplemented(CapWebhook)
+	}
+	out := &pb.WebhookBatchResponse{Outcomes: make([]*pb.WebhookOutcome, len(r.Deliveries))}
+	sem := make(chan struct{}, webhookWorkers)
+	var wg sync.WaitGroup
+	for i, d := range r.Deliveries {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			o := &pb.WebhookOutcome{}
+			defer func() {
+				if p := recover(); p != nil {
+					o.Response, o.Error = nil, fmt.Sprintf("plugin panicked: %v", p)
+				}
+				out.Outcomes[i] = o
+			}()
+			resp, err := webhookOne(ctx, w, d)
+			if err != nil {
+				o.Error = err.Error()
+				if st, ok := status.FromError(err); ok {
+					o.Error = st.Message()
+				}
+				return
+			}
+			o.Response = resp
+		}()
+	}
+	wg.Wait()
+	return out, nil
 }
 
 func (s *connectorServer) Moderate(ctx context.Context, r *pb.ModerateRequest) (*pb.ModerateResponse, error) {

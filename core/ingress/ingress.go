@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -28,6 +30,7 @@ type Store interface {
 type Intake struct {
 	store     Store
 	in, dupes *prometheus.CounterVec
+	batches   *prometheus.HistogramVec
 }
 
 // NewIntake wraps a store.
@@ -40,11 +43,16 @@ func NewIntake(s Store) *Intake {
 		dupes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "moderator_comments_duplicate_total", Help: "Comment versions received again and dropped as duplicates."},
 			[]string{"connector", "source"}),
+		batches: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "moderator_webhook_batch_deliveries",
+			Help:    "Webhook deliveries handled together in one connector call and one durable write.",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
+		}, []string{"connector"}),
 	}
 }
 
 // Register adds the counters to r.
-func (i *Intake) Register(r prometheus.Registerer) { r.MustRegister(i.in, i.dupes) }
+func (i *Intake) Register(r prometheus.Registerer) { r.MustRegister(i.in, i.dupes, i.batches) }
 
 // Queue stores comments (and poll cursors) and returns once they are on disk.
 func (i *Intake) Queue(ctx context.Context, connector, source string, comments []sdk.Comment, cursors []store.CursorUpdate) (store.IntakeResult, error) {
@@ -60,13 +68,199 @@ func (i *Intake) Queue(ctx context.Context, connector, source string, comments [
 // Webhooks serves {prefix}/{connector}[/...]: each request goes to the named
 // connector's webhook capability, which verifies it and says what to answer;
 // the comments it carried are on disk before that answer is sent.
+//
+// Deliveries that arrive while earlier ones are being handled are handled
+// together: one call to the connector and one durable write for all of them
+// (group commit), so that the cost per delivery falls as the load rises
+// instead of the queue growing. A delivery that finds a worker free goes
+// alone and waits for no one.
 type Webhooks struct {
 	Prefix     string
 	MaxBody    int64
-	Timeout    time.Duration // for the connector's verdict; default 10s
+	Timeout    time.Duration // for the connector's verdict and the write; default 10s
 	Logger     hclog.Logger
 	Intake     *Intake
 	Connectors map[string]func(context.Context) (sdk.WebhookHandler, error)
+	// Workers is how many batches of one connector may be in hand at once;
+	// default 4.
+	Workers int
+
+	mu       sync.Mutex
+	batchers map[string]*batcher
+}
+
+// BatchHandler is a WebhookHandler that takes several deliveries in one call
+// (sdk.RemotePlugin: one gRPC call instead of one per delivery).
+type BatchHandler interface {
+	WebhookBatch(ctx context.Context, reqs []sdk.WebhookRequest) ([]sdk.WebhookOutcome, error)
+}
+
+// Batches are bounded so one call stays small next to gRPC's message limit
+// and one slow batch does not hold too many platforms' answers.
+const (
+	maxBatch      = 256
+	maxBatchBytes = 8 << 20
+)
+
+// delivery is one request waiting for its batch.
+type delivery struct {
+	req  sdk.WebhookRequest
+	out  sdk.WebhookOutcome
+	done chan struct{}
+	// stored is false when the connector accepted the delivery but its
+	// comments could not be written.
+	stored bool
+	// taken: a worker has it; it can no longer be withdrawn.
+	taken bool
+}
+
+// batcher gathers the deliveries of one connector.
+type batcher struct {
+	h       *Webhooks
+	name    string
+	get     func(context.Context) (sdk.WebhookHandler, error)
+	mu      sync.Mutex
+	pending []*delivery
+	running int
+	// sizes counts deliveries per batch, for the operator.
+	sizes prometheus.Observer
+}
+
+func (h *Webhooks) batcher(name string, get func(context.Context) (sdk.WebhookHandler, error)) *batcher {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.batchers == nil {
+		h.batchers = map[string]*batcher{}
+	}
+	b := h.batchers[name]
+	if b == nil {
+		b = &batcher{h: h, name: name, get: get, sizes: h.Intake.batches.WithLabelValues(name)}
+		h.batchers[name] = b
+	}
+	return b
+}
+
+// submit queues d and starts a worker if fewer than the limit are running.
+func (b *batcher) submit(d *delivery) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.pending = append(b.pending, d)
+	workers := b.h.Workers
+	if workers <= 0 {
+		workers = 4
+	}
+	if b.running < workers {
+		b.running++
+		go b.work()
+	}
+}
+
+// withdraw takes d back if no worker has it yet.
+func (b *batcher) withdraw(d *delivery) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if d.taken {
+		return false
+	}
+	for i, p := range b.pending {
+		if p == d {
+			b.pending = append(b.pending[:i], b.pending[i+1:]...)
+			break
+		}
+	}
+	return true
+}
+
+// work handles batches until nothing is pending.
+func (b *batcher) work() {
+	for {
+		b.mu.Lock()
+		if len(b.pending) == 0 {
+			b.running--
+			b.mu.Unlock()
+			return
+		}
+		n, size := 0, 0
+		for n < len(b.pending) && n < maxBatch && (n == 0 || size+len(b.pending[n].req.Body) <= maxBatchBytes) {
+			size += len(b.pending[n].req.Body)
+			b.pending[n].taken = true
+			n++
+		}
+		batch := slices.Clone(b.pending[:n])
+		b.pending = append(b.pending[:0], b.pending[n:]...)
+		b.mu.Unlock()
+		b.handle(batch)
+	}
+}
+
+// handle asks the connector about a batch, writes what it accepted in one
+// commit, and releases every delivery's waiter.
+func (b *batcher) handle(batch []*delivery) {
+	defer func() {
+		for _, d := range batch {
+			close(d.done)
+		}
+	}()
+	b.sizes.Observe(float64(len(batch)))
+	timeout := b.h.Timeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	// The batch is nobody's request alone: it runs to its own deadline even
+	// when one platform hangs up.
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	fail := func(err error) {
+		for _, d := range batch {
+			d.out.Err = err
+		}
+	}
+	wh, err := b.get(ctx)
+	if err != nil {
+		fail(fmt.Errorf("connector unavailable: %w", err))
+		return
+	}
+	if bh, ok := wh.(BatchHandler); ok {
+		reqs := make([]sdk.WebhookRequest, len(batch))
+		for i, d := range batch {
+			reqs[i] = d.req
+		}
+		outs, err := bh.WebhookBatch(ctx, reqs)
+		if err == nil && len(outs) != len(batch) {
+			err = fmt.Errorf("%d outcomes for %d deliveries", len(outs), len(batch))
+		}
+		if err != nil {
+			fail(err)
+			return
+		}
+		for i, d := range batch {
+			d.out = outs[i]
+		}
+	} else {
+		for _, d := range batch {
+			d.out.Response, d.out.Err = wh.Webhook(ctx, d.req)
+		}
+	}
+	// Only a delivery the connector accepted carries comments: a 401 for a
+	// bad signature queues nothing, whatever else the reply holds.
+	var comments []sdk.Comment
+	for _, d := range batch {
+		d.stored = true
+		if d.out.Err == nil && d.out.Response.Status < 300 {
+			comments = append(comments, d.out.Response.Comments...)
+		}
+	}
+	if len(comments) == 0 {
+		return
+	}
+	if _, err := b.h.Intake.Queue(ctx, b.name, "webhook", comments, nil); err != nil {
+		b.h.Logger.Error("webhook: queue comments", "connector", b.name, "deliveries", len(batch), "comments", len(comments), "error", err)
+		for _, d := range batch {
+			if d.out.Err == nil && d.out.Response.Status < 300 && len(d.out.Response.Comments) > 0 {
+				d.stored = false
+			}
+		}
+	}
 }
 
 func (h *Webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -95,37 +289,33 @@ func (h *Webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	timeout := h.Timeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
+	d := &delivery{
+		req:  sdk.WebhookRequest{Method: r.Method, Path: sub, RawQuery: r.URL.RawQuery, Header: r.Header, Body: body, RemoteAddr: r.RemoteAddr},
+		done: make(chan struct{}),
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
-	defer cancel()
-	wh, err := get(ctx)
-	if err != nil {
+	b := h.batcher(name, get)
+	b.submit(d)
+	select {
+	case <-d.done:
+	case <-r.Context().Done():
+		if b.withdraw(d) {
+			return // gone before anyone handled it: nothing was stored
+		}
+		<-d.done // in a batch already: its outcome is on its way
+	}
+	if d.out.Err != nil {
 		// The platform retries deliveries we do not accept: say so rather
 		// than pretend.
-		h.Logger.Error("webhook: connector unavailable", "connector", name, "error", err)
-		http.Error(w, "connector unavailable, retry later", http.StatusServiceUnavailable)
-		return
-	}
-	resp, err := wh.Webhook(ctx, sdk.WebhookRequest{
-		Method: r.Method, Path: sub, RawQuery: r.URL.RawQuery, Header: r.Header, Body: body, RemoteAddr: r.RemoteAddr,
-	})
-	if err != nil {
-		h.Logger.Error("webhook: connector failed", "connector", name, "error", err)
+		h.Logger.Error("webhook: connector failed", "connector", name, "error", d.out.Err)
 		http.Error(w, "connector failed, retry later", http.StatusServiceUnavailable)
 		return
 	}
-	// Only a delivery the connector accepted carries comments: a 401 for a
-	// bad signature queues nothing, whatever else the reply holds.
-	if resp.Status < 300 && len(resp.Comments) > 0 {
-		if _, err := h.Intake.Queue(ctx, name, "webhook", resp.Comments, nil); err != nil {
-			h.Logger.Error("webhook: queue comments", "connector", name, "comments", len(resp.Comments), "error", err)
-			http.Error(w, "could not store the delivery, retry later", http.StatusServiceUnavailable)
-			return
-		}
-	} else if resp.Status >= 400 {
+	if !d.stored {
+		http.Error(w, "could not store the delivery, retry later", http.StatusServiceUnavailable)
+		return
+	}
+	resp := d.out.Response
+	if resp.Status >= 400 {
 		h.Logger.Warn("webhook refused by its connector", "connector", name, "status", resp.Status, "remote", r.RemoteAddr)
 	}
 	for k, vs := range resp.Header {

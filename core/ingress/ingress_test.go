@@ -8,12 +8,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/moderatorbot/moderator/core/store"
@@ -188,4 +190,159 @@ func FuzzWebhook(f *testing.F) {
 			t.Fatalf("unsigned delivery answered %d", resp.StatusCode)
 		}
 	})
+}
+
+// gatedBatch takes deliveries in batches, each held until the test lets it go.
+type gatedBatch struct {
+	*signedHook
+	gate  chan struct{}
+	sizes chan int
+}
+
+func (g *gatedBatch) WebhookBatch(ctx context.Context, reqs []sdk.WebhookRequest) ([]sdk.WebhookOutcome, error) {
+	g.sizes <- len(reqs)
+	<-g.gate
+	out := make([]sdk.WebhookOutcome, len(reqs))
+	for i, r := range reqs {
+		out[i].Response, out[i].Err = g.Webhook(ctx, r)
+	}
+	return out, nil
+}
+
+// countingStore counts durable writes.
+type countingStore struct {
+	Store
+	intakes atomic.Int32
+}
+
+func (c *countingStore) Intake(ctx context.Context, connector, source string, cs []sdk.Comment, cur []store.CursorUpdate) (store.IntakeResult, error) {
+	c.intakes.Add(1)
+	return c.Store.Intake(ctx, connector, source, cs, cur)
+}
+
+type batchEnv struct {
+	*env
+	h      *Webhooks
+	gated  *gatedBatch
+	writes *countingStore
+}
+
+func newBatchEnv(t *testing.T) *batchEnv {
+	e := newEnv(t)
+	g := &gatedBatch{signedHook: e.hook, gate: make(chan struct{}), sizes: make(chan int, 10)}
+	cs := &countingStore{Store: e.store}
+	h := &Webhooks{Prefix: "/webhooks", MaxBody: 1024, Logger: hclog.NewNullLogger(), Intake: NewIntake(cs), Workers: 1,
+		Connectors: map[string]func(context.Context) (sdk.WebhookHandler, error){
+			"x": func(context.Context) (sdk.WebhookHandler, error) { return g, nil },
+		}}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	e.srv = srv
+	return &batchEnv{env: e, h: h, gated: g, writes: cs}
+}
+
+func (e *batchEnv) pending() int {
+	b := e.h.batcher("x", nil)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.pending)
+}
+
+func delivery1(id string) []byte { return []byte(`[{"ID":"` + id + `","Text":"hi"}]`) }
+
+// send posts a signed delivery from a goroutine other than the test's and
+// returns the status, or 0 when there was no answer.
+func (e *env) send(key string, body []byte) int {
+	req, _ := http.NewRequest("POST", e.srv.URL+"/webhooks/x", bytes.NewReader(body))
+	req.Header.Set("X-Signature", sign(key, body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// Deliveries that arrive while a batch is in hand go together: one
+// connector call, one durable write; each still gets its own answer, and
+// one with a bad signature stores nothing.
+func TestDeliveriesArrivingTogetherShareOneCallAndOneWrite(t *testing.T) {
+	e := newBatchEnv(t)
+	first := make(chan int)
+	go func() { first <- e.send("s3cret", delivery1("first")) }()
+	if n := <-e.gated.sizes; n != 1 {
+		t.Fatalf("first batch of %d, want 1", n)
+	}
+	const n = 20
+	statuses := make(chan int, n)
+	for i := range n {
+		go func() {
+			body, key := delivery1(fmt.Sprint(i)), "s3cret"
+			if i == 7 {
+				key = "forged"
+			}
+			statuses <- e.send(key, body)
+		}()
+	}
+	for e.pending() < n {
+		time.Sleep(time.Millisecond) // until all 20 wait behind the first batch
+	}
+	close(e.gated.gate)
+	if got := <-e.gated.sizes; got != n {
+		t.Fatalf("second batch of %d deliveries, want all %d", got, n)
+	}
+	if s := <-first; s != 200 {
+		t.Fatalf("first delivery answered %d", s)
+	}
+	count := map[int]int{}
+	for range n {
+		count[<-statuses]++
+	}
+	if count[200] != n-1 || count[401] != 1 {
+		t.Errorf("answers %v, want %d×200 and one 401", count, n-1)
+	}
+	if w := e.writes.intakes.Load(); w != 2 {
+		t.Errorf("%d durable writes, want 2 (one per batch)", w)
+	}
+	if q := e.queued(t); q != n {
+		t.Errorf("%d comments queued, want %d (the first and 19 of 20)", q, n)
+	}
+}
+
+// A delivery whose sender gives up before any worker took it is withdrawn:
+// it was answered with nothing, so nothing of it may be stored.
+func TestDeliveryWithdrawnWhenItsSenderLeaves(t *testing.T) {
+	e := newBatchEnv(t)
+	go e.send("s3cret", delivery1("first"))
+	<-e.gated.sizes
+	ctx, cancel := context.WithCancel(context.Background())
+	gone := make(chan error, 1)
+	go func() {
+		body := delivery1("left")
+		req, _ := http.NewRequestWithContext(ctx, "POST", e.srv.URL+"/webhooks/x", bytes.NewReader(body))
+		req.Header.Set("X-Signature", sign("s3cret", body))
+		_, err := http.DefaultClient.Do(req)
+		gone <- err
+	}()
+	for e.pending() < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-gone; err == nil {
+		t.Fatal("the request was answered")
+	}
+	for e.pending() > 0 {
+		time.Sleep(time.Millisecond) // the server notices the sender left
+	}
+	close(e.gated.gate)
+	for e.queued(t) < 1 {
+		time.Sleep(time.Millisecond) // the first delivery's write
+	}
+	if w := e.writes.intakes.Load(); w != 1 {
+		t.Errorf("%d durable writes, want 1: the withdrawn delivery was handled", w)
+	}
+	work, _, _ := e.store.Queued(context.Background(), 0, 10, nil)
+	if len(work) != 1 || work[0].Record.Comment.ID != "first" {
+		t.Errorf("queued %+v, want only the first delivery's comment", work)
+	}
 }

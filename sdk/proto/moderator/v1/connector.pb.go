@@ -821,6 +821,151 @@ func (x *WebhookResponse) GetComments() []*Comment {
 	return nil
 }
 
+type WebhookBatchRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Deliveries    []*WebhookRequest      `protobuf:"bytes,1,rep,name=deliveries,proto3" json:"deliveries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WebhookBatchRequest) Reset() {
+	*x = WebhookBatchRequest{}
+	mi := &file_moderator_v1_connector_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WebhookBatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WebhookBatchRequest) ProtoMessage() {}
+
+func (x *WebhookBatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_moderator_v1_connector_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WebhookBatchRequest.ProtoReflect.Descriptor instead.
+func (*WebhookBatchRequest) Descriptor() ([]byte, []int) {
+	return file_moderator_v1_connector_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *WebhookBatchRequest) GetDeliveries() []*WebhookRequest {
+	if x != nil {
+		return x.Deliveries
+	}
+	return nil
+}
+
+type WebhookBatchResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per delivery, in the same order.
+	Outcomes      []*WebhookOutcome `protobuf:"bytes,1,rep,name=outcomes,proto3" json:"outcomes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WebhookBatchResponse) Reset() {
+	*x = WebhookBatchResponse{}
+	mi := &file_moderator_v1_connector_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WebhookBatchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WebhookBatchResponse) ProtoMessage() {}
+
+func (x *WebhookBatchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_moderator_v1_connector_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WebhookBatchResponse.ProtoReflect.Descriptor instead.
+func (*WebhookBatchResponse) Descriptor() ([]byte, []int) {
+	return file_moderator_v1_connector_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *WebhookBatchResponse) GetOutcomes() []*WebhookOutcome {
+	if x != nil {
+		return x.Outcomes
+	}
+	return nil
+}
+
+// WebhookOutcome is what became of one delivery of a batch: its response, or
+// the error Webhook would have returned for it alone.
+type WebhookOutcome struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Response *WebhookResponse       `protobuf:"bytes,1,opt,name=response,proto3" json:"response,omitempty"`
+	// Set when the delivery could not be handled; the host answers the
+	// platform 503 so that it delivers again.
+	Error         string `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WebhookOutcome) Reset() {
+	*x = WebhookOutcome{}
+	mi := &file_moderator_v1_connector_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WebhookOutcome) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WebhookOutcome) ProtoMessage() {}
+
+func (x *WebhookOutcome) ProtoReflect() protoreflect.Message {
+	mi := &file_moderator_v1_connector_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WebhookOutcome.ProtoReflect.Descriptor instead.
+func (*WebhookOutcome) Descriptor() ([]byte, []int) {
+	return file_moderator_v1_connector_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *WebhookOutcome) GetResponse() *WebhookResponse {
+	if x != nil {
+		return x.Response
+	}
+	return nil
+}
+
+func (x *WebhookOutcome) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 type ModerateRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Comment *Comment               `protobuf:"bytes,1,opt,name=comment,proto3" json:"comment,omitempty"`
@@ -835,7 +980,7 @@ type ModerateRequest struct {
 
 func (x *ModerateRequest) Reset() {
 	*x = ModerateRequest{}
-	mi := &file_moderator_v1_connector_proto_msgTypes[13]
+	mi := &file_moderator_v1_connector_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -847,7 +992,7 @@ func (x *ModerateRequest) String() string {
 func (*ModerateRequest) ProtoMessage() {}
 
 func (x *ModerateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_moderator_v1_connector_proto_msgTypes[13]
+	mi := &file_moderator_v1_connector_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -860,7 +1005,7 @@ func (x *ModerateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModerateRequest.ProtoReflect.Descriptor instead.
 func (*ModerateRequest) Descriptor() ([]byte, []int) {
-	return file_moderator_v1_connector_proto_rawDescGZIP(), []int{13}
+	return file_moderator_v1_connector_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ModerateRequest) GetComment() *Comment {
@@ -903,7 +1048,7 @@ type ModerateResponse struct {
 
 func (x *ModerateResponse) Reset() {
 	*x = ModerateResponse{}
-	mi := &file_moderator_v1_connector_proto_msgTypes[14]
+	mi := &file_moderator_v1_connector_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -915,7 +1060,7 @@ func (x *ModerateResponse) String() string {
 func (*ModerateResponse) ProtoMessage() {}
 
 func (x *ModerateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_moderator_v1_connector_proto_msgTypes[14]
+	mi := &file_moderator_v1_connector_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -928,7 +1073,7 @@ func (x *ModerateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModerateResponse.ProtoReflect.Descriptor instead.
 func (*ModerateResponse) Descriptor() ([]byte, []int) {
-	return file_moderator_v1_connector_proto_rawDescGZIP(), []int{14}
+	return file_moderator_v1_connector_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ModerateResponse) GetChanged() bool {
@@ -1004,7 +1149,16 @@ const file_moderator_v1_connector_proto_rawDesc = "" +
 	"\x06status\x18\x01 \x01(\x05R\x06status\x12.\n" +
 	"\aheaders\x18\x02 \x03(\v2\x14.moderator.v1.HeaderR\aheaders\x12\x12\n" +
 	"\x04body\x18\x03 \x01(\fR\x04body\x121\n" +
-	"\bcomments\x18\x04 \x03(\v2\x15.moderator.v1.CommentR\bcomments\"\x9b\x01\n" +
+	"\bcomments\x18\x04 \x03(\v2\x15.moderator.v1.CommentR\bcomments\"S\n" +
+	"\x13WebhookBatchRequest\x12<\n" +
+	"\n" +
+	"deliveries\x18\x01 \x03(\v2\x1c.moderator.v1.WebhookRequestR\n" +
+	"deliveries\"P\n" +
+	"\x14WebhookBatchResponse\x128\n" +
+	"\boutcomes\x18\x01 \x03(\v2\x1c.moderator.v1.WebhookOutcomeR\boutcomes\"a\n" +
+	"\x0eWebhookOutcome\x129\n" +
+	"\bresponse\x18\x01 \x01(\v2\x1d.moderator.v1.WebhookResponseR\bresponse\x12\x14\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\"\x9b\x01\n" +
 	"\x0fModerateRequest\x12/\n" +
 	"\acomment\x18\x01 \x01(\v2\x15.moderator.v1.CommentR\acomment\x12\x16\n" +
 	"\x06action\x18\x02 \x01(\tR\x06action\x12\x16\n" +
@@ -1012,12 +1166,13 @@ const file_moderator_v1_connector_proto_rawDesc = "" +
 	"\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKey\"D\n" +
 	"\x10ModerateResponse\x12\x18\n" +
 	"\achanged\x18\x01 \x01(\bR\achanged\x12\x16\n" +
-	"\x06detail\x18\x02 \x01(\tR\x06detail2\xf6\x02\n" +
+	"\x06detail\x18\x02 \x01(\tR\x06detail2\xcd\x03\n" +
 	"\x10ConnectorService\x12I\n" +
 	"\bDiscover\x12\x1d.moderator.v1.DiscoverRequest\x1a\x1e.moderator.v1.DiscoverResponse\x12=\n" +
 	"\x04Poll\x12\x19.moderator.v1.PollRequest\x1a\x1a.moderator.v1.PollResponse\x12E\n" +
 	"\x06Stream\x12\x1b.moderator.v1.StreamRequest\x1a\x1c.moderator.v1.StreamResponse0\x01\x12F\n" +
-	"\aWebhook\x12\x1c.moderator.v1.WebhookRequest\x1a\x1d.moderator.v1.WebhookResponse\x12I\n" +
+	"\aWebhook\x12\x1c.moderator.v1.WebhookRequest\x1a\x1d.moderator.v1.WebhookResponse\x12U\n" +
+	"\fWebhookBatch\x12!.moderator.v1.WebhookBatchRequest\x1a\".moderator.v1.WebhookBatchResponse\x12I\n" +
 	"\bModerate\x12\x1d.moderator.v1.ModerateRequest\x1a\x1e.moderator.v1.ModerateResponseBFZDgithub.com/moderatorbot/moderator/sdk/proto/moderator/v1;moderatorv1b\x06proto3"
 
 var (
@@ -1032,58 +1187,66 @@ func file_moderator_v1_connector_proto_rawDescGZIP() []byte {
 	return file_moderator_v1_connector_proto_rawDescData
 }
 
-var file_moderator_v1_connector_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_moderator_v1_connector_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_moderator_v1_connector_proto_goTypes = []any{
-	(*Target)(nil),           // 0: moderator.v1.Target
-	(*DiscoverRequest)(nil),  // 1: moderator.v1.DiscoverRequest
-	(*DiscoverResponse)(nil), // 2: moderator.v1.DiscoverResponse
-	(*PollRequest)(nil),      // 3: moderator.v1.PollRequest
-	(*PostCursor)(nil),       // 4: moderator.v1.PostCursor
-	(*PollResponse)(nil),     // 5: moderator.v1.PollResponse
-	(*PostComments)(nil),     // 6: moderator.v1.PostComments
-	(*StreamRequest)(nil),    // 7: moderator.v1.StreamRequest
-	(*StreamResponse)(nil),   // 8: moderator.v1.StreamResponse
-	(*StreamStatus)(nil),     // 9: moderator.v1.StreamStatus
-	(*Header)(nil),           // 10: moderator.v1.Header
-	(*WebhookRequest)(nil),   // 11: moderator.v1.WebhookRequest
-	(*WebhookResponse)(nil),  // 12: moderator.v1.WebhookResponse
-	(*ModerateRequest)(nil),  // 13: moderator.v1.ModerateRequest
-	(*ModerateResponse)(nil), // 14: moderator.v1.ModerateResponse
-	(*Post)(nil),             // 15: moderator.v1.Post
-	(*RateLimit)(nil),        // 16: moderator.v1.RateLimit
-	(*Comment)(nil),          // 17: moderator.v1.Comment
+	(*Target)(nil),               // 0: moderator.v1.Target
+	(*DiscoverRequest)(nil),      // 1: moderator.v1.DiscoverRequest
+	(*DiscoverResponse)(nil),     // 2: moderator.v1.DiscoverResponse
+	(*PollRequest)(nil),          // 3: moderator.v1.PollRequest
+	(*PostCursor)(nil),           // 4: moderator.v1.PostCursor
+	(*PollResponse)(nil),         // 5: moderator.v1.PollResponse
+	(*PostComments)(nil),         // 6: moderator.v1.PostComments
+	(*StreamRequest)(nil),        // 7: moderator.v1.StreamRequest
+	(*StreamResponse)(nil),       // 8: moderator.v1.StreamResponse
+	(*StreamStatus)(nil),         // 9: moderator.v1.StreamStatus
+	(*Header)(nil),               // 10: moderator.v1.Header
+	(*WebhookRequest)(nil),       // 11: moderator.v1.WebhookRequest
+	(*WebhookResponse)(nil),      // 12: moderator.v1.WebhookResponse
+	(*WebhookBatchRequest)(nil),  // 13: moderator.v1.WebhookBatchRequest
+	(*WebhookBatchResponse)(nil), // 14: moderator.v1.WebhookBatchResponse
+	(*WebhookOutcome)(nil),       // 15: moderator.v1.WebhookOutcome
+	(*ModerateRequest)(nil),      // 16: moderator.v1.ModerateRequest
+	(*ModerateResponse)(nil),     // 17: moderator.v1.ModerateResponse
+	(*Post)(nil),                 // 18: moderator.v1.Post
+	(*RateLimit)(nil),            // 19: moderator.v1.RateLimit
+	(*Comment)(nil),              // 20: moderator.v1.Comment
 }
 var file_moderator_v1_connector_proto_depIdxs = []int32{
 	0,  // 0: moderator.v1.DiscoverRequest.target:type_name -> moderator.v1.Target
-	15, // 1: moderator.v1.DiscoverResponse.posts:type_name -> moderator.v1.Post
-	16, // 2: moderator.v1.DiscoverResponse.rate_limit:type_name -> moderator.v1.RateLimit
+	18, // 1: moderator.v1.DiscoverResponse.posts:type_name -> moderator.v1.Post
+	19, // 2: moderator.v1.DiscoverResponse.rate_limit:type_name -> moderator.v1.RateLimit
 	4,  // 3: moderator.v1.PollRequest.posts:type_name -> moderator.v1.PostCursor
 	6,  // 4: moderator.v1.PollResponse.posts:type_name -> moderator.v1.PostComments
-	16, // 5: moderator.v1.PollResponse.rate_limit:type_name -> moderator.v1.RateLimit
-	17, // 6: moderator.v1.PostComments.comments:type_name -> moderator.v1.Comment
+	19, // 5: moderator.v1.PollResponse.rate_limit:type_name -> moderator.v1.RateLimit
+	20, // 6: moderator.v1.PostComments.comments:type_name -> moderator.v1.Comment
 	0,  // 7: moderator.v1.StreamRequest.targets:type_name -> moderator.v1.Target
-	17, // 8: moderator.v1.StreamResponse.comment:type_name -> moderator.v1.Comment
+	20, // 8: moderator.v1.StreamResponse.comment:type_name -> moderator.v1.Comment
 	9,  // 9: moderator.v1.StreamResponse.status:type_name -> moderator.v1.StreamStatus
-	16, // 10: moderator.v1.StreamStatus.rate_limit:type_name -> moderator.v1.RateLimit
+	19, // 10: moderator.v1.StreamStatus.rate_limit:type_name -> moderator.v1.RateLimit
 	10, // 11: moderator.v1.WebhookRequest.headers:type_name -> moderator.v1.Header
 	10, // 12: moderator.v1.WebhookResponse.headers:type_name -> moderator.v1.Header
-	17, // 13: moderator.v1.WebhookResponse.comments:type_name -> moderator.v1.Comment
-	17, // 14: moderator.v1.ModerateRequest.comment:type_name -> moderator.v1.Comment
-	1,  // 15: moderator.v1.ConnectorService.Discover:input_type -> moderator.v1.DiscoverRequest
-	3,  // 16: moderator.v1.ConnectorService.Poll:input_type -> moderator.v1.PollRequest
-	7,  // 17: moderator.v1.ConnectorService.Stream:input_type -> moderator.v1.StreamRequest
-	11, // 18: moderator.v1.ConnectorService.Webhook:input_type -> moderator.v1.WebhookRequest
-	13, // 19: moderator.v1.ConnectorService.Moderate:input_type -> moderator.v1.ModerateRequest
-	2,  // 20: moderator.v1.ConnectorService.Discover:output_type -> moderator.v1.DiscoverResponse
-	5,  // 21: moderator.v1.ConnectorService.Poll:output_type -> moderator.v1.PollResponse
-	8,  // 22: moderator.v1.ConnectorService.Stream:output_type -> moderator.v1.StreamResponse
-	12, // 23: moderator.v1.ConnectorService.Webhook:output_type -> moderator.v1.WebhookResponse
-	14, // 24: moderator.v1.ConnectorService.Moderate:output_type -> moderator.v1.ModerateResponse
-	20, // [20:25] is the sub-list for method output_type
-	15, // [15:20] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	20, // 13: moderator.v1.WebhookResponse.comments:type_name -> moderator.v1.Comment
+	11, // 14: moderator.v1.WebhookBatchRequest.deliveries:type_name -> moderator.v1.WebhookRequest
+	15, // 15: moderator.v1.WebhookBatchResponse.outcomes:type_name -> moderator.v1.WebhookOutcome
+	12, // 16: moderator.v1.WebhookOutcome.response:type_name -> moderator.v1.WebhookResponse
+	20, // 17: moderator.v1.ModerateRequest.comment:type_name -> moderator.v1.Comment
+	1,  // 18: moderator.v1.ConnectorService.Discover:input_type -> moderator.v1.DiscoverRequest
+	3,  // 19: moderator.v1.ConnectorService.Poll:input_type -> moderator.v1.PollRequest
+	7,  // 20: moderator.v1.ConnectorService.Stream:input_type -> moderator.v1.StreamRequest
+	11, // 21: moderator.v1.ConnectorService.Webhook:input_type -> moderator.v1.WebhookRequest
+	13, // 22: moderator.v1.ConnectorService.WebhookBatch:input_type -> moderator.v1.WebhookBatchRequest
+	16, // 23: moderator.v1.ConnectorService.Moderate:input_type -> moderator.v1.ModerateRequest
+	2,  // 24: moderator.v1.ConnectorService.Discover:output_type -> moderator.v1.DiscoverResponse
+	5,  // 25: moderator.v1.ConnectorService.Poll:output_type -> moderator.v1.PollResponse
+	8,  // 26: moderator.v1.ConnectorService.Stream:output_type -> moderator.v1.StreamResponse
+	12, // 27: moderator.v1.ConnectorService.Webhook:output_type -> moderator.v1.WebhookResponse
+	14, // 28: moderator.v1.ConnectorService.WebhookBatch:output_type -> moderator.v1.WebhookBatchResponse
+	17, // 29: moderator.v1.ConnectorService.Moderate:output_type -> moderator.v1.ModerateResponse
+	24, // [24:30] is the sub-list for method output_type
+	18, // [18:24] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_moderator_v1_connector_proto_init() }
@@ -1102,7 +1265,7 @@ func file_moderator_v1_connector_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_moderator_v1_connector_proto_rawDesc), len(file_moderator_v1_connector_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,11 +19,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ConnectorService_Discover_FullMethodName = "/moderator.v1.ConnectorService/Discover"
-	ConnectorService_Poll_FullMethodName     = "/moderator.v1.ConnectorService/Poll"
-	ConnectorService_Stream_FullMethodName   = "/moderator.v1.ConnectorService/Stream"
-	ConnectorService_Webhook_FullMethodName  = "/moderator.v1.ConnectorService/Webhook"
-	ConnectorService_Moderate_FullMethodName = "/moderator.v1.ConnectorService/Moderate"
+	ConnectorService_Discover_FullMethodName     = "/moderator.v1.ConnectorService/Discover"
+	ConnectorService_Poll_FullMethodName         = "/moderator.v1.ConnectorService/Poll"
+	ConnectorService_Stream_FullMethodName       = "/moderator.v1.ConnectorService/Stream"
+	ConnectorService_Webhook_FullMethodName      = "/moderator.v1.ConnectorService/Webhook"
+	ConnectorService_WebhookBatch_FullMethodName = "/moderator.v1.ConnectorService/WebhookBatch"
+	ConnectorService_Moderate_FullMethodName     = "/moderator.v1.ConnectorService/Moderate"
 )
 
 // ConnectorServiceClient is the client API for ConnectorService service.
@@ -46,6 +47,12 @@ type ConnectorServiceClient interface {
 	Stream(ctx context.Context, in *StreamRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamResponse], error)
 	// Webhook verifies and decodes one HTTP delivery forwarded by the host.
 	Webhook(ctx context.Context, in *WebhookRequest, opts ...grpc.CallOption) (*WebhookResponse, error)
+	// WebhookBatch is Webhook for deliveries that reached the host together:
+	// one call instead of one per delivery when the platform sends many at
+	// once. It belongs to the webhook capability; the SDK implements it over
+	// the plugin's single-delivery handler. A host falls back to Webhook when
+	// a plugin answers UNIMPLEMENTED (built with an SDK that predates it).
+	WebhookBatch(ctx context.Context, in *WebhookBatchRequest, opts ...grpc.CallOption) (*WebhookBatchResponse, error)
 	// Moderate applies an action to a comment. It must be idempotent: applying
 	// the same action twice leaves the platform as applying it once.
 	Moderate(ctx context.Context, in *ModerateRequest, opts ...grpc.CallOption) (*ModerateResponse, error)
@@ -108,6 +115,16 @@ func (c *connectorServiceClient) Webhook(ctx context.Context, in *WebhookRequest
 	return out, nil
 }
 
+func (c *connectorServiceClient) WebhookBatch(ctx context.Context, in *WebhookBatchRequest, opts ...grpc.CallOption) (*WebhookBatchResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(WebhookBatchResponse)
+	err := c.cc.Invoke(ctx, ConnectorService_WebhookBatch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *connectorServiceClient) Moderate(ctx context.Context, in *ModerateRequest, opts ...grpc.CallOption) (*ModerateResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ModerateResponse)
@@ -138,6 +155,12 @@ type ConnectorServiceServer interface {
 	Stream(*StreamRequest, grpc.ServerStreamingServer[StreamResponse]) error
 	// Webhook verifies and decodes one HTTP delivery forwarded by the host.
 	Webhook(context.Context, *WebhookRequest) (*WebhookResponse, error)
+	// WebhookBatch is Webhook for deliveries that reached the host together:
+	// one call instead of one per delivery when the platform sends many at
+	// once. It belongs to the webhook capability; the SDK implements it over
+	// the plugin's single-delivery handler. A host falls back to Webhook when
+	// a plugin answers UNIMPLEMENTED (built with an SDK that predates it).
+	WebhookBatch(context.Context, *WebhookBatchRequest) (*WebhookBatchResponse, error)
 	// Moderate applies an action to a comment. It must be idempotent: applying
 	// the same action twice leaves the platform as applying it once.
 	Moderate(context.Context, *ModerateRequest) (*ModerateResponse, error)
@@ -162,6 +185,9 @@ func (UnimplementedConnectorServiceServer) Stream(*StreamRequest, grpc.ServerStr
 }
 func (UnimplementedConnectorServiceServer) Webhook(context.Context, *WebhookRequest) (*WebhookResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Webhook not implemented")
+}
+func (UnimplementedConnectorServiceServer) WebhookBatch(context.Context, *WebhookBatchRequest) (*WebhookBatchResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method WebhookBatch not implemented")
 }
 func (UnimplementedConnectorServiceServer) Moderate(context.Context, *ModerateRequest) (*ModerateResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Moderate not implemented")
@@ -252,6 +278,24 @@ func _ConnectorService_Webhook_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ConnectorService_WebhookBatch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(WebhookBatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ConnectorServiceServer).WebhookBatch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ConnectorService_WebhookBatch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ConnectorServiceServer).WebhookBatch(ctx, req.(*WebhookBatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ConnectorService_Moderate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ModerateRequest)
 	if err := dec(in); err != nil {
@@ -288,6 +332,10 @@ var ConnectorService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Webhook",
 			Handler:    _ConnectorService_Webhook_Handler,
+		},
+		{
+			MethodName: "WebhookBatch",
+			Handler:    _ConnectorService_WebhookBatch_Handler,
 		},
 		{
 			MethodName: "Moderate",
