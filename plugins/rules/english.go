@@ -96,6 +96,35 @@ func readEnglish(gz []byte) ([]string, error) {
 	return strings.Fields(string(b)), nil
 }
 
+// hasWord is has on a set that may be nil (no guard): then nothing is in
+// it.
+func (s *wordSet) hasWord(w string) bool { return s != nil && s.has(w) }
+
+// hasDroppedG reports whether w is a word of the set written with its
+// "g" dropped, as people write "-ing" ("saggin", "ridins"): such a word is
+// as English as its "-ing" form, and is no more a variant of a term than
+// that form is ("saggin" is not "shaggin" less its h). It builds the
+// "-ing" form in *buf.
+func (s *wordSet) hasDroppedG(w string, buf *[]byte) bool {
+	n := len(w)
+	var plural bool
+	switch {
+	case s == nil || n < 5:
+		return false
+	case w[n-2:] == "in":
+	case w[n-3:] == "ins":
+		plural, n = true, n-1
+	default:
+		return false
+	}
+	b := append(append((*buf)[:0], w[:n]...), 'g')
+	if plural {
+		b = append(b, 's')
+	}
+	*buf = b
+	return s.has(unsafeString(b))
+}
+
 // hasReadingBuf reports whether the folded range [start, end) of t, read
 // with every stretched letter written twice ("sloot" for a folded "slot"
 // that was "slooooot"), is in the set. It builds the reading in *buf.

@@ -23,7 +23,7 @@ import (
 //   - precision, recall and F1 per label on eval/*.jsonl, the dataset
 //     `moderator eval` reads.
 const (
-	minRecall     = 0.91  // plain held-out recall (measured 0.918; 0.838 before spelling variants)
+	minRecall     = 0.94  // plain held-out recall (measured 0.941; 0.918 before compounds and the longer and shorter edits, 0.838 before spelling variants)
 	maxRecallDrop = 0.01  // an obfuscation may lose at most this much recall
 	maxFPRate     = 0.005 // on clean sentences
 )

@@ -15,7 +15,7 @@ import (
 // what it cannot undo is a word spelt differently: the way it sounds
 // ("phuck", "fook", "kawk", "coksucka"), or with one letter dropped,
 // doubled, swapped or changed ("fcuker", "duche", "fecker"). Word filters
-// that moderators trust handle both, and so does this one, in two passes
+// that moderators trust handle both, and so does this one, in passes
 // that run after the exact Aho-Corasick pass and never replace it:
 //
 //  1. Sound keys. Every lexicon term and every word of the text is folded
@@ -26,7 +26,12 @@ import (
 //  2. One edit. A word one edit from a term of five letters or more (its
 //     stem: a plural "s" does not count), as written, matches it: two
 //     neighbouring letters swapped, a vowel changed, dropped or added
-//     (oneEdit says which edits and why). Candidates come from a
+//     (oneEdit says which edits and why), and from seven letters on a
+//     consonant dropped too. Longer stems and high-severity ones stretch
+//     the rule a little either way: a stem of eight letters or more also
+//     matches with two vowels changed (twoVowels), and a high-severity
+//     stem of four ("fuck", "cunt") with two neighbours swapped, and
+//     nothing else (minFuzzy). Candidates come from a
 //     symmetric-delete index (as in SymSpell): every term and every term
 //     less one letter is hashed once at build time; a word is looked up by
 //     its own hash and those of its one-letter deletions, so the cost per
@@ -34,12 +39,16 @@ import (
 //     terms have too many ordinary neighbours ("cunt": "cant", "cent").
 //     Edits apply to spellings, not to keys: a key is already a lossy
 //     form, and one more edit on it takes "bloke" for "bollock".
+//  3. Compounds. A word no other pass matched that is a term (or its sound
+//     key) followed by a tail the lexicons coin abuse with ("dikpounder":
+//     "dick" and the "pounder" of "pussypounder"); compound.go.
 //
 // Guards keep the false positives where they were. A word that is an
 // ordinary English word is never a variant ("pitch" is not "bitch",
 // "rapper" is not "raper"): every word of Debian's wamerican list
-// (english.go) is skipped, which is also what keeps the passes cheap, since
-// most words of most comments are English. A word without a vowel is an
+// (english.go) is skipped, which is also what keeps the passes cheap,
+// since most words of most comments are English, and so is a word written
+// with its "-ing" less the g ("saggin" is not "shaggin"). A word without a vowel is an
 // abbreviation ("sqrt", "pls"), not a misspelling. And only terms that are
 // plain words take part: phrases, acronyms ("wtf"), terms with digits or
 // symbols, mild terms, terms marked "exact" in a lexicon, and every term
@@ -49,6 +58,9 @@ import (
 // and its reason says what it was taken for: `matched profanity "phuck" as
 // a variant of "fuck"`.
 
+// highSeverity is the index of "high" in severities.
+const highSeverity = 3
+
 // variantDiscount is taken off a variant's score: less sure than an exact
 // match, but on the same side of the 0.5 threshold, since a misspelt insult
 // is no milder than a well-spelt one.
@@ -56,13 +68,16 @@ const variantDiscount = 0.05
 
 // Limits.
 const (
-	minSoundKey   = 3       // key letters: a shorter key ("as" for "ass") is an ordinary word
-	minWildKey    = 5       // key letters for a wildcard to keep its * in key space ("kok*" would take "cocoa")
-	minFuzzyTerm  = 5       // letters of a term's stem, for one-edit matches
-	minFuzzyWord  = 4       // letters of a word, for one-edit matches (a vowel dropped from five)
-	maxFuzzyWord  = 32      // longer words are not looked up
-	bloomBits     = 1 << 18 // a Bloom filter in front of the edit index: 32 KB, most lookups stop there
-	fuzzyMaxCands = 16      // candidates remembered per word, to try each once
+	minSoundKey     = 3       // key letters: a shorter key ("as" for "ass") is an ordinary word
+	minWildKey      = 5       // key letters for a wildcard to keep its * in key space ("kok*" would take "cocoa")
+	minFuzzyTerm    = 5       // letters of a term's stem, for one-edit matches
+	minFuzzyHigh    = 4       // the same for a high-severity term (see variantBuilder.add)
+	minDropTerm     = 7       // letters of a term's stem, for a consonant dropped (oneEditOf)
+	minTwoVowelTerm = 8       // letters of a term's stem, for two vowels changed (twoVowels)
+	minFuzzyWord    = 4       // letters of a word, for one-edit matches (a vowel dropped from five)
+	maxFuzzyWord    = 32      // longer words are not looked up
+	bloomBits       = 1 << 18 // a Bloom filter in front of the edit index: 32 KB, most lookups stop there
+	fuzzyMaxCands   = 16      // candidates remembered per word, to try each once
 )
 
 // kchar is one letter of a key and the folded bytes [from, to) it stands for.
@@ -108,7 +123,11 @@ func charAt(w []kchar, i int) byte {
 //     "fux0r"; "xx" is one x); "z" at the end is "s" ("boyz");
 //   - "wh" is "h" before "o" ("whore", "who"), else "w"; "kn" and "wr" at
 //     the start are "n" and "r"; "aw" before a consonant is "o" ("dawg",
-//     "kawk"), as in accents that merge "caught" and "cot";
+//     "kawk"), as in accents that merge "caught" and "cot"; "oa" before
+//     the last consonant of a word is "o": it spells the long o that "o"
+//     and a silent "e" spell there ("groat" and "grote", "moan" and
+//     "mone"; the silent e goes below), and only there, since "goatse"
+//     is not "gots";
 //   - doubled letters are single, except "oo", which is "u" ("fook");
 //   - at the end: "mn" and "mb" are "m" ("damn", "dumb"); "ies" is "ys"
 //     ("pussys"); before a plural "s" or without one, "ing" is "in"
@@ -154,6 +173,8 @@ func soundKey(dst, w []kchar, start, end bool) []kchar {
 			out = 's'
 		case c == 'a' && n1 == 'w' && n2 != 0 && !isVowel(n2):
 			out, span = 'o', 2
+		case end && c == 'o' && n1 == 'a' && n2 != 0 && !isVowel(n2) && lastSyllable(w[i+3:]):
+			out, span = 'o', 2
 		}
 		dst = append(dst, kchar{out, w[i].from, w[i+span-1].to})
 		i += span
@@ -177,6 +198,20 @@ func soundKey(dst, w []kchar, start, end bool) []kchar {
 		k = keyEnding(k)
 	}
 	return dst[:base+len(k)]
+}
+
+// lastSyllable reports whether rest, what follows the consonant after
+// an "oa", ends the word: nothing, a silent "e", a plural "s" or "es".
+func lastSyllable(rest []kchar) bool {
+	switch len(rest) {
+	case 0:
+		return true
+	case 1:
+		return rest[0].c == 'e' || rest[0].c == 's'
+	case 2:
+		return rest[0].c == 'e' && rest[1].c == 's'
+	}
+	return false
 }
 
 // keyEnding applies the word-end rules of soundKey to a key.
@@ -264,6 +299,7 @@ type textKey struct {
 	doubled   bool       // the pass reads stretched letters twice
 	guard     *wordSet   // the English words, for build
 	buf       []byte     // scratch for hasReading
+	cbuf      []byte     // scratch for compoundIndex.find
 	matches   []aho.Match
 	found     []variantHit
 }
@@ -354,29 +390,61 @@ type variantIndex struct {
 	edits editIndex
 	// guard: English words, which are never variants (nil: no guard).
 	guard *wordSet
+	// compounds: words that start with a term (compound.go).
+	compounds compoundIndex
 }
 
 // editIndex finds the terms one edit from a word: a symmetric-delete index.
 type editIndex struct {
 	entries []editEntry
 	deletes map[uint64][]int32 // hash of a form, or of it less one letter -> entries
+	vowels  map[uint64][]int32 // vowelSkeleton of a long form -> entries (twoVowels)
 	bloom   []uint64           // bloomBits bits over the hashes in deletes
 }
 
 type editEntry struct {
 	form []byte
 	u    use
+	// Which edits apply (see matches): set from the stem's length.
+	swapOnly, dropConsonant, twoVowels bool
+}
+
+// matches reports whether w is one edit from the entry: any edit oneEdit
+// allows when the stem is long enough for all of them, else (a short
+// high-severity stem: see minFuzzy) two neighbouring letters swapped
+// only. A vowel changed in a four-letter word makes another word, or a
+// name, more often than a disguise ("cant", "cent", "Fick"); a swap
+// seldom does ("cutn").
+func (e *editEntry) matches(w []byte) bool {
+	if e.swapOnly {
+		return swapped(w, e.form)
+	}
+	return oneEditOf(w, e.form, e.dropConsonant) || e.twoVowels && twoVowels(w, e.form)
+}
+
+// swapped reports whether w is key with two neighbouring letters after
+// the first swapped.
+func swapped(w, key []byte) bool {
+	if len(w) != len(key) || len(w) < 3 || w[0] != key[0] {
+		return false
+	}
+	i := 1
+	for i < len(w) && w[i] == key[i] {
+		i++
+	}
+	return i+1 < len(w) && w[i] == key[i+1] && w[i+1] == key[i] && string(w[i+2:]) == string(key[i+2:])
 }
 
 // variantBuilder collects keys while the engine is built.
 type variantBuilder struct {
-	ids      map[string]int
-	patterns []string
-	uses     [][]use
-	terms    []string
-	termIDs  map[string]int32
-	edits    editBuilder
-	guard    *wordSet
+	ids       map[string]int
+	patterns  []string
+	uses      [][]use
+	terms     []string
+	termIDs   map[string]int32
+	edits     editBuilder
+	compounds compoundBuilder
+	guard     *wordSet
 }
 
 type editBuilder struct {
@@ -402,11 +470,12 @@ func (eb *editBuilder) add(form string, u use) {
 		return
 	}
 	eb.ids[id] = len(eb.entries)
-	eb.entries = append(eb.entries, editEntry{form: []byte(form), u: u})
+	n := len(stem(form))
+	eb.entries = append(eb.entries, editEntry{form: []byte(form), u: u, swapOnly: n < minFuzzyTerm, dropConsonant: n >= minDropTerm, twoVowels: n >= minTwoVowelTerm})
 }
 
 func (eb *editBuilder) build() editIndex {
-	x := editIndex{entries: eb.entries, deletes: map[uint64][]int32{}, bloom: make([]uint64, bloomBits/64)}
+	x := editIndex{entries: eb.entries, deletes: map[uint64][]int32{}, vowels: map[uint64][]int32{}, bloom: make([]uint64, bloomBits/64)}
 	var hashes [maxFuzzyWord + 2]uint64
 	for i, e := range eb.entries {
 		if len(e.form) > maxFuzzyWord {
@@ -418,8 +487,47 @@ func (eb *editBuilder) build() editIndex {
 			}
 			x.bloom[h%bloomBits/64] |= 1 << (h % 64)
 		}
+		if e.twoVowels {
+			h := vowelSkeleton(e.form)
+			x.vowels[h] = append(x.vowels[h], int32(i))
+			x.bloom[h%bloomBits/64] |= 1 << (h % 64)
+		}
 	}
 	return x
+}
+
+// vowelSkeleton hashes w with every vowel after the first letter written
+// as one placeholder: words two vowels apart (twoVowels) share it.
+func vowelSkeleton(w []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for i, c := range w {
+		if i > 0 && isVowel(c) {
+			c = '*'
+		}
+		h = (h ^ uint64(c)) * 1099511628211
+	}
+	return mix(h ^ 0x5bd1e995) // apart from the deletion hashes
+}
+
+// twoVowels reports whether word is key with two of its vowels after the
+// first letter changed to other vowels ("mastarbete" for "masturbate"):
+// for stems of minTwoVowelTerm letters or
+// more, which have few neighbours, two vowels written as they are said
+// are as plain a misspelling as one in a shorter word.
+func twoVowels(word, key []byte) bool {
+	if len(word) != len(key) || len(word) == 0 || word[0] != key[0] {
+		return false
+	}
+	n := 0
+	for i := 1; i < len(word); i++ {
+		if word[i] != key[i] {
+			if !isVowel(word[i]) || !isVowel(key[i]) {
+				return false
+			}
+			n++
+		}
+	}
+	return n == 2
 }
 
 func (vb *variantBuilder) term(display string) int32 {
@@ -490,10 +598,28 @@ func (vb *variantBuilder) add(folded string, u use, mode int) {
 	// One-edit matching: the spelling, whole words only, for stems of five
 	// letters or more; a plural's "s" does not count ("tards" is the stem
 	// "tard", and "tardis" is not a variant of it).
-	if mode != allVariants || len(stem(folded)) < minFuzzyTerm {
+	if mode != allVariants {
+		return
+	}
+	vb.compounds.add(folded, u)
+	if len(stem(folded)) < minFuzzy(u.severity) {
 		return
 	}
 	vb.edits.add(folded, whole)
+}
+
+// minFuzzy is the shortest stem that gets one-edit variants, for a term
+// of severity sev. A high-severity term ("fuck", "cunt") is the one people
+// disguise most, and the one a missed variant costs most for, so its
+// four-letter stem takes one edit too, of one kind (editEntry.matches):
+// two neighbours swapped ("cutn"). Milder four-letter stems ("shit",
+// "tits") take none: "shti", "tist" and "sith" are closer to typing
+// slips and names than to abuse.
+func minFuzzy(sev uint8) int {
+	if sev >= highSeverity {
+		return minFuzzyHigh
+	}
+	return minFuzzyTerm
 }
 
 // stem is w without a plural ending: "es" after s, x, z, ch or sh, "s"
@@ -515,11 +641,12 @@ func (vb *variantBuilder) build() *variantIndex {
 		return nil
 	}
 	return &variantIndex{
-		matcher: aho.Build(vb.patterns),
-		uses:    vb.uses,
-		terms:   vb.terms,
-		edits:   vb.edits.build(),
-		guard:   vb.guard,
+		matcher:   aho.Build(vb.patterns),
+		uses:      vb.uses,
+		terms:     vb.terms,
+		edits:     vb.edits.build(),
+		compounds: vb.compounds.build(vb.guard),
+		guard:     vb.guard,
 	}
 }
 
@@ -564,8 +691,17 @@ func mix(h uint64) uint64 {
 // the same: it is the one readers go by, and changing it ("pitch",
 // "kitchy", "Rickman") makes another word far more often than a variant.
 // Changed or dropped consonants are left out for the same reason ("raver"
-// is not "raper", "crocs" not "cocks").
+// is not "raper", "crocs" not "cocks"), except a consonant dropped from a
+// stem of minDropTerm letters or more (oneEditOf).
 func oneEdit(word, key []byte) bool {
+	return oneEditOf(word, key, len(stem(unsafeString(key))) >= minDropTerm)
+}
+
+// oneEditOf is oneEdit; dropConsonant also allows a consonant dropped
+// after the first letter ("mastubate", "chocoate"), which oneEdit allows for stems of minDropTerm letters or more: a long
+// word has few neighbours one letter shorter, and a letter dropped in
+// fast typing is the commonest slip there is.
+func oneEditOf(word, key []byte, dropConsonant bool) bool {
 	lw, lk := len(word), len(key)
 	if lw == 0 || lk == 0 || word[0] != key[0] {
 		return false
@@ -586,7 +722,7 @@ func oneEdit(word, key []byte) bool {
 	case 1:
 		return isVowel(word[i]) && string(word[i+1:]) == string(key[i:])
 	case -1:
-		return isVowel(key[i]) && string(key[i+1:]) == string(word[i:])
+		return (dropConsonant || isVowel(key[i])) && string(key[i+1:]) == string(word[i:])
 	}
 	return false
 }
@@ -612,6 +748,7 @@ func (v *variantIndex) find(text string, t *textnorm.Text, k *textKey, exact []h
 	}
 	k.doubled = false
 	v.edits.find(v, t, k.spell, k, exact)
+	v.compounds.find(v, t, k, exact)
 	return k.found
 }
 
@@ -657,7 +794,7 @@ func (v *variantIndex) spellWords(t *textnorm.Text, k *textKey) bool {
 			stretched = stretched || t.Stretched(j)
 		}
 		// The English list has no words under three letters.
-		sk := !vowel || v.guard != nil && j-i >= minSoundKey && v.guard.has(f[i:j])
+		sk := !vowel || v.guard != nil && j-i >= minSoundKey && (v.guard.has(f[i:j]) || v.guard.hasDroppedG(f[i:j], &k.buf))
 		k.runs = append(k.runs, [2]int32{int32(i), int32(j)})
 		k.skip = append(k.skip, sk)
 		k.stretched = append(k.stretched, stretched)
@@ -723,11 +860,22 @@ words:
 		}
 		nseen := 0
 		checked := false
-		for _, h := range hashes[:deletionHashes(w, &hashes)] {
+		nh := deletionHashes(w, &hashes)
+		if len(w) >= minTwoVowelTerm {
+			// Last, so that it is tried with the others: its hash is
+			// not a deletion's.
+			hashes[nh] = vowelSkeleton(w)
+			nh++
+		}
+		for hi, h := range hashes[:nh] {
 			if x.bloom[h%bloomBits/64]&(1<<(h%64)) == 0 {
 				continue
 			}
-			for _, ei := range x.deletes[h] {
+			cands := x.deletes[h]
+			if hi == len(w) {
+				cands = x.vowels[h]
+			}
+			for _, ei := range cands {
 				if slices.Contains(seen[:nseen], ei) {
 					continue
 				}
@@ -736,7 +884,7 @@ words:
 					nseen++
 				}
 				e := &x.entries[ei]
-				if !oneEdit(w, e.form) {
+				if !e.matches(w) {
 					continue
 				}
 				if !checked {

@@ -34,6 +34,9 @@ var soundKeyTests = []struct {
 	{"kn and wr at the start", words("knight", "night"), ""},
 	{"wr at the start", words("wrong", "rong"), ""},
 	{"aw before a consonant is o", words("dawg", "dog"), ""},
+	{"oa before the last consonant is o", words("groan", "grone"), ""},
+	{"oa before a last consonant and a plural", words("groats", "grots"), ""},
+	{"oa elsewhere stays", words("roadster"), "rodster"},
 	{"doubled letters are single", words("butter", "buter", "buta"), ""},
 	{"oo is u", words("fool", "ful"), "fol"},
 	{"mn and mb at the end are m", words("condemn", "condem"), ""},
@@ -87,6 +90,36 @@ var oneEditTests = []struct {
 	{"hellok", "hello", false},      // a consonant added
 	{"hollu", "hello", false},       // two edits
 	{"hlelo", "hello", true},        // swap after the first letter
+	{"chocoate", "chocolate", true}, // a consonant dropped from a stem of seven letters or more
+	{"chocolae", "chocolate", true}, // the last one too
+	{"bottes", "bottles", false},    // not from a shorter stem (bottle)
+}
+
+// TestEditEntry: which edits a term's entry in the edit index allows, by
+// the length of its stem.
+func TestEditEntry(t *testing.T) {
+	for _, tt := range editEntryTests {
+		var eb editBuilder
+		eb.add(tt.term, use{})
+		if got := eb.entries[0].matches([]byte(tt.word)); got != tt.want {
+			t.Errorf("%s: %q for %q = %v, want %v", tt.name, tt.word, tt.term, got, tt.want)
+		}
+	}
+}
+
+var editEntryTests = []struct {
+	name, term, word string
+	want             bool
+}{
+	{"a short stem: neighbours swapped", "band", "bnad", true},
+	{"a short stem: the last two swapped", "band", "badn", true},
+	{"a short stem: no vowel changed", "band", "bend", false},
+	{"a short stem: no vowel added", "band", "baond", false},
+	{"a long stem: two vowels changed", "chocolate", "chacolete", true},
+	{"a long stem: not three", "chocolate", "chacalete", false},
+	{"a long stem: not a vowel and a consonant", "chocolate", "chacolade", false},
+	{"a long stem: not the first letter", "ornament", "arnamant", false},
+	{"a stem of seven: no two vowels", "custard", "castird", false},
 }
 
 func TestOneEdit(t *testing.T) {
@@ -131,6 +164,11 @@ var variantTests = []struct {
 	{"a vowel dropped", "you douchbag", "insult", "douchbag", "douchebag", 0.75},
 	{"a vowel added", "bolleocks to that", "profanity", "bolleocks", "bollocks", 0.75},
 	{"one edit, aimed at someone", "you are an idoit", "insult", "idoit", "idiot", 0.75},
+	{"a high-severity four-letter stem: neighbours swapped", "you cutn", "profanity", "cutn", "cunt", 0.9},
+	{"oa before the last consonant", "an asshoal", "profanity", "asshoal", "asshole", 0.75},
+	{"a consonant dropped from a long stem", "go mastubate", "sexual", "mastubate", "masturbate", 0.55},
+	{"two vowels changed in a long stem", "a deuchebog", "insult", "deuchebog", "douchebag", 0.75},
+	{"a term's key and a listed compound's tail", "you dikpounder", "sexual", "dikpounder", "dick", 0.75},
 }
 
 func TestVariants(t *testing.T) {
@@ -168,10 +206,17 @@ var noVariantTests = []struct{ name, text string }{
 	{"a word without a vowel is an abbreviation", "sqrt sltt thx"},
 	{"forms derive.mjs made up match as written", "Bubba"},
 	{"no edit on top of a key", "a bloke in the blocker"},
+	{"a four-letter stem: no vowel changed, even a high-severity one", "Fick and Fock"},
+	{"a g-dropped English word is English", "saggin pants"},
+	{"oa only before the last consonant", "i gots it"},
+	{"an English word leads no compound", "bootpounder"},
+	{"a term and a short English word are no compound", "Prichard"},
 }
 
-// guardNeeded are English words that take a variant without the guard.
-var guardNeeded = []string{"botch", "bigger", "faster", "cutter", "packer", "wrapping", "fletcher", "nigeria"}
+// guardNeeded are English words that take a variant without the guard,
+// and words that are variants without it because of an English word in
+// them ("saggin" is "sagging", "bootpounder" starts with "boot").
+var guardNeeded = []string{"botch", "bigger", "faster", "cutter", "packer", "wrapping", "fletcher", "nigeria", "saggin", "bootpounder"}
 
 func TestNoVariants(t *testing.T) {
 	r := defaultAnalyzer(t)
@@ -188,6 +233,17 @@ func TestNoVariants(t *testing.T) {
 	for _, w := range guardNeeded {
 		if len(variantsOf(e, w)) == 0 {
 			t.Errorf("%q: no variant even without the English guard; pick a word the guard is needed for", w)
+		}
+	}
+	// "cheeks" follows a term in a listed compound ("butt" + "cheeks"):
+	// the guard keeps English words out of the tails.
+	if !e.variants.compounds.tails.has("cheeks") {
+		t.Error(`without the guard, "cheeks" is no tail: pick a tail the guard is needed for`)
+	}
+	g := defaultAnalyzer(t).engine.Load().variants.compounds.tails
+	for w, want := range map[string]bool{"cheeks": false, "hard": false, "pounder": true, "muncher": true, "ilingus": false} {
+		if got := g.has(w); got != want {
+			t.Errorf("tail %q: %v, want %v", w, got, want)
 		}
 	}
 }
@@ -267,6 +323,10 @@ func TestVariantTestsAvoidHeldOut(t *testing.T) {
 	for _, tt := range oneEditTests {
 		all = append(all, tt.word, tt.term)
 	}
+	for _, tt := range editEntryTests {
+		all = append(all, tt.word, tt.term)
+	}
+	all = append(all, "cheeks", "hard", "pounder", "muncher", "ilingus")
 	for _, tt := range variantTests {
 		all = append(all, strings.Fields(tt.text)...)
 	}
