@@ -22,6 +22,12 @@ func (s *Store) Restore(r io.Reader) error {
 	if err := s.db.Load(r, 256); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
+	q, h, err := s.countWork()
+	if err != nil {
+		return fmt.Errorf("restore: count work: %w", err)
+	}
+	s.queued.Store(q)
+	s.held.Store(h)
 	return nil
 }
 

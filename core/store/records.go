@@ -284,6 +284,7 @@ func (s *Store) Intake(ctx context.Context, connector, source string, comments [
 		case err != nil:
 			return res, fmt.Errorf("intake %d comments from %s %s: %w", len(comments), connector, source, err)
 		}
+		s.queued.Add(int64(len(added)))
 		for _, id := range added {
 			seen[id] = true
 		}
@@ -501,16 +502,29 @@ func (s *Store) Save(ctx context.Context, steps []Step) error {
 			return err
 		}
 		n := min(chunk, len(steps))
+		var left, delayed int64
 		err := s.db.Update(func(txn *badger.Txn) error {
+			left, delayed = 0, 0
 			for i := range steps[:n] {
 				st := &steps[i]
 				st.Record.UpdatedAt = now
-				if err := s.saveOne(txn, st); err != nil {
+				removed, err := s.saveOne(txn, st)
+				if err != nil {
 					return err
+				}
+				if removed {
+					left++
+					if st.Delay {
+						delayed++
+					}
 				}
 			}
 			return nil
 		})
+		if err == nil {
+			s.queued.Add(-left)
+			s.held.Add(delayed)
+		}
 		if errors.Is(err, badger.ErrTxnTooBig) && n > 1 {
 			chunk = n / 2 // nothing was written: try half as many
 			continue
@@ -523,29 +537,40 @@ func (s *Store) Save(ctx context.Context, steps []Step) error {
 	return nil
 }
 
-func (s *Store) saveOne(txn *badger.Txn, st *Step) error {
+// saveOne writes one step and says whether it took its entry off the queue.
+func (s *Store) saveOne(txn *badger.Txn, st *Step) (removed bool, err error) {
 	rec := &st.Record
 	if err := putRecord(txn, rec, s.retention); err != nil {
-		return err
+		return false, err
 	}
 	if rec.InReview {
 		if err := txn.SetEntry(badger.NewEntry(append([]byte{nsReview}, rec.ID...), nil).WithTTL(s.retention)); err != nil {
-			return err
+			return false, err
 		}
 	} else if st.LeftReview {
 		if err := txn.Delete(append([]byte{nsReview}, rec.ID...)); err != nil {
-			return err
+			return false, err
 		}
 	}
 	if st.Done || st.Delay {
-		if err := txn.Delete(seqKey(st.Seq, rec.ID)); err != nil {
-			return err
+		// Only an entry that is there counts as leaving: the depth gauges
+		// stay exact even if a step is saved twice.
+		key := seqKey(st.Seq, rec.ID)
+		switch _, err := txn.Get(key); {
+		case err == nil:
+			removed = true
+			if err := txn.Delete(key); err != nil {
+				return false, err
+			}
+		case !errors.Is(err, badger.ErrKeyNotFound):
+			return false, err
 		}
 	}
-	if st.Delay {
-		return txn.Set(timeKey(nsDelayed, rec.RetryAt, rec.ID), nil)
+	if st.Delay && removed {
+		// A step saved again finds its entry gone: it was delayed already.
+		return removed, txn.Set(timeKey(nsDelayed, rec.RetryAt, rec.ID), nil)
 	}
-	return nil
+	return removed, nil
 }
 
 // Requeue moves held work whose retry time has come back into the queue and
@@ -581,10 +606,15 @@ func (s *Store) Requeue(ctx context.Context, now time.Time) (int, error) {
 		}
 		return ctx.Err()
 	})
+	if err != nil {
+		return 0, err
+	}
+	s.held.Add(-int64(moved))
+	s.queued.Add(int64(moved))
 	if moved > 0 {
 		s.notify()
 	}
-	return moved, err
+	return moved, nil
 }
 
 // Get returns one record by id.
@@ -694,12 +724,19 @@ func (s *Store) Each(ctx context.Context, fn func(Record) error) error {
 	})
 }
 
-// Depth counts queued and held work.
+// Depth says how much work is queued and held. It is kept as work comes
+// and goes (counted from disk at open), so that a metrics scrape costs
+// nothing however long the backlog.
 func (s *Store) Depth() (queued, held int, err error) {
+	return int(s.queued.Load()), int(s.held.Load()), nil
+}
+
+// countWork counts the queue and the held work on disk.
+func (s *Store) countWork() (queued, held int64, err error) {
 	err = s.db.View(func(txn *badger.Txn) error {
 		for _, ns := range []byte{nsQueue, nsDelayed} {
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{ns}, PrefetchValues: false})
-			n := 0
+			var n int64
 			for it.Rewind(); it.ValidForPrefix([]byte{ns}); it.Next() {
 				n++
 			}

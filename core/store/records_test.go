@@ -402,3 +402,64 @@ func TestBackupRestore(t *testing.T) {
 		t.Errorf("restored comments taken in again: %+v", again)
 	}
 }
+
+// The depth gauges are kept as work comes and goes; whatever happens they
+// must agree with a count of the queue on disk, also after a reopen.
+func TestDepthAgreesWithTheQueueOnDisk(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	check := func(when string) {
+		t.Helper()
+		q, h, _ := s.Depth()
+		cq, ch, err := s.countWork()
+		if err != nil || int64(q) != cq || int64(h) != ch {
+			t.Fatalf("%s: depth %d queued %d held, disk has %d and %d (%v)", when, q, h, cq, ch, err)
+		}
+	}
+	if _, err := s.Intake(ctx, "x", "poll", comments(50, ""), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Intake(ctx, "x", "webhook", comments(60, ""), nil); err != nil { // 50 duplicates
+		t.Fatal(err)
+	}
+	check("after intake")
+	work, _, _ := s.Queued(ctx, 0, 100, nil)
+	var steps []Step
+	for i, w := range work[:30] {
+		st := Step{Seq: w.Seq, Record: w.Record}
+		switch i % 3 {
+		case 0:
+			st.Done = true
+		case 1:
+			st.Delay, st.Record.RetryAt = true, time.Now().Add(-time.Second)
+		}
+		steps = append(steps, st)
+	}
+	// Saved twice, as a retried batch would be: each entry leaves once.
+	for range 2 {
+		if err := s.Save(ctx, steps); err != nil {
+			t.Fatal(err)
+		}
+		check("after save")
+	}
+	if n, err := s.Requeue(ctx, time.Now()); err != nil || n != 10 {
+		t.Fatalf("requeued %d, %v", n, err)
+	}
+	check("after requeue")
+	if q, h, _ := s.Depth(); q != 50 || h != 0 {
+		t.Errorf("depth %d queued %d held, want 50 and 0", q, h)
+	}
+	s.Close()
+	if s, err = Open(dir, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	check("after reopen")
+	if q, _, _ := s.Depth(); q != 50 {
+		t.Errorf("%d queued after reopen, want 50", q)
+	}
+}

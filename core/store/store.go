@@ -38,6 +38,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -72,6 +73,9 @@ type Store struct {
 	// and after a restart everything is read from there.
 	freshMu sync.Mutex
 	fresh   map[uint64]Record
+
+	// queued and held are the depth of the work queue and of held work.
+	queued, held atomic.Int64
 }
 
 // maxFresh bounds the hand-off of fresh records (a few KiB each): beyond
@@ -138,6 +142,13 @@ func Open(dir string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store in %s: read queue: %w", dir, err)
 	}
+	q, h, err := s.countWork()
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store in %s: count work: %w", dir, err)
+	}
+	s.queued.Store(q)
+	s.held.Store(h)
 	if !opts.InMemory {
 		s.wg.Add(1)
 		go s.gcLoop(opts.GCInterval)
