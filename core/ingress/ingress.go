@@ -31,6 +31,7 @@ type Intake struct {
 	store     Store
 	in, dupes *prometheus.CounterVec
 	batches   *prometheus.HistogramVec
+	stages    *prometheus.HistogramVec
 }
 
 // NewIntake wraps a store.
@@ -48,11 +49,16 @@ func NewIntake(s Store) *Intake {
 			Help:    "Webhook deliveries handled together in one connector call and one durable write.",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
 		}, []string{"connector"}),
+		stages: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "moderator_webhook_batch_seconds",
+			Help:    "Time a batch of webhook deliveries spent in each stage: the connector's verdict, then the durable write.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+		}, []string{"connector", "stage"}),
 	}
 }
 
 // Register adds the counters to r.
-func (i *Intake) Register(r prometheus.Registerer) { r.MustRegister(i.in, i.dupes, i.batches) }
+func (i *Intake) Register(r prometheus.Registerer) { r.MustRegister(i.in, i.dupes, i.batches, i.stages) }
 
 // Queue stores comments (and poll cursors) and returns once they are on disk.
 func (i *Intake) Queue(ctx context.Context, connector, source string, comments []sdk.Comment, cursors []store.CursorUpdate) (store.IntakeResult, error) {
@@ -122,8 +128,9 @@ type batcher struct {
 	mu      sync.Mutex
 	pending []*delivery
 	running int
-	// sizes counts deliveries per batch, for the operator.
-	sizes prometheus.Observer
+	// sizes counts deliveries per batch, for the operator; verdict and
+	// write time the stages.
+	sizes, verdict, write prometheus.Observer
 }
 
 func (h *Webhooks) batcher(name string, get func(context.Context) (sdk.WebhookHandler, error)) *batcher {
@@ -134,7 +141,8 @@ func (h *Webhooks) batcher(name string, get func(context.Context) (sdk.WebhookHa
 	}
 	b := h.batchers[name]
 	if b == nil {
-		b = &batcher{h: h, name: name, get: get, sizes: h.Intake.batches.WithLabelValues(name)}
+		b = &batcher{h: h, name: name, get: get, sizes: h.Intake.batches.WithLabelValues(name),
+			verdict: h.Intake.stages.WithLabelValues(name, "connector"), write: h.Intake.stages.WithLabelValues(name, "store")}
 		h.batchers[name] = b
 	}
 	return b
@@ -215,6 +223,7 @@ func (b *batcher) handle(batch []*delivery) {
 			d.out.Err = err
 		}
 	}
+	start := time.Now()
 	wh, err := b.get(ctx)
 	if err != nil {
 		fail(fmt.Errorf("connector unavailable: %w", err))
@@ -241,6 +250,7 @@ func (b *batcher) handle(batch []*delivery) {
 			d.out.Response, d.out.Err = wh.Webhook(ctx, d.req)
 		}
 	}
+	b.verdict.Observe(time.Since(start).Seconds())
 	// Only a delivery the connector accepted carries comments: a 401 for a
 	// bad signature queues nothing, whatever else the reply holds.
 	var comments []sdk.Comment
@@ -253,7 +263,10 @@ func (b *batcher) handle(batch []*delivery) {
 	if len(comments) == 0 {
 		return
 	}
-	if _, err := b.h.Intake.Queue(ctx, b.name, "webhook", comments, nil); err != nil {
+	start = time.Now()
+	_, err = b.h.Intake.Queue(ctx, b.name, "webhook", comments, nil)
+	b.write.Observe(time.Since(start).Seconds())
+	if err != nil {
 		b.h.Logger.Error("webhook: queue comments", "connector", b.name, "deliveries", len(batch), "comments", len(comments), "error", err)
 		for _, d := range batch {
 			if d.out.Err == nil && d.out.Response.Status < 300 && len(d.out.Response.Comments) > 0 {

@@ -203,6 +203,18 @@ plugin = "synthetic"
 		b.Logf("%g/s for %s: sent %d, ok %d (%.0f/s), errors %v; latency ms p50 %.2f p90 %.2f p99 %.2f max %.2f; decisions caught up %.2fs after the load",
 			rate, duration, r.Sent, r.OK, r.Rate, r.Errors, r.P50, r.P90, r.P99, r.Max, caughtUp.Seconds())
 	}
+	// Where a batch's time went, and how big batches were, averaged over
+	// the daemon's life.
+	mean := func(name, labels string) float64 {
+		if c := metric(b, d, name+"_count"+labels); c > 0 {
+			return metric(b, d, name+"_sum"+labels) / c
+		}
+		return 0
+	}
+	b.ReportMetric(1000*mean("moderator_webhook_batch_seconds", `{connector="syn",stage="connector"}`), "verdict-ms/batch")
+	b.ReportMetric(1000*mean("moderator_webhook_batch_seconds", `{connector="syn",stage="store"}`), "write-ms/batch")
+	b.ReportMetric(mean("moderator_webhook_batch_deliveries", `{connector="syn"}`), "deliveries/batch")
+
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	if err := d.cmd.Wait(); err != nil {
 		b.Errorf("daemon exited with %v after SIGTERM", err)
