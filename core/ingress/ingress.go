@@ -58,7 +58,9 @@ func NewIntake(s Store) *Intake {
 }
 
 // Register adds the counters to r.
-func (i *Intake) Register(r prometheus.Registerer) { r.MustRegister(i.in, i.dupes, i.batches, i.stages) }
+func (i *Intake) Register(r prometheus.Registerer) {
+	r.MustRegister(i.in, i.dupes, i.batches, i.stages)
+}
 
 // Queue stores comments (and poll cursors) and returns once they are on disk.
 func (i *Intake) Queue(ctx context.Context, connector, source string, comments []sdk.Comment, cursors []store.CursorUpdate) (store.IntakeResult, error) {
