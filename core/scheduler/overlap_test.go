@@ -245,3 +245,119 @@ func TestFailuresPutPostsBackWithBackoff(t *testing.T) {
 		})
 	}
 }
+
+// countingStore counts the cursor reads that reach the store.
+type countingStore struct {
+	Store
+	mu    sync.Mutex
+	reads map[string]int
+}
+
+func (s *countingStore) Cursor(connector, post string) ([]byte, error) {
+	s.mu.Lock()
+	s.reads[post]++
+	s.mu.Unlock()
+	return s.Store.Cursor(connector, post)
+}
+
+func (s *countingStore) readsOf(post string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reads[post]
+}
+
+func TestCursorIsReadFromTheStoreOnce(t *testing.T) {
+	cs := &countingStore{reads: map[string]int{}}
+	conn := &fakeConn{comments: withComments(1)}
+	e := start(t, postTargets(1), func(o *Options) { cs.Store, o.Store = o.Store, cs }, conn)
+	eventually(t, "the first comment", func() bool { return len(e.queued(t)) == 1 })
+	conn.add("p000", "second")
+	e.stepUntil(t, 30*time.Second, "the second comment", func() bool { return len(e.queued(t)) == 2 })
+	e.stepUntil(t, 30*time.Second, "a poll after it", func() bool { return len(conn.pollsOf("p000")) >= 3 })
+	if got := conn.pollsOf("p000"); got[0] != "" || got[1] != "1" || got[2] != "2" {
+		t.Errorf("polls sent cursors %q, want \"\", \"1\", \"2\"", got)
+	}
+	if n := cs.readsOf("p000"); n != 1 {
+		t.Errorf("the cursor was read from the store %d times, want once", n)
+	}
+}
+
+func TestFailedIntakeKeepsTheCommittedCursor(t *testing.T) {
+	g := newGate(nil)
+	conn := &fakeConn{comments: withComments(1)}
+	e := start(t, postTargets(1), g.install, conn)
+	eventually(t, "the first comment", func() bool { return len(e.queued(t)) == 1 })
+	g.mu.Lock()
+	g.fail = g.calls + 1 // the next intake fails
+	g.mu.Unlock()
+	conn.add("p000", "second")
+	e.stepUntil(t, 30*time.Second, "the second comment, after a failed intake", func() bool { return len(e.queued(t)) == 2 })
+	// The failed poll's cursor "2" was never stored: the retry starts at "1".
+	if got := conn.pollsOf("p000"); len(got) != 3 || got[1] != "1" || got[2] != "1" {
+		t.Errorf("polls sent cursors %q, want \"\", \"1\", \"1\"", got)
+	}
+	if c, _ := e.store.Cursor("x", "p000"); string(c) != "2" {
+		t.Errorf("stored cursor %q, want \"2\"", c)
+	}
+}
+
+func TestBacklogIsReadInTwoAlternatingHalves(t *testing.T) {
+	// Every post has more to read after the first poll; from the second
+	// intake on, intakes are held.
+	intakes := 0
+	g := newGate(func([]store.CursorUpdate) bool { intakes++; return intakes > 1 })
+	conn := &fakeConn{maxBatch: 4, comments: withComments(4), more: map[string]bool{"p000": true, "p001": true, "p002": true, "p003": true}}
+	start(t, postTargets(4), g.install, conn)
+	eventually(t, "a third call while the second's intake is held", func() bool { return conn.calls() == 3 })
+	eventually(t, "both intakes held", func() bool { return g.held() == 2 })
+	conn.mu.Lock()
+	defer conn.mu.Unlock()
+	if len(conn.polls[0]) != 4 {
+		t.Fatalf("first call asked for %d posts, want all 4", len(conn.polls[0]))
+	}
+	seen := map[string]bool{}
+	for _, call := range conn.polls[1:] {
+		if len(call) != 2 {
+			t.Errorf("a backlog call asked for %d posts, want half of 4", len(call))
+		}
+		for _, pc := range call {
+			seen[pc.PostID] = true
+		}
+	}
+	if len(seen) != 4 {
+		t.Errorf("the two backlog calls covered %d posts, want 4", len(seen))
+	}
+}
+
+// slowSaves holds back saves of post activity until release is closed.
+type slowSaves struct {
+	Store
+	release chan struct{}
+	mu      sync.Mutex
+	held    int
+}
+
+func (s *slowSaves) SavePosts(ctx context.Context, posts []store.Post) error {
+	if len(posts) > 0 && !posts[0].LastActivity.IsZero() {
+		s.mu.Lock()
+		s.held++
+		s.mu.Unlock()
+		<-s.release
+	}
+	return s.Store.SavePosts(ctx, posts)
+}
+
+func TestSavingActivityDoesNotHoldUpTheNextPoll(t *testing.T) {
+	ss := &slowSaves{release: make(chan struct{})}
+	conn := &fakeConn{comments: withComments(1), more: map[string]bool{"p000": true}}
+	start(t, postTargets(1), func(o *Options) { ss.Store, o.Store = o.Store, ss }, conn)
+	t.Cleanup(func() { close(ss.release) })
+	// The first poll found a comment and said More: its activity is being
+	// saved, and the next poll is due at once.
+	eventually(t, "the next poll while the activity is being saved", func() bool { return conn.calls() == 2 })
+	eventually(t, "the save to be held", func() bool {
+		ss.mu.Lock()
+		defer ss.mu.Unlock()
+		return ss.held == 1
+	})
+}

@@ -114,6 +114,10 @@ type Scheduler struct {
 	done   chan result
 	gaps   chan *conn
 
+	// unsaved is post activity the run loop saves once it has started the
+	// calls that are due, so that a sync to disk does not hold them up.
+	unsaved []store.Post
+
 	mu     sync.Mutex // guards the status snapshot only
 	status map[string]Status
 }
@@ -159,6 +163,14 @@ type post struct {
 	next     time.Time
 	interval time.Duration
 	index    int // in the heap; -1 when not in it
+	// backlog: its last poll said More, so the next one fills whole pages.
+	backlog bool
+	// cursor is the post's stored cursor, when cursorKnown: only the intake
+	// of its own polls writes it, so after the first read the scheduler
+	// knows it without asking the store, whose reads wait for the commits
+	// in flight (the pipeline's among them).
+	cursor      []byte
+	cursorKnown bool
 }
 
 type target struct {
@@ -231,6 +243,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			for ; inflight > 0; inflight-- {
 				inflight += s.apply(ctx, <-s.done)
 			}
+			s.saveActivity(context.WithoutCancel(ctx))
 			streams.Wait()
 			return nil
 		case r := <-s.done:
@@ -249,6 +262,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		case <-tick.C:
 		}
 		inflight += s.dispatch(ctx)
+		s.saveActivity(ctx)
 		s.snapshot()
 	}
 }
@@ -318,6 +332,11 @@ func (s *Scheduler) loadTargets(ctx context.Context) {
 // dispatch starts a call on every idle connector that has work due, and
 // returns how many it started. A poll waits while maxIntakes earlier polls
 // are still being queued.
+//
+// At most half of a batch are posts with a backlog: when there are more, they
+// are read in two alternating calls, so that the platform serves one half
+// while the store queues the other's comments. It costs no requests to
+// speak of: a backlog fills whole pages whichever call reads it.
 func (s *Scheduler) dispatch(ctx context.Context) int {
 	now := s.opts.Now()
 	started := 0
@@ -346,7 +365,14 @@ func (s *Scheduler) dispatch(ctx context.Context) int {
 			max = s.opts.MaxBatch
 		}
 		var batch []*post
+		half, backlog := (max+1)/2, 0
 		for c.due.Len() > 0 && len(batch) < max && !now.Before(c.due[0].next) {
+			if c.due[0].backlog {
+				if backlog == half {
+					break
+				}
+				backlog++
+			}
 			batch = append(batch, heap.Pop(&c.due).(*post))
 		}
 		if len(batch) == 0 {
@@ -368,6 +394,8 @@ type result struct {
 	t     *target
 	disc  sdk.DiscoverResponse
 	err   error
+	// req is what a poll asked for, one cursor per post of batch.
+	req []sdk.PostCursor
 	// A poll's comments and cursors, still to be queued.
 	comments []sdk.Comment
 	cursors  []store.CursorUpdate
@@ -387,13 +415,16 @@ func (s *Scheduler) poll(ctx context.Context, c *conn, batch []*post) {
 	}
 	req := make([]sdk.PostCursor, len(batch))
 	for i, p := range batch {
-		cur, err := s.opts.Store.Cursor(c.Name, p.ID)
-		if err != nil {
-			r.err = fmt.Errorf("read cursor of %s: %w", p.ID, err)
-			return
+		cur := p.cursor
+		if !p.cursorKnown {
+			if cur, err = s.opts.Store.Cursor(c.Name, p.ID); err != nil {
+				r.err = fmt.Errorf("read cursor of %s: %w", p.ID, err)
+				return
+			}
 		}
 		req[i] = sdk.PostCursor{PostID: p.ID, Cursor: cur}
 	}
+	r.req = req
 	r.resp, r.err = cl.Poll(ctx, req)
 	if r.err != nil {
 		return
@@ -425,7 +456,7 @@ func (s *Scheduler) intake(ctx context.Context, r result) {
 	if _, err := s.opts.Intake.Queue(ctx, r.c.Name, "poll", r.comments, r.cursors); err != nil {
 		r.err = fmt.Errorf("queue polled comments: %w", err)
 	}
-	r.comments, r.cursors = nil, nil
+	r.comments = nil
 }
 
 func (s *Scheduler) discover(ctx context.Context, c *conn, t *target) {
@@ -444,9 +475,6 @@ func (s *Scheduler) discover(ctx context.Context, c *conn, t *target) {
 func (s *Scheduler) apply(ctx context.Context, r result) int {
 	c := r.c
 	now := s.opts.Now()
-	// What is learnt is saved even while shutting down; only new intakes
-	// see ctx end.
-	saveCtx := context.WithoutCancel(ctx)
 	if r.queued {
 		c.intakes--
 		if r.err != nil {
@@ -454,13 +482,15 @@ func (s *Scheduler) apply(ctx context.Context, r result) int {
 			s.log.Error("polled comments could not be queued; their posts will be polled again from the old cursors",
 				"connector", c.Name, "posts", len(r.batch), "backoff", c.intakeBackoff, "error", r.err)
 			for _, p := range r.batch {
+				// Whether the cursors were written is not known.
+				p.cursor, p.cursorKnown = nil, false
 				p.next = now.Add(max(c.intakeBackoff, p.interval))
 				heap.Push(&c.due, p)
 			}
 			return 0
 		}
 		c.intakeBackoff = 0
-		s.reschedule(saveCtx, c, r, now)
+		s.reschedule(c, r, now)
 		return 0
 	}
 	c.busy = false
@@ -487,11 +517,13 @@ func (s *Scheduler) apply(ctx context.Context, r result) int {
 	// intake of its comments takes.
 	s.pace(c, rl, now)
 	if r.t != nil {
-		s.discovered(saveCtx, c, r.t, r.disc, now)
+		// Discovered posts are saved even while shutting down; only new
+		// intakes see ctx end.
+		s.discovered(context.WithoutCancel(ctx), c, r.t, r.disc, now)
 		return 0
 	}
 	if len(r.comments) == 0 && len(r.cursors) == 0 {
-		s.reschedule(saveCtx, c, r, now)
+		s.reschedule(c, r, now)
 		return 0
 	}
 	c.intakes++
@@ -502,9 +534,11 @@ func (s *Scheduler) apply(ctx context.Context, r result) int {
 // reschedule puts the posts of a poll whose results are queued back in the
 // schedule, sooner when the conversation is active, and lets old quiet ones
 // go.
-func (s *Scheduler) reschedule(ctx context.Context, c *conn, r result, now time.Time) {
+func (s *Scheduler) reschedule(c *conn, r result, now time.Time) {
+	s.learnCursors(c, r)
 	var save []store.Post
 	for _, p := range r.batch {
+		p.backlog = false
 		if r.found[p.ID] > 0 {
 			p.LastActivity = now
 			p.interval = s.opts.MinInterval
@@ -532,16 +566,46 @@ func (s *Scheduler) reschedule(ctx context.Context, c *conn, r result, now time.
 	for _, pc := range r.resp.Posts {
 		if pc.More {
 			if p, ok := c.posts[pc.PostID]; ok && p.index >= 0 {
-				p.next = now
+				p.next, p.backlog = now, true
 				heap.Fix(&c.due, p.index)
 			}
 		}
 	}
-	if len(save) > 0 {
-		if err := s.opts.Store.SavePosts(ctx, save); err != nil {
-			s.log.Error("save post activity", "error", err)
+	s.unsaved = append(s.unsaved, save...)
+}
+
+// learnCursors records the cursors a poll's intake stored: the last one given
+// for a post, else the one it was polled with.
+func (s *Scheduler) learnCursors(c *conn, r result) {
+	inBatch := make(map[string]*post, len(r.batch))
+	for i, p := range r.batch {
+		inBatch[p.ID] = p
+		if i < len(r.req) {
+			p.cursor, p.cursorKnown = r.req[i].Cursor, true
 		}
 	}
+	for _, cu := range r.cursors {
+		if p := inBatch[cu.PostID]; p != nil {
+			p.cursor, p.cursorKnown = cu.Cursor, true
+		} else if p := c.posts[cu.PostID]; p != nil {
+			// A connector answered for a post it was not asked about:
+			// the store has what it said.
+			p.cursor, p.cursorKnown = nil, false
+		}
+	}
+}
+
+// saveActivity saves what reschedule learnt about posts. It is what a
+// restart schedules from, not what exactly-once rests on (the cursors are
+// queued with the comments), so it may trail the calls it came from.
+func (s *Scheduler) saveActivity(ctx context.Context) {
+	if len(s.unsaved) == 0 {
+		return
+	}
+	if err := s.opts.Store.SavePosts(ctx, s.unsaved); err != nil {
+		s.log.Error("save post activity", "error", err)
+	}
+	s.unsaved = nil
 }
 
 func callKind(r result) string {
