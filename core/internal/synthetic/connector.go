@@ -257,8 +257,11 @@ type wireComment struct {
 // malformed: it must never become a comment with made-up fields.
 func decodeComment(raw []byte) (sdk.Comment, error) {
 	var w wireComment
-	if err := json.Unmarshal(raw, &w); err != nil {
-		return sdk.Comment{}, fmt.Errorf("not a comment object: %w", err)
+	if !fastItem(raw, &w) {
+		w = wireComment{}
+		if err := json.Unmarshal(raw, &w); err != nil {
+			return sdk.Comment{}, fmt.Errorf("not a comment object: %w", err)
+		}
 	}
 	switch {
 	case !validID(w.ID):
