@@ -263,6 +263,11 @@ func decodeComment(raw []byte) (sdk.Comment, error) {
 			return sdk.Comment{}, fmt.Errorf("not a comment object: %w", err)
 		}
 	}
+	return checkComment(raw, &w)
+}
+
+// checkComment checks a decoded item and makes it a comment.
+func checkComment(raw []byte, w *wireComment) (sdk.Comment, error) {
 	switch {
 	case !validID(w.ID):
 		return sdk.Comment{}, fmt.Errorf("id %q is not a comment id", w.ID)

@@ -27,20 +27,27 @@ const (
 // decides. When it reports true, w holds what json.Unmarshal would have put
 // in a zero wireComment (FuzzFastItem holds it to that).
 func fastItem(raw []byte, w *wireComment) bool {
-	if len(raw) < 2 || raw[0] != '{' {
-		return false
-	}
 	// One allocation for every field: they are substrings of it.
 	all := string(raw)
-	i := 1
+	end, ok := fastObject(all, 0, w)
+	return ok && end == len(all)
+}
+
+// fastObject reads an item as fastItem does, starting at s[i]; end is just
+// past its closing brace.
+func fastObject(all string, i int, w *wireComment) (end int, ok bool) {
+	if i+1 >= len(all) || all[i] != '{' {
+		return 0, false
+	}
+	i++
 	if all[i] == '}' {
-		return len(all) == 2
+		return i + 1, true
 	}
 	var seen int
 	for {
 		key, j, ok := fastKey(all, i)
 		if !ok || j >= len(all) || all[j] != ':' {
-			return false
+			return 0, false
 		}
 		i = j + 1
 		var bit int
@@ -63,10 +70,10 @@ func fastItem(raw []byte, w *wireComment) bool {
 		case "url":
 			bit, dst = fieldURL, &w.URL
 		default:
-			return false
+			return 0, false
 		}
 		if seen&bit != 0 {
-			return false
+			return 0, false
 		}
 		seen |= bit
 		if bit == fieldVersion {
@@ -76,13 +83,13 @@ func fastItem(raw []byte, w *wireComment) bool {
 			}
 			n := j - i
 			if n == 0 || n > 9 || n > 1 && all[i] == '0' {
-				return false
+				return 0, false
 			}
 			w.Version, _ = strconv.Atoi(all[i:j]) // at most 9 digits: fits
 		} else {
 			v, j2, ok := fastString(all, i)
 			if !ok {
-				return false
+				return 0, false
 			}
 			j = j2
 			if bit == fieldText {
@@ -94,17 +101,85 @@ func fastItem(raw []byte, w *wireComment) bool {
 		}
 		i = j
 		if i >= len(all) {
-			return false
+			return 0, false
 		}
 		switch all[i] {
 		case ',':
 			i++
 		case '}':
-			return i+1 == len(all)
+			return i + 1, true
 		default:
-			return false
+			return 0, false
 		}
 	}
+}
+
+// pageStart is how the platform begins every comments page.
+const pageStart = `{"data":[`
+
+// fastPage decodes a comments page written the way the platform writes it:
+// pageStart, items fastObject reads separated by commas, then the rest of the
+// object, which json decodes as usual. Items are read in place: each one's
+// Raw is part of body, and its fields substrings of one copy of it. It
+// reports false on anything else (a malformed item, whitespace, another key
+// order), and decodePage's general path decides; when it reports true, the
+// page is what that path gives, with items[i] what json.Unmarshal makes of
+// Data[i] (FuzzFastPage holds it to that).
+func fastPage(body []byte) (commentsPage, bool) {
+	all := string(body)
+	if len(all) < len(pageStart) || all[:len(pageStart)] != pageStart {
+		return commentsPage{}, false
+	}
+	i := len(pageStart)
+	var p commentsPage
+	for {
+		if i >= len(all) {
+			return commentsPage{}, false
+		}
+		if all[i] == ']' && len(p.items) == 0 {
+			break
+		}
+		var w wireComment
+		end, ok := fastObject(all, i, &w)
+		if !ok || end >= len(all) {
+			return commentsPage{}, false
+		}
+		p.Data = append(p.Data, json.RawMessage(body[i:end:end]))
+		p.items = append(p.items, w)
+		i = end
+		if all[i] == ']' {
+			break
+		}
+		if all[i] != ',' {
+			return commentsPage{}, false
+		}
+		i++
+	}
+	if p.Data == nil {
+		p.Data = []json.RawMessage{}
+	}
+	// What follows the items is the rest of the object: decoded the general
+	// way, as an object of its own, which must not name data again.
+	i++
+	var rest []byte
+	switch {
+	case i < len(all) && all[i] == '}':
+		rest = append([]byte("{"), body[i:]...)
+	case i+1 < len(all) && all[i] == ',' && all[i+1] == '"':
+		rest = append([]byte("{"), body[i+1:]...)
+	default:
+		return commentsPage{}, false
+	}
+	var tail struct {
+		Data   json.RawMessage `json:"data"`
+		Meta   pageMeta        `json:"meta"`
+		Errors []pageError     `json:"errors"`
+	}
+	if err := decodeWhole(rest, &tail); err != nil || tail.Data != nil {
+		return commentsPage{}, false
+	}
+	p.Meta, p.Errors = tail.Meta, tail.Errors
+	return p, true
 }
 
 // fastKey reads an object key at s[i:] that is plain ASCII without escapes

@@ -49,8 +49,9 @@ func deref(s *string) any {
 	return *s
 }
 
-// The items the platform writes take the fast path (else it is code only
-// the fuzz test runs), and a string that needs unescaping is unescaped.
+// The pages and items the platform writes take the fast paths (else they
+// are code only the fuzz tests run), and a string that needs unescaping is
+// unescaped.
 func TestFastItemTakesThePlatformsItems(t *testing.T) {
 	s := fake(t, platform.Options{})
 	s.AddPost("p1", "alice")
@@ -70,6 +71,9 @@ func TestFastItemTakesThePlatformsItems(t *testing.T) {
 	if err != nil || len(page.Data) != len(texts) {
 		t.Fatalf("page of %d items, %v: %s", len(page.Data), err, body)
 	}
+	if page.items == nil {
+		t.Errorf("the platform's page does not take the fast path: %s", body)
+	}
 	for i, raw := range page.Data {
 		var w wireComment
 		if !fastItem(raw, &w) {
@@ -80,4 +84,44 @@ func TestFastItemTakesThePlatformsItems(t *testing.T) {
 			t.Errorf("item %s read as %+v, want text %q", raw, w, want)
 		}
 	}
+}
+
+// FuzzFastPage: whatever page fastPage accepts, the general path accepts
+// too, with the same items, meta and errors, and each item decoded as
+// json.Unmarshal decodes it.
+func FuzzFastPage(f *testing.F) {
+	item := fastItemSeeds[0]
+	for _, s := range []string{
+		`{"data":[` + item + `,` + item + `],"meta":{"result_count":2,"next_token":"MQ"}}`,
+		`{"data":[],"meta":{"result_count":0},"errors":[{"post_id":"b","title":"Not Found","detail":"x"}]}`,
+		`{"data":[` + item + `],"meta":{},"data":[]}`, `{"data":[` + item + `],"Data":null}`, `{"data":[],}`, `{"data":[],"meta":{}} `,
+		`{"data":[],"meta":{}}x`, `{"data":[{}],"meta":{"next_token":"a"},"meta":{"result_count":1}}`, `{"data":[` + item + `,]}`,
+		`{"data":[` + item + `]`, `{"data":[]}`, `{"data":[{"id":5}]}`, `{"data":["corrupt item"]}`, `{"data":[ ]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fast, ok := fastPage(body)
+		if !ok {
+			return
+		}
+		var slow commentsPage
+		if err := decodeWhole(body, &slow); err != nil {
+			t.Fatalf("fastPage accepted %q, which the general path refuses: %v", body, err)
+		}
+		if len(fast.items) != len(fast.Data) {
+			t.Fatalf("%d items for %d raw items", len(fast.items), len(fast.Data))
+		}
+		items := fast.items
+		fast.items = nil
+		if !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("%q:\nfastPage %+v\ngeneral  %+v", body, fast, slow)
+		}
+		for i, raw := range fast.Data {
+			var w wireComment
+			if err := json.Unmarshal(raw, &w); err != nil || !reflect.DeepEqual(w, items[i]) {
+				t.Fatalf("item %q: fastPage %+v, json.Unmarshal %+v (%v)", raw, items[i], w, err)
+			}
+		}
+	})
 }

@@ -89,29 +89,47 @@ func decodeCursor(b []byte) (cursor, error) {
 // commentsPage is one page of GET /v1/comments. Items stay raw so that one
 // malformed item spoils only itself.
 type commentsPage struct {
-	Data []json.RawMessage `json:"data"`
-	Meta struct {
-		NextToken string `json:"next_token"`
-	} `json:"meta"`
-	Errors []struct {
-		PostID string `json:"post_id"`
-		Title  string `json:"title"`
-		Detail string `json:"detail"`
-	} `json:"errors"`
+	Data   []json.RawMessage `json:"data"`
+	Meta   pageMeta          `json:"meta"`
+	Errors []pageError       `json:"errors"`
+	// items, when set, are Data decoded already (by fastPage).
+	items []wireComment
+}
+
+type pageMeta struct {
+	NextToken string `json:"next_token"`
+}
+
+type pageError struct {
+	PostID string `json:"post_id"`
+	Title  string `json:"title"`
+	Detail string `json:"detail"`
 }
 
 // decodePage decodes a page; a body that is not one whole JSON object (a
 // truncated answer) is an error for the whole call.
 func decodePage(body []byte) (commentsPage, error) {
-	var p commentsPage
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&p); err != nil {
-		return commentsPage{}, fmt.Errorf("malformed page: %w", err)
+	if p, ok := fastPage(body); ok {
+		return p, nil
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return commentsPage{}, errors.New("malformed page: data after the JSON object")
+	var p commentsPage
+	if err := decodeWhole(body, &p); err != nil {
+		return commentsPage{}, err
 	}
 	return p, nil
+}
+
+// decodeWhole decodes body into v; a body that is not one whole JSON value
+// is an error.
+func decodeWhole(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("malformed page: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("malformed page: data after the JSON object")
+	}
+	return nil
 }
 
 // postIDOf digs the post id out of an item that failed to decode, to know
@@ -259,7 +277,13 @@ func (s *settings) pollChunk(ctx context.Context, posts []*polled) (sdk.RateLimi
 			}
 		}
 		for i, raw := range pg.Data {
-			cm, err := decodeComment(raw)
+			var cm sdk.Comment
+			var err error
+			if pg.items != nil {
+				cm, err = checkComment(raw, &pg.items[i])
+			} else {
+				cm, err = decodeComment(raw)
+			}
 			if err == nil && byID[cm.PostID] == nil {
 				err = fmt.Errorf("comment %s is on post %q, which was not asked for", cm.ID, cm.PostID)
 			}
