@@ -361,3 +361,21 @@ func TestSavingActivityDoesNotHoldUpTheNextPoll(t *testing.T) {
 		return ss.held == 1
 	})
 }
+
+func TestPacedCallStartsWhenItsTurnComesNotAtTheNextTick(t *testing.T) {
+	reset := time.Date(2026, 1, 1, 0, 15, 0, 0, time.UTC)
+	conn := &fakeConn{maxBatch: 1, rate: func(int) (sdk.RateLimit, error) {
+		// 81,000 calls to spend over 15 minutes: one every 11 ms.
+		return sdk.RateLimit{Limit: 100000, Remaining: 91000, Reset: reset}, nil
+	}}
+	e := start(t, postTargets(2), func(o *Options) { o.Tick = time.Hour }, conn)
+	e.s.Reload() // an event, in place of the first tick
+	eventually(t, "the first call", func() bool { return conn.calls() >= 1 })
+	// No tick comes; only the pacing's own wake-up can start the second.
+	e.stepUntil(t, 5*time.Millisecond, "the second call", func() bool { return conn.calls() == 2 })
+	conn.mu.Lock()
+	defer conn.mu.Unlock()
+	if gap := conn.polledAt[1].Sub(conn.polledAt[0]); gap < 11*time.Millisecond {
+		t.Errorf("the second call came %s after the first, before its turn (11 ms)", gap)
+	}
+}

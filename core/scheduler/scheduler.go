@@ -234,6 +234,12 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	s.startStreams(ctx, &streams)
 	tick := time.NewTicker(s.opts.Tick)
 	defer tick.Stop()
+	// wake is for a call whose turn under the pacing comes before the next
+	// tick: pacing a busy connector spaces calls by milliseconds, which
+	// waiting for ticks would stretch to a tick each.
+	wake := time.NewTimer(time.Hour)
+	wake.Stop()
+	defer wake.Stop()
 	inflight := 0
 	for {
 		select {
@@ -260,8 +266,13 @@ func (s *Scheduler) Run(ctx context.Context) error {
 				}
 			}
 		case <-tick.C:
+		case <-wake.C:
 		}
-		inflight += s.dispatch(ctx)
+		started, at := s.dispatch(ctx)
+		inflight += started
+		if !at.IsZero() {
+			wake.Reset(at.Sub(s.opts.Now()))
+		}
 		s.saveActivity(ctx)
 		s.snapshot()
 	}
@@ -330,18 +341,24 @@ func (s *Scheduler) loadTargets(ctx context.Context) {
 }
 
 // dispatch starts a call on every idle connector that has work due, and
-// returns how many it started. A poll waits while maxIntakes earlier polls
-// are still being queued.
+// returns how many it started, and when the pacing lets the next one start
+// (zero when no connector with due work waits for its turn). A poll waits
+// while maxIntakes earlier polls are still being queued.
 //
 // At most half of a batch are posts with a backlog: when there are more, they
 // are read in two alternating calls, so that the platform serves one half
 // while the store queues the other's comments. It costs no requests to
 // speak of: a backlog fills whole pages whichever call reads it.
-func (s *Scheduler) dispatch(ctx context.Context) int {
+func (s *Scheduler) dispatch(ctx context.Context) (started int, wake time.Time) {
 	now := s.opts.Now()
-	started := 0
 	for _, c := range s.conns {
-		if c.busy || now.Before(c.paused) || now.Before(c.nextCall) {
+		if c.busy || now.Before(c.paused) {
+			continue
+		}
+		if now.Before(c.nextCall) {
+			if c.due.Len() > 0 && !c.nextCall.Before(c.due[0].next) && (wake.IsZero() || c.nextCall.Before(wake)) {
+				wake = c.nextCall
+			}
 			continue
 		}
 		d := c.Describe()
@@ -382,7 +399,7 @@ func (s *Scheduler) dispatch(ctx context.Context) int {
 		started++
 		go s.poll(ctx, c, batch)
 	}
-	return started
+	return started, wake
 }
 
 // result is what a call, or an intake, brought back to the run loop.
