@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	gojson "github.com/goccy/go-json"
 	"io"
 	"net/http"
 	"net/url"
@@ -257,11 +258,8 @@ type wireComment struct {
 // malformed: it must never become a comment with made-up fields.
 func decodeComment(raw []byte) (sdk.Comment, error) {
 	var w wireComment
-	if !fastItem(raw, &w) {
-		w = wireComment{}
-		if err := json.Unmarshal(raw, &w); err != nil {
-			return sdk.Comment{}, fmt.Errorf("not a comment object: %w", err)
-		}
+	if err := gojson.Unmarshal(raw, &w); err != nil {
+		return sdk.Comment{}, fmt.Errorf("not a comment object: %w", err)
 	}
 	return checkComment(raw, &w)
 }

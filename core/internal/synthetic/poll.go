@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	gojson "github.com/goccy/go-json"
 	"io"
 	"net/http"
 	"net/url"
@@ -109,9 +110,6 @@ type pageError struct {
 // decodePage decodes a page; a body that is not one whole JSON object (a
 // truncated answer) is an error for the whole call.
 func decodePage(body []byte) (commentsPage, error) {
-	if p, ok := fastPage(body); ok {
-		return p, nil
-	}
 	var p commentsPage
 	if err := decodeWhole(body, &p); err != nil {
 		return commentsPage{}, err
@@ -122,7 +120,7 @@ func decodePage(body []byte) (commentsPage, error) {
 // decodeWhole decodes body into v; a body that is not one whole JSON value
 // is an error.
 func decodeWhole(body []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
+	dec := gojson.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("malformed page: %w", err)
 	}
