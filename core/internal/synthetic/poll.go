@@ -93,8 +93,6 @@ type commentsPage struct {
 	Data   []json.RawMessage `json:"data"`
 	Meta   pageMeta          `json:"meta"`
 	Errors []pageError       `json:"errors"`
-	// items, when set, are Data decoded already (by fastPage).
-	items []wireComment
 }
 
 type pageMeta struct {
@@ -275,13 +273,7 @@ func (s *settings) pollChunk(ctx context.Context, posts []*polled) (sdk.RateLimi
 			}
 		}
 		for i, raw := range pg.Data {
-			var cm sdk.Comment
-			var err error
-			if pg.items != nil {
-				cm, err = checkComment(raw, &pg.items[i])
-			} else {
-				cm, err = decodeComment(raw)
-			}
+			cm, err := decodeComment(raw)
 			if err == nil && byID[cm.PostID] == nil {
 				err = fmt.Errorf("comment %s is on post %q, which was not asked for", cm.ID, cm.PostID)
 			}
