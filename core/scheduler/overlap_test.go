@@ -379,3 +379,11 @@ func TestPacedCallStartsWhenItsTurnComesNotAtTheNextTick(t *testing.T) {
 		t.Errorf("the second call came %s after the first, before its turn (11 ms)", gap)
 	}
 }
+
+// What is due when the scheduler starts is asked for at once: no tick and no
+// other event comes in this test, so only the start can have started it.
+func TestDueWorkStartsAtOnceNotAtTheFirstTick(t *testing.T) {
+	conn := &fakeConn{}
+	start(t, postTargets(1), func(o *Options) { o.Tick = time.Hour }, conn)
+	eventually(t, "the first poll, with no tick", func() bool { return conn.calls() == 1 })
+}

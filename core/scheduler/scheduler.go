@@ -240,7 +240,12 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	wake := time.NewTimer(time.Hour)
 	wake.Stop()
 	defer wake.Stop()
-	inflight := 0
+	// What is due at start (new targets, a backlog left by a restart) is
+	// asked for now, not a tick later.
+	inflight, at := s.dispatch(ctx)
+	if !at.IsZero() {
+		wake.Reset(at.Sub(s.opts.Now()))
+	}
 	for {
 		select {
 		case <-ctx.Done():

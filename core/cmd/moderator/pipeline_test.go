@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -80,7 +81,9 @@ dry_run = false
 func TestPluginKilledMidBatchLosesNothing(t *testing.T) {
 	plat := platform.Start(platform.Options{Secret: "hook-secret"})
 	defer plat.Close()
-	d := startDaemon(t, synthSetup(t, plat, 1, flagAll))
+	busy := filepath.Join(t.TempDir(), "busy")
+	d := startDaemon(t, synthSetup(t, plat, 1, strings.Replace(flagAll, `env = ["TESTPLUGIN_DELAY=400ms"]`,
+		fmt.Sprintf(`env = ["TESTPLUGIN_DELAY=400ms", "TESTPLUGIN_BUSY=%s"]`, busy), 1)))
 	d.waitReady(t)
 	var ids []string
 	for i := range 40 {
@@ -93,7 +96,14 @@ func TestPluginKilledMidBatchLosesNothing(t *testing.T) {
 			pid = p.PID
 		}
 	}
-	time.Sleep(450 * time.Millisecond) // a poll (200ms) has queued them and the batch is under way
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(2 * time.Millisecond) {
+		if b, _ := os.ReadFile(busy); len(b) > 0 {
+			break // a batch is in the analyzer's hands, for 400ms
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no batch reached the analyzer")
+		}
+	}
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@
 //	TESTPLUGIN_MARKER=FILE   append "start PID" to FILE at every start
 //	TESTPLUGIN_MODE=exit     exit with status 3 before the handshake
 //	TESTPLUGIN_DELAY=300ms   take this long over every Analyze call
+//	TESTPLUGIN_BUSY=FILE     append "analyze N" to FILE as each Analyze call starts
 package main
 
 import (
@@ -44,6 +45,13 @@ func (c *counter) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 // Analyze counts each author's comments in the host KV and reports the count,
 // and the names of the environment variables the process was given.
 func (c *counter) Analyze(ctx context.Context, comments []sdk.Comment) ([]sdk.Result, error) {
+	if f := os.Getenv("TESTPLUGIN_BUSY"); f != "" {
+		// Before the delay: a test waits for this to know a batch is in hand.
+		if fh, err := os.OpenFile(f, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+			fmt.Fprintf(fh, "analyze %d\n", len(comments))
+			fh.Close()
+		}
+	}
 	if d, err := time.ParseDuration(os.Getenv("TESTPLUGIN_DELAY")); err == nil {
 		select {
 		case <-time.After(d):
