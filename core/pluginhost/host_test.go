@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -111,9 +112,12 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestPluginRoundTrip(t *testing.T) {
+	var mu sync.Mutex // instances launch at once, each asking for its KV
 	kvs := map[string]sdk.KV{}
 	opts := fastOptions(t)
 	opts.KV = func(instance string) sdk.KV {
+		mu.Lock()
+		defer mu.Unlock()
 		kvs[instance] = sdk.NewMemoryKV()
 		return kvs[instance]
 	}
@@ -162,11 +166,14 @@ func TestPluginRoundTrip(t *testing.T) {
 	if l, _ := res[0].Label("testplugin.count"); l.Reason != "seen 2 times" {
 		t.Errorf("count label: %+v", res[0])
 	}
-	v, ok, _ := kvs["counter"].Get(context.Background(), "count/alice")
+	mu.Lock()
+	counterKV, capsKV := kvs["counter"], kvs["caps"]
+	mu.Unlock()
+	v, ok, _ := counterKV.Get(context.Background(), "count/alice")
 	if !ok || string(v) != "2" {
 		t.Errorf("host KV count/alice = %q, %v; want 2", v, ok)
 	}
-	if _, ok := kvs["caps"]; !ok {
+	if capsKV == nil {
 		t.Errorf("no KV was offered to caps")
 	}
 }
