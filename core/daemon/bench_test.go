@@ -1,13 +1,11 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,6 +15,7 @@ import (
 	"github.com/moderatorbot/moderator/core/config"
 	"github.com/moderatorbot/moderator/core/ingress"
 	"github.com/moderatorbot/moderator/core/internal/benchanalyzer"
+	"github.com/moderatorbot/moderator/core/internal/cputime"
 	"github.com/moderatorbot/moderator/core/internal/synthetic/platform"
 	"github.com/moderatorbot/moderator/core/pipeline"
 	"github.com/moderatorbot/moderator/core/pluginhost"
@@ -170,7 +169,7 @@ action = "review"
 	for _, st := range host.Statuses() {
 		pids = append(pids, st.PID)
 	}
-	selfBefore, pluginsBefore := cpuTime(os.Getpid()), cpuTime(pids...)
+	selfBefore, pluginsBefore := cputime.Of(os.Getpid()), cputime.Of(pids...)
 	ctx, cancel := context.WithCancel(context.Background())
 	start := time.Now()
 	done := make(chan struct{}, 2)
@@ -194,8 +193,8 @@ action = "review"
 	took := time.Since(start)
 	// Who spent the CPU: this process is the host and the fake platform;
 	// the plugins are the connector and (with "plugins") the analyzers.
-	b.ReportMetric((cpuTime(os.Getpid()) - selfBefore).Seconds(), "host+platform-cpu-s")
-	b.ReportMetric((cpuTime(pids...) - pluginsBefore).Seconds(), "plugin-cpu-s")
+	b.ReportMetric((cputime.Of(os.Getpid()) - selfBefore).Seconds(), "host+platform-cpu-s")
+	b.ReportMetric((cputime.Of(pids...) - pluginsBefore).Seconds(), "plugin-cpu-s")
 	b.ReportMetric(inTook.Seconds(), "intake-s")
 	b.ReportMetric(time.Duration(in.spent.Load()).Seconds(), "store-s")
 	cancel()
@@ -211,25 +210,4 @@ action = "review"
 		b.Fatalf("%d comments flagged on the platform, want %d", flagged, comments/20)
 	}
 	return float64(comments) / took.Seconds()
-}
-
-// cpuTime is the user and system CPU time the processes have used so far.
-func cpuTime(pids ...int) time.Duration {
-	var total time.Duration
-	for _, pid := range pids {
-		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
-		}
-		// Fields after the command name, which may contain spaces: state is
-		// the first, utime the 12th and stime the 13th.
-		f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
-		if len(f) < 13 {
-			continue
-		}
-		u, _ := strconv.ParseInt(f[11], 10, 64)
-		s, _ := strconv.ParseInt(f[12], 10, 64)
-		total += time.Duration(u+s) * 10 * time.Millisecond
-	}
-	return total
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moderatorbot/moderator/core/internal/cputime"
 	"github.com/moderatorbot/moderator/core/internal/synthetic/platform"
 )
 
@@ -131,7 +132,7 @@ plugin = "synthetic"
 	runs := 0
 	for b.Loop() {
 		before := metric(b, d, `moderator_comments_in_total{connector="syn",source="webhook"}`)
-		hostBefore, pluginsBefore := cpuTime(d.cmd.Process.Pid), cpuTime(pids...)
+		hostBefore, pluginsBefore := cputime.Of(d.cmd.Process.Pid), cputime.Of(pids...)
 		cmd := exec.Command(loadgen, "-url", "http://"+d.addr+"/webhooks/syn", "-secret", secret,
 			"-rate", fmt.Sprint(rate), "-duration", duration.String(), "-connections", "256", "-json")
 		var stderr bytes.Buffer
@@ -140,8 +141,8 @@ plugin = "synthetic"
 		if err != nil {
 			b.Fatalf("loadgen: %v\n%s", err, stderr.String())
 		}
-		hostCPU += cpuTime(d.cmd.Process.Pid) - hostBefore
-		pluginCPU += cpuTime(pids...) - pluginsBefore
+		hostCPU += cputime.Of(d.cmd.Process.Pid) - hostBefore
+		pluginCPU += cputime.Of(pids...) - pluginsBefore
 		// Only the load itself is timed; checking and waiting are not.
 		b.StopTimer()
 		var r loadResult
@@ -301,28 +302,4 @@ func scrape(b *testing.B, d *daemon, f func(series, value string)) {
 	if err := sc.Err(); err != nil {
 		b.Fatal(err)
 	}
-}
-
-// cpuTime is the user and system CPU time the processes have used so far,
-// from /proc/PID/stat (utime and stime, in clock ticks of 1/100 s: USER_HZ
-// is 100 on Linux whatever the kernel's own tick). A process that is gone
-// counts as 0.
-func cpuTime(pids ...int) time.Duration {
-	var total time.Duration
-	for _, pid := range pids {
-		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
-		}
-		// Fields after the command name, which may contain spaces: state is
-		// the first, utime the 12th and stime the 13th.
-		f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
-		if len(f) < 13 {
-			continue
-		}
-		u, _ := strconv.ParseInt(f[11], 10, 64)
-		s, _ := strconv.ParseInt(f[12], 10, 64)
-		total += time.Duration(u+s) * 10 * time.Millisecond
-	}
-	return total
 }
