@@ -538,6 +538,8 @@ func (s *Store) Save(ctx context.Context, steps []Step) error {
 }
 
 // saveOne writes one step and says whether it took its entry off the queue.
+// A step's Seq is an entry its caller read from the queue, which nothing
+// else removes, so it is there to take off without looking.
 func (s *Store) saveOne(txn *badger.Txn, st *Step) (removed bool, err error) {
 	rec := &st.Record
 	if err := putRecord(txn, rec, s.retention); err != nil {
@@ -552,25 +554,16 @@ func (s *Store) saveOne(txn *badger.Txn, st *Step) (removed bool, err error) {
 			return false, err
 		}
 	}
-	if st.Done || st.Delay {
-		// Only an entry that is there counts as leaving: the depth gauges
-		// stay exact even if a step is saved twice.
-		key := seqKey(st.Seq, rec.ID)
-		switch _, err := txn.Get(key); {
-		case err == nil:
-			removed = true
-			if err := txn.Delete(key); err != nil {
-				return false, err
-			}
-		case !errors.Is(err, badger.ErrKeyNotFound):
-			return false, err
-		}
+	if !st.Done && !st.Delay {
+		return false, nil
 	}
-	if st.Delay && removed {
-		// A step saved again finds its entry gone: it was delayed already.
-		return removed, txn.Set(timeKey(nsDelayed, rec.RetryAt, rec.ID), nil)
+	if err := txn.Delete(seqKey(st.Seq, rec.ID)); err != nil {
+		return false, err
 	}
-	return removed, nil
+	if st.Delay {
+		return true, txn.Set(timeKey(nsDelayed, rec.RetryAt, rec.ID), nil)
+	}
+	return true, nil
 }
 
 // Requeue moves held work whose retry time has come back into the queue and
