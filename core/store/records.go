@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -228,12 +227,14 @@ func (s *Store) Intake(ctx context.Context, connector, source string, comments [
 		var seqs []uint64
 		var recs []Record
 		dups := 0
+		inChunk := make(map[string]bool, end-i)
 		err := s.update(func(txn *badger.Txn) error {
 			added, seqs, recs, dups = added[:0], seqs[:0], recs[:0], 0
+			clear(inChunk)
 			for _, c := range comments[i:end] {
 				c.Connector = connector
 				id := RecordID(connector, c.ID, c.Version)
-				if seen[id] || slices.Contains(added, id) {
+				if seen[id] || inChunk[id] {
 					dups++
 					continue
 				}
@@ -261,6 +262,7 @@ func (s *Store) Intake(ctx context.Context, connector, source string, comments [
 					return err
 				}
 				added = append(added, id)
+				inChunk[id] = true
 				recs = append(recs, rec)
 			}
 			// The cursors ride with the last comments, never before them.
