@@ -60,7 +60,13 @@ type Options struct {
 	ActionRetries   int
 	RetryBackoff    time.Duration
 	HoldRetry       time.Duration
-	Metrics         *Metrics
+	// Linger is how long a batch that is not full waits for more work
+	// before it goes (default 5ms; negative: not at all). Comments that
+	// trickle in one by one (webhooks) are then decided and saved together,
+	// not in one write each: a few milliseconds on a decision, far fewer
+	// synced writes. A full batch never waits.
+	Linger  time.Duration
+	Metrics *Metrics
 }
 
 // Pipeline processes the store's work queue.
@@ -89,6 +95,9 @@ func New(opts Options) (*Pipeline, error) {
 	}
 	if opts.HoldRetry <= 0 {
 		opts.HoldRetry = time.Minute
+	}
+	if opts.Linger == 0 {
+		opts.Linger = 5 * time.Millisecond
 	}
 	if opts.Metrics == nil {
 		opts.Metrics = NewMetrics()
@@ -124,10 +133,16 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	requeue := time.NewTicker(time.Second)
 	defer requeue.Stop()
 	// from is where the next scan starts: below it everything was seen, and
-	// is finished or in a worker's hands. A batch that could not be saved is
-	// still queued below it, so its failure sends the scan back to the start.
+	// is finished, in a worker's hands or held for the next batch. A batch
+	// that could not be saved is still queued below it, so its failure sends
+	// the scan back to the start.
 	var from uint64
 	var rescan atomic.Bool
+	// held is a batch that is not full yet, lingering for more work until
+	// linger fires. Its entries are in inflight already: scans skip them.
+	var held []store.Work
+	var linger <-chan time.Time
+	lingered := false
 	for {
 		if rescan.Swap(false) {
 			from = 0
@@ -141,7 +156,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 				break drain
 			}
 		}
-		work, next, err := p.opts.Store.Queued(ctx, from, p.opts.BatchSize, busy)
+		work, next, err := p.opts.Store.Queued(ctx, from, p.opts.BatchSize-len(held), busy)
 		if err == nil {
 			from = next
 		}
@@ -152,10 +167,14 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			p.log.Error("read work queue", "error", err)
 			work = nil
 		}
-		if len(work) > 0 {
-			for _, w := range work {
-				inflight[w.Seq] = true
-			}
+		for _, w := range work {
+			inflight[w.Seq] = true
+		}
+		held = append(held, work...)
+		full := len(held) == p.opts.BatchSize
+		if len(held) > 0 && (full || lingered || p.opts.Linger < 0) {
+			batch := held
+			held, linger, lingered = nil, nil, false
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
@@ -165,17 +184,19 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				if !p.process(ctx, work) {
+				if !p.process(ctx, batch) {
 					rescan.Store(true)
 				}
 				select {
-				case finished <- work:
+				case finished <- batch:
 				case <-ctx.Done():
 				}
 			}()
-			if len(work) == p.opts.BatchSize {
+			if full {
 				continue // more is waiting: don't sleep
 			}
+		} else if len(held) > 0 && linger == nil {
+			linger = time.After(p.opts.Linger)
 		}
 		select {
 		case <-ctx.Done():
@@ -183,6 +204,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		case w := <-finished:
 			forget(w)
 		case <-p.opts.Store.Notify():
+		case <-linger:
+			linger, lingered = nil, true
 		case <-requeue.C:
 			if _, err := p.opts.Store.Requeue(ctx, time.Now()); err != nil && ctx.Err() == nil {
 				p.log.Error("requeue held work", "error", err)

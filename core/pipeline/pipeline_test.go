@@ -546,3 +546,76 @@ func TestEachCommentIsAnalyzedOnce(t *testing.T) {
 		t.Errorf("%d of %d comments analyzed, %d more than once", len(a.seen), n, twice)
 	}
 }
+
+// sizeAnalyzer records the size of every batch it is given.
+type sizeAnalyzer struct {
+	mu    sync.Mutex
+	sizes []int
+}
+
+func (a *sizeAnalyzer) Analyze(_ context.Context, cs []sdk.Comment) ([]sdk.Result, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.sizes = append(a.sizes, len(cs))
+	return make([]sdk.Result, len(cs)), nil
+}
+
+func (a *sizeAnalyzer) batches() []int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]int(nil), a.sizes...)
+}
+
+// A batch that is not full waits for more work (here, forever: the linger
+// is an hour) and goes the moment it is full, as one batch.
+func TestPartialBatchLingersUntilFull(t *testing.T) {
+	an := &sizeAnalyzer{}
+	f := newFixture(t, false, local("sizes", an, "hold"))
+	f.opts.Linger = time.Hour
+	p, err := New(f.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	intake := func(from, n int) {
+		var cs []sdk.Comment
+		for i := range n {
+			cs = append(cs, sdk.Comment{ID: fmt.Sprint(from + i), PostID: "p", AuthorID: "u", Text: "hi"})
+		}
+		if _, err := f.store.Intake(context.Background(), "x", "webhook", cs, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	intake(0, 3)
+	for round := range 3 { // three trickles, none filling the batch of 10
+		time.Sleep(20 * time.Millisecond)
+		if b := an.batches(); len(b) > 0 {
+			t.Fatalf("a partial batch went before its linger was over: %v", b)
+		}
+		intake(100*(round+1), 2)
+	}
+	intake(500, 1) // 3 + 2·3 + 1 = 10
+	for deadline := time.Now().Add(10 * time.Second); len(an.batches()) == 0; time.Sleep(2 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the full batch did not go")
+		}
+	}
+	if b := an.batches(); len(b) != 1 || b[0] != 10 {
+		t.Errorf("batches %v, want one of 10", b)
+	}
+}
+
+// A short linger lets a lone comment go on its own once it is over.
+func TestLoneCommentGoesAfterTheLinger(t *testing.T) {
+	an := &sizeAnalyzer{}
+	f := newFixture(t, false, local("sizes", an, "hold"))
+	f.opts.Linger = 10 * time.Millisecond
+	ids := f.intake(t, "just one")
+	f.run(t, func() bool { return f.record(t, ids[0]).State == store.StateDecided })
+	if b := an.batches(); len(b) != 1 || b[0] != 1 {
+		t.Errorf("batches %v, want one of 1", b)
+	}
+}

@@ -215,6 +215,10 @@ plugin = "synthetic"
 	b.ReportMetric(1000*mean("moderator_webhook_batch_seconds", `{connector="syn",stage="connector"}`), "verdict-ms/batch")
 	b.ReportMetric(1000*mean("moderator_webhook_batch_seconds", `{connector="syn",stage="store"}`), "write-ms/batch")
 	b.ReportMetric(mean("moderator_webhook_batch_deliveries", `{connector="syn"}`), "deliveries/batch")
+	if n := metric(b, d, `moderator_analyzer_seconds_count{analyzer="caps"}`); n > 0 {
+		// The pipeline's batches, where an analyzer sees them.
+		b.ReportMetric(metricSum(b, d, "moderator_decisions_total")/n, "comments/pipeline-batch")
+	}
 
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	if err := d.cmd.Wait(); err != nil {
