@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -90,7 +91,10 @@ type Webhooks struct {
 	Intake     *Intake
 	Connectors map[string]func(context.Context) (sdk.WebhookHandler, error)
 	// Workers is how many batches of one connector may be in hand at once;
-	// default 4.
+	// default GOMAXPROCS. More only makes batches smaller: each costs a
+	// connector call and a synced write, and the CPU is what they share
+	// (at 5,000 deliveries/s on two cores, 2 gave a median p99 of 24 ms
+	// over 9 runs, 4 gave 37).
 	Workers int
 
 	mu       sync.Mutex
@@ -157,7 +161,7 @@ func (b *batcher) submit(d *delivery) {
 	b.pending = append(b.pending, d)
 	workers := b.h.Workers
 	if workers <= 0 {
-		workers = 4
+		workers = runtime.GOMAXPROCS(0)
 	}
 	if b.running < workers {
 		b.running++
