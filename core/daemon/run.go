@@ -24,6 +24,7 @@ import (
 	"github.com/moderatorbot/moderator/sdk"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // OpenStore opens the store in the config's data directory.
@@ -67,11 +68,20 @@ func Run(ctx context.Context, cfg *config.Config, log hclog.Logger) error {
 	d.intake.Register(reg)
 	d.pipeline.Metrics().Register(reg)
 	d.sched.Metrics().Register(reg)
+	// How long the host took over a delivery, from its request to its
+	// answer: set beside what a platform reports, it tells the host's share
+	// of a slow webhook from the network's.
+	webhookTime := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "moderator_webhook_request_seconds",
+		Help:    "Time from a webhook request to its answer, by HTTP status.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+	}, []string{"code"})
+	reg.MustRegister(webhookTime)
 
 	srv, err := server.Start(server.Options{
 		Addr: cfg.HTTP.Listen, ReadTimeout: cfg.HTTP.ReadTimeout, WriteTimeout: cfg.HTTP.WriteTimeout,
 		AdminToken: token, Logger: log.Named("http"), Gatherer: reg, API: d,
-		WebhookPrefix: cfg.HTTP.WebhookPrefix, Webhooks: d.webhooks(),
+		WebhookPrefix: cfg.HTTP.WebhookPrefix, Webhooks: promhttp.InstrumentHandlerDuration(webhookTime, d.webhooks()),
 		Ready: func() (bool, []string) { return ready(host) },
 	})
 	if err != nil {

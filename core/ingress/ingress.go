@@ -52,7 +52,7 @@ func NewIntake(s Store) *Intake {
 		}, []string{"connector"}),
 		stages: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "moderator_webhook_batch_seconds",
-			Help:    "Time a batch of webhook deliveries spent in each stage: the connector's verdict, then the durable write.",
+			Help:    "Time a batch of webhook deliveries spent in each stage: waiting for a worker (its oldest delivery), the connector's verdict, then the durable write.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
 		}, []string{"connector", "stage"}),
 	}
@@ -124,6 +124,8 @@ type delivery struct {
 	stored bool
 	// taken: a worker has it; it can no longer be withdrawn.
 	taken bool
+	// queued is when it was submitted.
+	queued time.Time
 }
 
 // batcher gathers the deliveries of one connector.
@@ -134,9 +136,9 @@ type batcher struct {
 	mu      sync.Mutex
 	pending []*delivery
 	running int
-	// sizes counts deliveries per batch, for the operator; verdict and
-	// write time the stages.
-	sizes, verdict, write prometheus.Observer
+	// sizes counts deliveries per batch, for the operator; wait, verdict
+	// and write time the stages.
+	sizes, wait, verdict, write prometheus.Observer
 }
 
 func (h *Webhooks) batcher(name string, get func(context.Context) (sdk.WebhookHandler, error)) *batcher {
@@ -148,6 +150,7 @@ func (h *Webhooks) batcher(name string, get func(context.Context) (sdk.WebhookHa
 	b := h.batchers[name]
 	if b == nil {
 		b = &batcher{h: h, name: name, get: get, sizes: h.Intake.batches.WithLabelValues(name),
+			wait:    h.Intake.stages.WithLabelValues(name, "wait"),
 			verdict: h.Intake.stages.WithLabelValues(name, "connector"), write: h.Intake.stages.WithLabelValues(name, "store")}
 		h.batchers[name] = b
 	}
@@ -156,6 +159,7 @@ func (h *Webhooks) batcher(name string, get func(context.Context) (sdk.WebhookHa
 
 // submit queues d and starts a worker if fewer than the limit are running.
 func (b *batcher) submit(d *delivery) {
+	d.queued = time.Now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.pending = append(b.pending, d)
@@ -203,6 +207,7 @@ func (b *batcher) work() {
 		batch := slices.Clone(b.pending[:n])
 		b.pending = append(b.pending[:0], b.pending[n:]...)
 		b.mu.Unlock()
+		b.wait.Observe(time.Since(batch[0].queued).Seconds()) // the longest wait of the batch
 		b.handle(batch)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -214,6 +215,10 @@ plugin = "synthetic"
 	}
 	b.ReportMetric(1000*mean("moderator_webhook_batch_seconds", `{connector="syn",stage="connector"}`), "verdict-ms/batch")
 	b.ReportMetric(1000*mean("moderator_webhook_batch_seconds", `{connector="syn",stage="store"}`), "write-ms/batch")
+	b.ReportMetric(1000*quantile(b, d, 0.99, "moderator_webhook_batch_seconds", `connector="syn",stage="connector"`), "verdict-p99-ms")
+	b.ReportMetric(1000*quantile(b, d, 0.99, "moderator_webhook_batch_seconds", `connector="syn",stage="store"`), "write-p99-ms")
+	b.ReportMetric(1000*quantile(b, d, 0.99, "moderator_webhook_batch_seconds", `connector="syn",stage="wait"`), "wait-p99-ms")
+	b.ReportMetric(1000*quantile(b, d, 0.99, "moderator_webhook_request_seconds", `code="200"`), "host-p99-ms")
 	b.ReportMetric(mean("moderator_webhook_batch_deliveries", `{connector="syn"}`), "deliveries/batch")
 	if n := metric(b, d, `moderator_analyzer_seconds_count{analyzer="caps"}`); n > 0 {
 		// The pipeline's batches, where an analyzer sees them.
@@ -255,6 +260,43 @@ func metric(b *testing.B, d *daemon, series string) float64 {
 		}
 	})
 	return v
+}
+
+// quantile estimates a quantile of a histogram from its buckets, as
+// Prometheus's histogram_quantile does: linearly within the bucket it
+// falls in. labels are the series' labels other than le, as exposed.
+func quantile(b *testing.B, d *daemon, q float64, name, labels string) float64 {
+	b.Helper()
+	type bucket struct{ le, n float64 }
+	var bs []bucket
+	prefix := name + "_bucket{" + labels + `,le="`
+	scrape(b, d, func(series, value string) {
+		le, ok := strings.CutPrefix(series, prefix)
+		if !ok {
+			return
+		}
+		le = strings.TrimSuffix(le, `"}`)
+		bound, err := strconv.ParseFloat(le, 64) // "+Inf" parses as +Inf
+		if err != nil {
+			b.Fatalf("%s: bucket bound %q: %v", series, le, err)
+		}
+		bs = append(bs, bucket{bound, parseSample(b, series, value)})
+	})
+	if len(bs) == 0 || bs[len(bs)-1].n == 0 {
+		return 0
+	}
+	rank := q * bs[len(bs)-1].n
+	lower, below := 0.0, 0.0
+	for _, bk := range bs {
+		if bk.n >= rank {
+			if math.IsInf(bk.le, 1) {
+				return lower // beyond the last bound: the best it can say
+			}
+			return lower + (bk.le-lower)*(rank-below)/(bk.n-below)
+		}
+		lower, below = bk.le, bk.n
+	}
+	return lower
 }
 
 // metricSum adds every sample of a metric, whatever its labels.
