@@ -34,6 +34,12 @@ type Streamer interface {
 // received on `{webhook_prefix}/{instance}`. It answers signature failures
 // with 401 and no comments, and challenge requests (Twitter's CRC) with the
 // platform's expected body.
+//
+// Under load the host sends the deliveries that arrived together in one
+// call; Serve hands them to Webhook one each, several at once, so Webhook
+// must be safe for concurrent use. An error or a panic fails only the
+// delivery it came from: the host answers that one 503 and the platform
+// sends it again.
 type WebhookHandler interface {
 	Webhook(ctx context.Context, req WebhookRequest) (WebhookResponse, error)
 }
