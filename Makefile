@@ -52,7 +52,7 @@ vet:
 FUZZTIME ?= 2m
 # Every fuzz target, FUZZTIME each (go test -fuzz takes one target at a time).
 FUZZ_TARGETS := \
-	./core/config:FuzzParse ./core/ingress:FuzzWebhook ./core/eval:FuzzReadDataset \
+	./core/config:FuzzParse ./core/ingress:FuzzWebhook ./core/eval:FuzzReadDataset ./core/store:FuzzDecodeRecord \
 	./core/internal/synthetic:FuzzDecodeDelivery ./core/internal/synthetic/platform:FuzzQuery \
 	./plugins/internal/textnorm:FuzzNormalize ./plugins/rules:FuzzAnalyze ./plugins/rules:FuzzTextKey \
 	./plugins/spam:FuzzSignals ./plugins/spam/internal/mailtext:FuzzParse ./plugins/spam/model:FuzzTokenize \
