@@ -396,22 +396,7 @@ func (s *Store) Watermark() uint64 {
 
 // Cursor returns a post's stored poll cursor.
 func (s *Store) Cursor(connector, post string) ([]byte, error) {
-	var out []byte
-	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(cursorKey(connector, post))
-		if err != nil {
-			return err
-		}
-		raw, err := item.ValueCopy(nil)
-		if err != nil {
-			return err
-		}
-		out, err = decode(raw)
-		return err
-	})
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return nil, nil
-	}
+	out, _, err := readValue(s.db, cursorKey(connector, post))
 	return out, err
 }
 
@@ -664,31 +649,16 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Record, error) {
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
+	start := []byte{nsByTime + 1}
+	if !f.Before.IsZero() {
+		start = timeKey(nsByTime, f.Before, "")
+	}
 	var out []Record
-	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{nsByTime}, Reverse: true})
-		defer it.Close()
-		start := []byte{nsByTime + 1}
-		if !f.Before.IsZero() {
-			start = timeKey(nsByTime, f.Before, "")
+	err := s.byTime(ctx, true, start, func(rec Record) (bool, error) {
+		if f.match(&rec) {
+			out = append(out, rec)
 		}
-		for it.Seek(start); it.ValidForPrefix([]byte{nsByTime}) && len(out) < f.Limit; it.Next() {
-			id := string(it.Item().Key()[9:])
-			var rec Record
-			if err := getRecord(txn, id, &rec); err != nil {
-				if errors.Is(err, badger.ErrKeyNotFound) {
-					continue
-				}
-				return err
-			}
-			if f.match(&rec) {
-				out = append(out, rec)
-			}
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		return nil
+		return len(out) < f.Limit, nil
 	})
 	return out, err
 }
@@ -696,10 +666,17 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Record, error) {
 // Each calls fn for every stored record, oldest first, until fn returns an
 // error (for replay and export).
 func (s *Store) Each(ctx context.Context, fn func(Record) error) error {
+	return s.byTime(ctx, false, []byte{nsByTime}, func(rec Record) (bool, error) { return true, fn(rec) })
+}
+
+// byTime walks the time index from start, newest first when reverse, and
+// calls fn with each record until it says to stop or fails. Records that
+// expired under their index entry are passed over.
+func (s *Store) byTime(ctx context.Context, reverse bool, start []byte, fn func(Record) (more bool, err error)) error {
 	return s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{nsByTime}})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{nsByTime}, Reverse: reverse})
 		defer it.Close()
-		for it.Rewind(); it.ValidForPrefix([]byte{nsByTime}); it.Next() {
+		for it.Seek(start); it.ValidForPrefix([]byte{nsByTime}); it.Next() {
 			id := string(it.Item().Key()[9:])
 			var rec Record
 			if err := getRecord(txn, id, &rec); err != nil {
@@ -708,7 +685,8 @@ func (s *Store) Each(ctx context.Context, fn func(Record) error) error {
 				}
 				return err
 			}
-			if err := fn(rec); err != nil {
+			more, err := fn(rec)
+			if err != nil || !more {
 				return err
 			}
 			if err := ctx.Err(); err != nil {

@@ -207,19 +207,10 @@ func (k *pluginKV) key(key string) []byte {
 	return append(append([]byte(nil), k.prefix...), key...)
 }
 
-func encode(v []byte) []byte { return append([]byte{valueV1}, v...) }
-
-func decode(v []byte) ([]byte, error) {
-	if len(v) == 0 || v[0] != valueV1 {
-		return nil, fmt.Errorf("stored value has unknown format %v", v[:min(1, len(v))])
-	}
-	return v[1:], nil
-}
-
-func (k *pluginKV) Get(_ context.Context, key string) ([]byte, bool, error) {
-	var out []byte
-	err := k.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(k.key(key))
+// value reads one format-1 value; ok is false when the key is absent.
+func readValue(db *badger.DB, key []byte) (out []byte, ok bool, err error) {
+	err = db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(key)
 		if err != nil {
 			return err
 		}
@@ -233,10 +224,24 @@ func (k *pluginKV) Get(_ context.Context, key string) ([]byte, bool, error) {
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return nil, false, nil
 	}
+	return out, err == nil, err
+}
+
+func encode(v []byte) []byte { return append([]byte{valueV1}, v...) }
+
+func decode(v []byte) ([]byte, error) {
+	if len(v) == 0 || v[0] != valueV1 {
+		return nil, fmt.Errorf("stored value has unknown format %v", v[:min(1, len(v))])
+	}
+	return v[1:], nil
+}
+
+func (k *pluginKV) Get(_ context.Context, key string) ([]byte, bool, error) {
+	out, ok, err := readValue(k.db, k.key(key))
 	if err != nil {
 		return nil, false, fmt.Errorf("kv get %q: %w", key, err)
 	}
-	return out, true, nil
+	return out, ok, nil
 }
 
 func (k *pluginKV) entry(key string, value []byte, ttl time.Duration) *badger.Entry {
