@@ -319,3 +319,41 @@ action = "hide"
 		t.Errorf("exit %d:\n%s", code, tail(stderr, 2000))
 	}
 }
+
+// The webhook metrics count what happened: each answered request by its
+// status, each batch by its size and stages.
+func TestWebhookMetrics(t *testing.T) {
+	plat := platform.Start(platform.Options{Secret: "hook-secret"})
+	defer plat.Close()
+	forger := platform.Start(platform.Options{Secret: "not-the-secret"})
+	defer forger.Close()
+	plat.AddPost("1000", "owner")
+	s := synthSetup(t, plat, 0, "") // no targets: comments come by webhook only
+	d := startDaemon(t, s)
+	d.waitReady(t)
+	hook := "http://" + s.addr + "/webhooks/syn"
+	for i := range 3 {
+		c := plat.AddComment(platform.Comment{PostID: "1000", AuthorID: "a", Text: fmt.Sprint("reply ", i)})
+		if code, err := plat.Deliver(context.Background(), hook, c); err != nil || code != 200 {
+			t.Fatalf("deliver: %d %v", code, err)
+		}
+	}
+	if code, err := forger.Deliver(context.Background(), hook, platform.Comment{ID: "999", PostID: "1000", AuthorID: "a", Text: "forged"}); err != nil || code != 401 {
+		t.Fatalf("forged delivery: %d %v", code, err)
+	}
+	for series, want := range map[string]float64{
+		`moderator_webhook_request_seconds_count{code="200"}`:                      3,
+		`moderator_webhook_request_seconds_count{code="401"}`:                      1,
+		`moderator_webhook_batch_deliveries_sum{connector="syn"}`:                  4,
+		`moderator_webhook_batch_seconds_count{connector="syn",stage="connector"}`: metric(t, d, `moderator_webhook_batch_deliveries_count{connector="syn"}`),
+		`moderator_comments_in_total{connector="syn",source="webhook"}`:            3,
+	} {
+		if got := metric(t, d, series); got != want || want == 0 {
+			t.Errorf("%s = %g, want %g", series, got, want)
+		}
+	}
+	// Only batches with accepted comments reach the store.
+	if n := metric(t, d, `moderator_webhook_batch_seconds_count{connector="syn",stage="store"}`); n < 1 || n > 3 {
+		t.Errorf("%g durable writes for 3 accepted deliveries", n)
+	}
+}

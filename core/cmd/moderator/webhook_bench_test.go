@@ -251,7 +251,7 @@ plugin = "synthetic"
 // metric is the value of one sample of the daemon's /metrics, given as its
 // name and labels exactly as exposed; 0 when the series does not exist yet
 // (a counter appears on its first increment).
-func metric(b *testing.B, d *daemon, series string) float64 {
+func metric(b testing.TB, d *daemon, series string) float64 {
 	b.Helper()
 	var v float64
 	scrape(b, d, func(name, value string) {
@@ -265,7 +265,7 @@ func metric(b *testing.B, d *daemon, series string) float64 {
 // quantile estimates a quantile of a histogram from its buckets, as
 // Prometheus's histogram_quantile does: linearly within the bucket it
 // falls in. labels are the series' labels other than le, as exposed.
-func quantile(b *testing.B, d *daemon, q float64, name, labels string) float64 {
+func quantile(b testing.TB, d *daemon, q float64, name, labels string) float64 {
 	b.Helper()
 	type bucket struct{ le, n float64 }
 	var bs []bucket
@@ -300,7 +300,7 @@ func quantile(b *testing.B, d *daemon, q float64, name, labels string) float64 {
 }
 
 // metricSum adds every sample of a metric, whatever its labels.
-func metricSum(b *testing.B, d *daemon, name string) float64 {
+func metricSum(b testing.TB, d *daemon, name string) float64 {
 	b.Helper()
 	var v float64
 	scrape(b, d, func(series, value string) {
@@ -311,7 +311,7 @@ func metricSum(b *testing.B, d *daemon, name string) float64 {
 	return v
 }
 
-func parseSample(b *testing.B, series, value string) float64 {
+func parseSample(b testing.TB, series, value string) float64 {
 	f, err := strconv.ParseFloat(value, 64)
 	if err != nil {
 		b.Fatalf("metric %s: value %q: %v", series, value, err)
@@ -321,7 +321,7 @@ func parseSample(b *testing.B, series, value string) float64 {
 
 // scrape reads /metrics in the text format and calls f with each sample's
 // series (name and labels) and value.
-func scrape(b *testing.B, d *daemon, f func(series, value string)) {
+func scrape(b testing.TB, d *daemon, f func(series, value string)) {
 	b.Helper()
 	resp, err := http.Get("http://" + d.addr + "/metrics")
 	if err != nil {
