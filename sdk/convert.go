@@ -207,7 +207,8 @@ func headerToPB(h http.Header) []*pb.Header {
 func headerFromPB(hs []*pb.Header) http.Header {
 	h := make(http.Header, len(hs))
 	for _, x := range hs {
-		h[http.CanonicalHeaderKey(x.Name)] = append(h[http.CanonicalHeaderKey(x.Name)], x.Values...)
+		k := http.CanonicalHeaderKey(x.Name)
+		h[k] = append(h[k], x.Values...)
 	}
 	return h
 }

@@ -23,6 +23,8 @@ func TestMain(m *testing.M) {
 		os.Exit(m.Run())
 	case "panicky-analyzer":
 		sdk.Serve(sdk.Plugin{Info: sdk.Info{Name: "panicky", Version: "1", Labels: []string{sdk.LabelSpam}}, Analyzer: panicky{}})
+	case "gated-connector":
+		sdk.Serve(sdk.Plugin{Info: sdk.Info{Name: "gated", Version: "1", Platform: "test"}, Connector: &gated{}})
 	case "panicky-connector":
 		sdk.Serve(sdk.Plugin{Info: sdk.Info{Name: "panicky", Version: "1", Platform: "test", Actions: []string{sdk.ActionHide}}, Connector: panicky{}})
 	default:

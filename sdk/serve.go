@@ -9,10 +9,12 @@ import (
 	"maps"
 	"math"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -177,6 +179,11 @@ func GRPCDialOptions() []grpc.DialOption {
 func newGRPCServer(opts []grpc.ServerOption) *grpc.Server {
 	opts = append(opts,
 		grpc.MaxRecvMsgSize(maxMessageBytes), grpc.MaxSendMsgSize(maxMessageBytes), serverCodec(),
+		// Calls run on goroutines that stay, with their stacks already
+		// grown, instead of a new goroutine per call (grpc-go starts one
+		// anyway when every worker is busy, so a long stream never blocks
+		// a call).
+		grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))),
 		grpc.ChainUnaryInterceptor(recoverUnary), grpc.ChainStreamInterceptor(recoverStream))
 	return grpc.NewServer(opts...)
 }
@@ -457,32 +464,39 @@ func (s *connectorServer) WebhookBatch(ctx context.Context, r *pb.WebhookBatchRe
 		return nil, unimplemented(CapWebhook)
 	}
 	out := &pb.WebhookBatchResponse{Outcomes: make([]*pb.WebhookOutcome, len(r.Deliveries))}
-	sem := make(chan struct{}, webhookWorkers)
-	var wg sync.WaitGroup
-	for i, d := range r.Deliveries {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			o := &pb.WebhookOutcome{}
-			defer func() {
-				if p := recover(); p != nil {
-					o.Response, o.Error = nil, fmt.Sprintf("plugin panicked: %v", p)
-				}
-				out.Outcomes[i] = o
-			}()
-			resp, err := webhookOne(ctx, w, d)
-			if err != nil {
-				o.Error = err.Error()
-				if st, ok := status.FromError(err); ok {
-					o.Error = st.Message()
-				}
-				return
+	one := func(i int) {
+		o := &pb.WebhookOutcome{}
+		defer func() {
+			if p := recover(); p != nil {
+				o.Response, o.Error = nil, fmt.Sprintf("plugin panicked: %v", p)
 			}
-			o.Response = resp
+			out.Outcomes[i] = o
 		}()
+		resp, err := webhookOne(ctx, w, r.Deliveries[i])
+		if err != nil {
+			o.Error = err.Error()
+			if st, ok := status.FromError(err); ok {
+				o.Error = st.Message()
+			}
+			return
+		}
+		o.Response = resp
 	}
+	// The call's own goroutine and a few more take the deliveries in turn
+	// rather than a goroutine each: a fresh goroutine grows its stack
+	// again for every delivery (decoding JSON goes deep), which cost more
+	// than the decoding.
+	var next atomic.Int64
+	work := func() {
+		for i := int(next.Add(1) - 1); i < len(r.Deliveries); i = int(next.Add(1) - 1) {
+			one(i)
+		}
+	}
+	var wg sync.WaitGroup
+	for range min(webhookWorkers, len(r.Deliveries)) - 1 {
+		wg.Go(work)
+	}
+	work()
 	wg.Wait()
 	return out, nil
 }

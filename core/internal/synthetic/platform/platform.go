@@ -337,6 +337,26 @@ const (
 // given (they need not be stored), to url and returns the HTTP status it was
 // answered with. A comment with Version above 0 is a comment.updated event.
 func (s *Server) Deliver(ctx context.Context, url string, comments ...Comment) (int, error) {
+	req, err := s.DeliveryRequest(ctx, url, comments...)
+	if err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	s.stats.Deliveries++
+	s.mu.Unlock()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("platform: deliver to %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, nil
+}
+
+// DeliveryRequest is the signed webhook delivery Deliver would send, not
+// sent, for a caller that sends it its own way (a load generator writing
+// prepared requests straight to its connections).
+func (s *Server) DeliveryRequest(ctx context.Context, url string, comments ...Comment) (*http.Request, error) {
 	type event struct {
 		Type    string   `json:"type"`
 		Comment wireItem `json:"comment"`
@@ -353,25 +373,16 @@ func (s *Server) Deliver(ctx context.Context, url string, comments ...Comment) (
 	}
 	body, err := json.Marshal(payload)
 	if err != nil {
-		return 0, fmt.Errorf("platform: encode delivery: %w", err)
+		return nil, fmt.Errorf("platform: encode delivery: %w", err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return 0, fmt.Errorf("platform: delivery request: %w", err)
+		return nil, fmt.Errorf("platform: delivery request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Synthetic-Signature", s.Sign(body))
 	req.Header.Set("X-Synthetic-Delivery", rand.Text())
-	s.mu.Lock()
-	s.stats.Deliveries++
-	s.mu.Unlock()
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("platform: deliver to %s: %w", url, err)
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode, nil
+	return req, nil
 }
 
 // wireItem is a comment as the API and webhooks carry it.
