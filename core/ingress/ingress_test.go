@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -344,5 +345,60 @@ func TestDeliveryWithdrawnWhenItsSenderLeaves(t *testing.T) {
 	work, _, _ := e.store.Queued(context.Background(), 0, 10, nil)
 	if len(work) != 1 || work[0].Record.Comment.ID != "first" {
 		t.Errorf("queued %+v, want only the first delivery's comment", work)
+	}
+}
+
+// While a batch is in hand, deliveries that trickle in wait (up to Linger)
+// until there are enough to be worth a call; with nothing in hand, a
+// delivery goes at once however long Linger is.
+func TestSmallBatchesLingerOnlyWhileAnotherIsInHand(t *testing.T) {
+	e := newBatchEnv(t)
+	e.h.Workers, e.h.Linger = 2, time.Hour
+	answers := make(chan int, 2*lingerBatch)
+	go func() { answers <- e.send("s3cret", delivery1("first")) }()
+	if n := <-e.gated.sizes; n != 1 {
+		t.Fatalf("first batch of %d, want 1", n)
+	}
+	var once sync.Once
+	release := func() { once.Do(func() { close(e.gated.gate) }) }
+	t.Cleanup(release) // a failed test must not leave the server waiting
+	// One at a time, so a worker that did not linger would take one alone.
+	for i := range lingerBatch - 1 {
+		go func() { answers <- e.send("s3cret", delivery1(fmt.Sprint(i))) }()
+		for e.pending() < i+1 {
+			select {
+			case n := <-e.gated.sizes:
+				t.Fatalf("a batch of %d went while another was in hand and only %d were waiting", n, i+1)
+			default:
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}
+	go func() { answers <- e.send("s3cret", delivery1("last")) }()
+	select {
+	case n := <-e.gated.sizes:
+		if n != lingerBatch {
+			t.Fatalf("second batch of %d, want %d", n, lingerBatch)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%d deliveries waiting and no batch taken", lingerBatch)
+	}
+	release()
+	for range lingerBatch + 1 {
+		if s := <-answers; s != 200 {
+			t.Fatalf("answered %d", s)
+		}
+	}
+	go func() { answers <- e.send("s3cret", delivery1("alone")) }()
+	select {
+	case n := <-e.gated.sizes:
+		if n != 1 {
+			t.Fatalf("lone batch of %d", n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a lone delivery waited: nothing else was in hand")
+	}
+	if s := <-answers; s != 200 {
+		t.Fatalf("lone delivery answered %d", s)
 	}
 }

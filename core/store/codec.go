@@ -3,8 +3,10 @@ package store
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
+	"github.com/klauspost/compress/s2"
 	pb "github.com/moderatorbot/moderator/core/store/internal/storepb/moderator/store/v1"
 	"github.com/moderatorbot/moderator/sdk"
 )
@@ -12,27 +14,68 @@ import (
 // Records are written at every step of every comment, so their encoding is
 // on the hot path: format 2 is protobuf (internal/storepb), several times
 // cheaper than JSON to write and to read. Format 1 (JSON), which earlier
-// versions wrote, is still read; a record moves to format 2 the next time it
-// is saved.
-const valueRecordV2 byte = 2
+// versions wrote, is still read; a record moves to the current format the
+// next time it is saved.
+//
+// Format 3 is format 2 compressed with S2 (klauspost/compress), used when it
+// is smaller. A record holds the comment twice over, as fields and as the
+// platform's raw payload, and is written at intake and again at decision:
+// compressed (a third smaller for a short comment, more for a platform's
+// verbose JSON) Badger's in-memory table fills that much more slowly, and
+// each time it fills the host stalls its writes while the table is swapped
+// and spends a burst of CPU writing it out; those stalls were the tail of
+// the webhook latency under load.
+const (
+	valueRecordV2 byte = 2
+	valueRecordV3 byte = 3
+)
+
+// maxRecordBytes bounds what a format 3 value may say it decompresses to:
+// no record is near it (one transaction is at most a few MiB), and a
+// damaged length must not become an allocation of gigabytes.
+const maxRecordBytes = 64 << 20
 
 // recordValue encodes a record as a stored value.
 func recordValue(rec *Record) ([]byte, error) {
 	m := recordToPB(rec)
-	buf := make([]byte, 1+m.SizeVT())
-	buf[0] = valueRecordV2
-	if _, err := m.MarshalToSizedBufferVT(buf[1:]); err != nil {
+	plain := make([]byte, 1+m.SizeVT())
+	plain[0] = valueRecordV2
+	if _, err := m.MarshalToSizedBufferVT(plain[1:]); err != nil {
 		return nil, fmt.Errorf("encode record %s: %w", rec.ID, err)
 	}
-	return buf, nil
+	packed := make([]byte, 1+s2.MaxEncodedLen(len(plain)-1))
+	packed[0] = valueRecordV3
+	n := 1 + len(s2.Encode(packed[1:], plain[1:]))
+	if n >= len(plain) {
+		return plain, nil // incompressible: stored as it is
+	}
+	return packed[:n], nil
 }
 
-// decodeRecord reads a stored record value of either format into rec.
+// decodeRecord reads a stored record value of any format into rec.
 func decodeRecord(raw []byte, rec *Record) error {
 	if len(raw) == 0 {
 		return fmt.Errorf("stored record is empty")
 	}
 	switch raw[0] {
+	case valueRecordV3:
+		n, err := s2.DecodedLen(raw[1:])
+		if err != nil {
+			return fmt.Errorf("decode record (format 3): %w", err)
+		}
+		if n > maxRecordBytes {
+			return fmt.Errorf("decode record (format 3): says it holds %d bytes, more than a record can", n)
+		}
+		plain, err := s2.Decode(make([]byte, n), raw[1:])
+		if err != nil {
+			return fmt.Errorf("decode record (format 3): %w", err)
+		}
+		var m pb.Record
+		if err := m.UnmarshalVT(plain); err != nil {
+			return fmt.Errorf("decode record (format 3): %w", err)
+		}
+		*rec = recordFromPB(&m)
+		return nil
 	case valueRecordV2:
 		var m pb.Record
 		if err := m.UnmarshalVT(raw[1:]); err != nil {
@@ -50,10 +93,17 @@ func decodeRecord(raw []byte, rec *Record) error {
 }
 
 // nanos and fromNanos keep the zero time as 0 (UnixNano of the zero time
-// is not defined).
+// is not defined). A time nanoseconds since 1970 cannot hold (before 1678,
+// after 2262: a platform's garbage, never a real comment's) is stored as
+// the nearest one they can, rather than as whatever UnixNano makes of it.
 func nanos(t time.Time) int64 {
-	if t.IsZero() {
+	switch {
+	case t.IsZero():
 		return 0
+	case t.Before(time.Unix(0, math.MinInt64)):
+		return math.MinInt64
+	case t.After(time.Unix(0, math.MaxInt64)):
+		return math.MaxInt64
 	}
 	return t.UnixNano()
 }

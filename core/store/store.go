@@ -22,7 +22,8 @@
 //
 // Values start with a format byte so the encoding can change without a
 // migration that rewrites everything at once: 1 is JSON (posts, targets, and
-// records written by earlier versions), 2 a protobuf Record (codec.go).
+// records written by earlier versions), 2 a protobuf Record, 3 the same
+// compressed with S2 (codec.go).
 //
 // Durability: writes are synced to disk before they return (SyncWrites). The
 // guarantees moderator makes (a 2xx webhook answer means the delivery is on

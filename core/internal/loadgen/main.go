@@ -146,6 +146,15 @@ func load(ctx context.Context, o options) (Result, error) {
 		return Result{}, errors.New("-first-id leaves no room for the comment ids of this run")
 	}
 
+	u, err := url.Parse(o.url)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		return Result{}, fmt.Errorf("-url %q: want http://host:port/path", o.url)
+	}
+	addr := u.Host
+	if u.Port() == "" {
+		addr = net.JoinHostPort(u.Hostname(), "80")
+	}
+
 	// A platform Server is what signs and encodes deliveries (the
 	// comment's wire form and signature), so the load is byte for byte
 	// what the synthetic connector verifies in tests. It listens on a
@@ -186,13 +195,19 @@ func load(ctx context.Context, o options) (Result, error) {
 		}
 		wire[i] = bytes.Clone(buf.Bytes())
 	}
-	u, err := url.Parse(o.url)
-	if err != nil || u.Scheme != "http" || u.Host == "" {
-		return Result{}, fmt.Errorf("-url %q: want http://host:port/path", o.url)
-	}
-	addr := u.Host
-	if u.Port() == "" {
-		addr = net.JoinHostPort(u.Hostname(), "80")
+	// Every connection is open before the clock starts, as wrk does: a
+	// platform's connections to a busy host are warm, and 256 handshakes
+	// in the first few milliseconds measure the handshakes.
+	conns := make([]*conn, o.connections)
+	for i := range conns {
+		c, err := dial(addr, o.timeout)
+		if err != nil {
+			for _, c := range conns[:i] {
+				c.Close()
+			}
+			return Result{}, fmt.Errorf("connect to %s: %w", addr, err)
+		}
+		conns[i] = c
 	}
 	cpuBefore := cpuSeconds()
 
@@ -207,9 +222,8 @@ func load(ctx context.Context, o options) (Result, error) {
 	start := time.Now()
 	at := func(i int) time.Time { return start.Add(time.Duration(float64(i) * interval)) }
 	var wg sync.WaitGroup
-	for range o.connections {
+	for _, c := range conns {
 		wg.Go(func() {
-			var c *conn
 			defer func() {
 				if c != nil {
 					c.Close()

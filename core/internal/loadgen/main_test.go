@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -23,7 +24,13 @@ func TestLoad(t *testing.T) {
 	const secret = "s3cret"
 	var mu sync.Mutex
 	ids := map[string]int{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	conns, connsAtFirst := 0, -1 // connections opened, and opened when the first delivery came
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		if connsAtFirst < 0 {
+			connsAtFirst = conns
+		}
+		mu.Unlock()
 		body, _ := io.ReadAll(r.Body)
 		mac := hmac.New(sha256.New, []byte(secret))
 		mac.Write(body)
@@ -65,6 +72,14 @@ func TestLoad(t *testing.T) {
 		}
 		w.Write([]byte(`{"received":2}`))
 	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			mu.Lock()
+			conns++
+			mu.Unlock()
+		}
+	}
+	srv.Start()
 	defer srv.Close()
 
 	var out, errOut bytes.Buffer
@@ -79,6 +94,11 @@ func TestLoad(t *testing.T) {
 	}
 	if res.Sent != 100 || res.OK != 80 || res.Errors["503"] != 20 || len(res.Errors) != 1 {
 		t.Errorf("sent %d, ok %d, errors %v; want 100, 80, 20 503s", res.Sent, res.OK, res.Errors)
+	}
+	// Every connection was open before the clock started (and some were
+	// opened again after the server closed them).
+	if connsAtFirst != 8 || conns <= 8 {
+		t.Errorf("%d connections open at the first delivery, %d in all; want 8, then more", connsAtFirst, conns)
 	}
 	if len(ids) != 200 || res.FirstID != "42" || res.LastID != "241" {
 		t.Errorf("%d distinct ids, first %s, last %s; want 200, 42, 241", len(ids), res.FirstID, res.LastID)
