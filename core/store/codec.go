@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/s2"
@@ -38,19 +39,28 @@ const maxRecordBytes = 64 << 20
 // recordValue encodes a record as a stored value.
 func recordValue(rec *Record) ([]byte, error) {
 	m := recordToPB(rec)
-	plain := make([]byte, 1+m.SizeVT())
-	plain[0] = valueRecordV2
-	if _, err := m.MarshalToSizedBufferVT(plain[1:]); err != nil {
+	size := m.SizeVT()
+	scratch := plainBuf.Get().(*[]byte)
+	defer plainBuf.Put(scratch)
+	if cap(*scratch) < size {
+		*scratch = make([]byte, size)
+	}
+	plain := (*scratch)[:size]
+	if _, err := m.MarshalToSizedBufferVT(plain); err != nil {
 		return nil, fmt.Errorf("encode record %s: %w", rec.ID, err)
 	}
-	packed := make([]byte, 1+s2.MaxEncodedLen(len(plain)-1))
-	packed[0] = valueRecordV3
-	n := 1 + len(s2.Encode(packed[1:], plain[1:]))
-	if n >= len(plain) {
-		return plain, nil // incompressible: stored as it is
+	out := make([]byte, 1+s2.MaxEncodedLen(size))
+	out[0] = valueRecordV3
+	if n := len(s2.Encode(out[1:], plain)); n < size {
+		return out[:1+n], nil
 	}
-	return packed[:n], nil
+	// Incompressible: stored as it is.
+	out[0] = valueRecordV2
+	return append(out[:1], plain...), nil
 }
+
+// plainBuf holds the protobuf form of a record on its way to S2.
+var plainBuf = sync.Pool{New: func() any { return new([]byte) }}
 
 // decodeRecord reads a stored record value of any format into rec.
 func decodeRecord(raw []byte, rec *Record) error {
