@@ -128,13 +128,12 @@ plugin = "synthetic"
 	}
 
 	var sum loadResult
-	var hostCPU, pluginCPU, hostWait, pluginWait time.Duration
+	var hostCPU, pluginCPU time.Duration
 	var drain time.Duration
 	runs := 0
 	for b.Loop() {
 		before := metric(b, d, `moderator_comments_in_total{connector="syn",source="webhook"}`)
 		hostBefore, pluginsBefore := cputime.Of(d.cmd.Process.Pid), cputime.Of(pids...)
-		hostWaitBefore, pluginsWaitBefore := cputime.Waited(d.cmd.Process.Pid), cputime.Waited(pids...)
 		cmd := exec.Command(loadgen, "-url", "http://"+d.addr+"/webhooks/syn", "-secret", secret,
 			"-rate", fmt.Sprint(rate), "-duration", duration.String(), "-connections", "256", "-json")
 		var stderr bytes.Buffer
@@ -145,8 +144,6 @@ plugin = "synthetic"
 		}
 		hostCPU += cputime.Of(d.cmd.Process.Pid) - hostBefore
 		pluginCPU += cputime.Of(pids...) - pluginsBefore
-		hostWait += cputime.Waited(d.cmd.Process.Pid) - hostWaitBefore
-		pluginWait += cputime.Waited(pids...) - pluginsWaitBefore
 		// Only the load itself is timed; checking and waiting are not.
 		b.StopTimer()
 		var r loadResult
@@ -248,13 +245,6 @@ plugin = "synthetic"
 		b.ReportMetric(per(hostCPU), "host-cpu-us/delivery")
 		b.ReportMetric(per(pluginCPU), "plugin-cpu-us/delivery")
 		b.ReportMetric(per(time.Duration(sum.CPU*float64(time.Second))), "loadgen-cpu-us/delivery")
-	}
-	// Time the processes' threads were ready to run but waited for a core,
-	// per second of load: where latency goes when the cores are short,
-	// which no profile of the host shows.
-	if load := n * duration.Seconds(); load > 0 {
-		b.ReportMetric(float64(hostWait.Milliseconds())/load, "host-runq-ms/s")
-		b.ReportMetric(float64(pluginWait.Milliseconds())/load, "plugin-runq-ms/s")
 	}
 }
 

@@ -34,31 +34,3 @@ func Of(pids ...int) time.Duration {
 	return total
 }
 
-// Waited returns how long the processes' threads have spent runnable but
-// waiting for a CPU (the run-queue delay in /proc/PID/task/TID/schedstat),
-// so far. On a host with more runnable threads than cores this is where
-// latency goes that no profile of the process shows. Threads that have
-// exited are not counted; a system without schedstat counts as zero.
-func Waited(pids ...int) time.Duration {
-	var total time.Duration
-	for _, pid := range pids {
-		tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-		if err != nil {
-			continue
-		}
-		for _, t := range tasks {
-			data, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
-			if err != nil {
-				continue
-			}
-			// "<ns on cpu> <ns waiting on a run queue> <timeslices>"
-			f := strings.Fields(string(data))
-			if len(f) < 2 {
-				continue
-			}
-			ns, _ := strconv.ParseInt(f[1], 10, 64)
-			total += time.Duration(ns)
-		}
-	}
-	return total
-}
