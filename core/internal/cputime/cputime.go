@@ -33,4 +33,3 @@ func Of(pids ...int) time.Duration {
 	}
 	return total
 }
-

@@ -22,4 +22,3 @@ func TestOfGrowsWithWork(t *testing.T) {
 		t.Errorf("a process that does not exist used %s", got)
 	}
 }
-
