@@ -109,8 +109,8 @@ func local(name string, a sdk.Analyzer, onFailure string) Analyzer {
 		Info: func() (string, string) { return "test", "1.0" }, Timeout: time.Second, OnFailure: onFailure}
 }
 
-// run processes the queue until cond holds.
-func (f *fixture) run(t *testing.T, cond func() bool) {
+// start runs a pipeline on the fixture until stop is called.
+func (f *fixture) start(t *testing.T) (stop func()) {
 	t.Helper()
 	p, err := New(f.opts)
 	if err != nil {
@@ -119,17 +119,21 @@ func (f *fixture) run(t *testing.T, cond func() bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { p.Run(ctx); close(done) }()
+	return func() { cancel(); <-done } // twice is harmless
+}
+
+// run processes the queue until cond holds.
+func (f *fixture) run(t *testing.T, cond func() bool) {
+	t.Helper()
+	stop := f.start(t)
+	defer stop()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			cancel()
-			<-done
 			t.Fatal("timed out")
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	cancel()
-	<-done
 }
 
 func (f *fixture) intake(t *testing.T, texts ...string) []string {
@@ -505,10 +509,8 @@ func TestEachCommentIsAnalyzedOnce(t *testing.T) {
 	for i := range n {
 		cs = append(cs, sdk.Comment{ID: fmt.Sprint(i), PostID: "p", Text: "x"})
 	}
-	p, _ := New(f.opts)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { p.Run(ctx); close(done) }()
+	stop := f.start(t)
+	defer stop()
 	// Intakes keep arriving, from several sources at once, while batches are
 	// processed: scans then start low (at the watermark) and pass over work
 	// in the workers' hands.
@@ -532,8 +534,7 @@ func TestEachCommentIsAnalyzedOnce(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	cancel()
-	<-done
+	stop()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	twice := 0
@@ -572,14 +573,7 @@ func TestPartialBatchLingersUntilFull(t *testing.T) {
 	an := &sizeAnalyzer{}
 	f := newFixture(t, false, local("sizes", an, "hold"))
 	f.opts.Linger = time.Hour
-	p, err := New(f.opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { p.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	defer f.start(t)()
 	intake := func(from, n int) {
 		var cs []sdk.Comment
 		for i := range n {

@@ -248,11 +248,9 @@ func (b *builder) addRule(rc ruleConfig, path string) sdk.FieldErrors {
 
 // builder collects patterns and rules into an engine.
 type builder struct {
-	rules    []rule
-	ids      map[string]int
-	patterns []string
-	uses     [][]use
-	regexes  []ruleRegex
+	rules []rule
+	patternSet
+	regexes []ruleRegex
 	// variants: the built-in lexicons' terms get spelling variants.
 	variants bool
 	// noGuard leaves out the English guard (tests: what it is needed for).
@@ -262,16 +260,33 @@ type builder struct {
 	prebuilt *variantIndex
 }
 
-func newBuilder() *builder { return &builder{ids: map[string]int{}} }
+func newBuilder() *builder { return &builder{} }
+
+// patternSet numbers distinct patterns in the order they come, for the
+// matcher, and keeps each one's uses under the same number.
+type patternSet struct {
+	ids      map[string]int
+	patterns []string
+	uses     [][]use
+}
+
+// id is pattern's number, given it on its first sight.
+func (ps *patternSet) id(pattern string) int {
+	if ps.ids == nil {
+		ps.ids = map[string]int{}
+	}
+	id, ok := ps.ids[pattern]
+	if !ok {
+		id = len(ps.patterns)
+		ps.ids[pattern] = id
+		ps.patterns = append(ps.patterns, pattern)
+		ps.uses = append(ps.uses, nil)
+	}
+	return id
+}
 
 func (b *builder) add(pattern string, u use) {
-	id, ok := b.ids[pattern]
-	if !ok {
-		id = len(b.patterns)
-		b.ids[pattern] = id
-		b.patterns = append(b.patterns, pattern)
-		b.uses = append(b.uses, nil)
-	}
+	id := b.id(pattern)
 	if !slices.ContainsFunc(b.uses[id], func(x use) bool { return sameUse(x, u) }) {
 		b.uses[id] = append(b.uses[id], u)
 	}

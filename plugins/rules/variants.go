@@ -437,9 +437,7 @@ func swapped(w, key []byte) bool {
 
 // variantBuilder collects keys while the engine is built.
 type variantBuilder struct {
-	ids       map[string]int
-	patterns  []string
-	uses      [][]use
+	patternSet
 	terms     []string
 	termIDs   map[string]int32
 	edits     editBuilder
@@ -544,16 +542,7 @@ func (vb *variantBuilder) term(display string) int32 {
 }
 
 func (vb *variantBuilder) addKey(key string, u use) {
-	if vb.ids == nil {
-		vb.ids = map[string]int{}
-	}
-	id, ok := vb.ids[key]
-	if !ok {
-		id = len(vb.patterns)
-		vb.ids[key] = id
-		vb.patterns = append(vb.patterns, key)
-		vb.uses = append(vb.uses, nil)
-	}
+	id := vb.id(key)
 	for i, x := range vb.uses[id] {
 		if x.rule == u.rule && x.prefix == u.prefix && x.suffix == u.suffix {
 			if u.severity > x.severity {

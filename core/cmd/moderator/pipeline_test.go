@@ -241,7 +241,6 @@ dry_run = false
 	if st := plat.State(plat.Actions()[0].CommentID); st != platform.StateVisible {
 		t.Errorf("after the override the platform shows %s", st)
 	}
-	_ = context.Background
 }
 
 func TestEditedCommentIsAnalyzedAgain(t *testing.T) {

@@ -110,19 +110,7 @@ func Build(patterns []string) *Matcher {
 // ones included, in order of their end offset, with the pattern's index
 // and its byte range [start, end) in text.
 func (m *Matcher) Find(text string, fn func(pattern, start, end int)) {
-	if m == nil || len(m.outPat) == 0 {
-		return
-	}
-	s := int32(0)
-	for i := 0; i < len(text); i++ {
-		s = m.delta[s*m.stride+int32(m.class[text[i]])]
-		for o := s; o > 0; o = m.dict[o] {
-			for k := m.out[o]; k < m.out[o]+m.outLen[o]; k++ {
-				id := m.outPat[k]
-				fn(int(id), i+1-int(m.lens[id]), i+1)
-			}
-		}
-	}
+	walk(m, text, func(id, end int32) { fn(int(id), int(end-m.lens[id]), int(end)) })
 }
 
 // Match is one occurrence of pattern Pattern at text[Start:End].
@@ -132,18 +120,23 @@ type Match struct{ Pattern, Start, End int32 }
 // the same order, and returns it: for callers on a hot path that reuse dst
 // rather than pass a closure.
 func (m *Matcher) AppendMatches(dst []Match, text []byte) []Match {
+	walk(m, text, func(id, end int32) { dst = append(dst, Match{Pattern: id, Start: end - m.lens[id], End: end}) })
+	return dst
+}
+
+// walk runs the automaton over text and calls fn with each occurrence's
+// pattern and end offset, in order of end offset.
+func walk[T ~string | ~[]byte](m *Matcher, text T, fn func(id, end int32)) {
 	if m == nil || len(m.outPat) == 0 {
-		return dst
+		return
 	}
 	s := int32(0)
 	for i := 0; i < len(text); i++ {
 		s = m.delta[s*m.stride+int32(m.class[text[i]])]
 		for o := s; o > 0; o = m.dict[o] {
 			for k := m.out[o]; k < m.out[o]+m.outLen[o]; k++ {
-				id := m.outPat[k]
-				dst = append(dst, Match{Pattern: id, Start: int32(i+1) - m.lens[id], End: int32(i + 1)})
+				fn(m.outPat[k], int32(i+1))
 			}
 		}
 	}
-	return dst
 }
