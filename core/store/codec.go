@@ -20,12 +20,13 @@ import (
 //
 // Format 3 is format 2 compressed with S2 (klauspost/compress), used when it
 // is smaller. A record holds the comment twice over, as fields and as the
-// platform's raw payload, and is written at intake and again at decision:
-// compressed (a third smaller for a short comment, more for a platform's
-// verbose JSON) Badger's in-memory table fills that much more slowly, and
-// each time it fills the host stalls its writes while the table is swapped
-// and spends a burst of CPU writing it out; those stalls were the tail of
-// the webhook latency under load.
+// platform's raw payload: compressed (a third smaller for a short comment,
+// more for a platform's verbose JSON) Badger's in-memory table fills that
+// much more slowly, and each time it fills the host stalls its writes while
+// the table is swapped and spends a burst of CPU writing it out; those
+// stalls are the tail of the webhook latency under load. For the same
+// reason the comment is written once, at intake, and each later step writes
+// the rest of the record alone (putState).
 const (
 	valueRecordV2 byte = 2
 	valueRecordV3 byte = 3

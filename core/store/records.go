@@ -109,7 +109,8 @@ func RecordID(connector, commentID, version string) string {
 
 // Key namespaces of the moderation state (see the package comment).
 const (
-	nsRecord  byte = 'c' // 'c' <id>                  Record
+	nsRecord  byte = 'c' // 'c' <id>                  Record as taken in
+	nsState   byte = 'd' // 'd' <id>                  Record without its comment, as of its last step
 	nsByTime  byte = 'i' // 'i' <seen_at ns BE> <id>  index, newest last
 	nsQueue   byte = 'q' // 'q' <seq BE> <id>         work to do, in arrival order
 	nsDelayed byte = 'w' // 'w' <retry_at ns BE> <id> held work, due at retry_at
@@ -119,6 +120,7 @@ const (
 )
 
 func recordKey(id string) []byte { return append([]byte{nsRecord}, id...) }
+func stateKey(id string) []byte  { return append([]byte{nsState}, id...) }
 
 func timeKey(ns byte, t time.Time, id string) []byte {
 	k := make([]byte, 9, 9+len(id))
@@ -173,24 +175,61 @@ func getJSON(txn *badger.Txn, key []byte, v any) error {
 	})
 }
 
+// putRecord writes a whole record under 'c': at intake, when the record is
+// new.
 func putRecord(txn *badger.Txn, rec *Record, ttl time.Duration) error {
+	return putValue(txn, recordKey(rec.ID), rec, ttl)
+}
+
+// putState writes everything of a record but its comment under 'd': every
+// later step. The comment snapshot (with the platform's raw payload, most
+// of a record's bytes) never changes after intake, so it is written once;
+// rewriting it at each step made Badger's in-memory table fill, and stall
+// writes while it is swapped out, about half as often again.
+func putState(txn *badger.Txn, rec *Record, ttl time.Duration) error {
+	st := *rec
+	// What the snapshot holds already is left out.
+	st.ID, st.Source, st.SeenAt, st.Comment = "", "", time.Time{}, sdk.Comment{}
+	return putValue(txn, stateKey(rec.ID), &st, ttl)
+}
+
+func putValue(txn *badger.Txn, key []byte, rec *Record, ttl time.Duration) error {
 	data, err := recordValue(rec)
 	if err != nil {
 		return err
 	}
-	e := badger.NewEntry(recordKey(rec.ID), data)
+	e := badger.NewEntry(key, data)
 	if ttl > 0 {
 		e = e.WithTTL(ttl)
 	}
 	return txn.SetEntry(e)
 }
 
+// getRecord reads a record: the snapshot written at intake, and its latest
+// state when a step has saved one since. Records that earlier versions
+// rewrote whole at every step have no state entry and are read as they are.
 func getRecord(txn *badger.Txn, id string, rec *Record) error {
 	item, err := txn.Get(recordKey(id))
 	if err != nil {
 		return err
 	}
-	return item.Value(func(raw []byte) error { return decodeRecord(raw, rec) })
+	if err := item.Value(func(raw []byte) error { return decodeRecord(raw, rec) }); err != nil {
+		return err
+	}
+	item, err = txn.Get(stateKey(id))
+	switch {
+	case errors.Is(err, badger.ErrKeyNotFound):
+		return nil
+	case err != nil:
+		return err
+	}
+	var st Record
+	if err := item.Value(func(raw []byte) error { return decodeRecord(raw, &st) }); err != nil {
+		return fmt.Errorf("state of %s: %w", id, err)
+	}
+	st.ID, st.Source, st.SeenAt, st.Comment = rec.ID, rec.Source, rec.SeenAt, rec.Comment
+	*rec = st
+	return nil
 }
 
 // CursorUpdate moves a post's poll cursor forward, in the same commit as the
@@ -529,7 +568,7 @@ func (s *Store) Save(ctx context.Context, steps []Step) error {
 // else removes, so it is there to take off without looking.
 func (s *Store) saveOne(txn *badger.Txn, st *Step) (removed bool, err error) {
 	rec := &st.Record
-	if err := putRecord(txn, rec, s.retention); err != nil {
+	if err := putState(txn, rec, s.retention); err != nil {
 		return false, err
 	}
 	if rec.InReview {

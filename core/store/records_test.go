@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	badger "github.com/dgraph-io/badger/v4"
 	"github.com/moderatorbot/moderator/sdk"
 )
 
@@ -458,5 +459,112 @@ func TestDepthAgreesWithTheQueueOnDisk(t *testing.T) {
 	check("after reopen")
 	if q, _, _ := s.Depth(); q != 50 {
 		t.Errorf("%d queued after reopen, want 50", q)
+	}
+}
+
+// rawValue is what the store holds under key, nil when nothing.
+func rawValue(t *testing.T, s *Store, key []byte) []byte {
+	t.Helper()
+	var out []byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(key)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		out, err = item.ValueCopy(nil)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestStepsRewriteTheStateNotTheComment(t *testing.T) {
+	s := memStore(t)
+	ctx := context.Background()
+	c := sdk.Comment{ID: "1", PostID: "p", Text: "first words", Raw: bytes.Repeat([]byte(`{"text":"first words","padding":"x"}`), 40)}
+	if _, err := s.Intake(ctx, "x", "webhook", []sdk.Comment{c}, nil); err != nil {
+		t.Fatal(err)
+	}
+	work, _, _ := s.Queued(ctx, 0, 10, nil)
+	id := work[0].Record.ID
+	taken := rawValue(t, s, recordKey(id))
+	if rawValue(t, s, stateKey(id)) != nil {
+		t.Fatal("intake wrote a state entry; a new record's state is in its snapshot")
+	}
+
+	rec := work[0].Record
+	rec.State = StateActed
+	rec.Decision = &Decision{Action: "hide", Rule: "r1", Reason: "because", Platform: &PlatformAnswer{Changed: true}}
+	if err := s.Save(ctx, []Step{{Seq: work[0].Seq, Record: rec, Done: true}}); err != nil {
+		t.Fatal(err)
+	}
+	rec.Overrides = []Override{{Action: "unhide", By: "ops"}}
+	if err := s.Save(ctx, []Step{{Record: rec}}); err != nil {
+		t.Fatal(err)
+	}
+
+	if after := rawValue(t, s, recordKey(id)); !bytes.Equal(after, taken) {
+		t.Error("saving a step rewrote the comment snapshot")
+	}
+	state := rawValue(t, s, stateKey(id))
+	if state == nil || len(state) >= len(taken) {
+		t.Errorf("state entry is %d bytes, the snapshot %d: want a smaller one without the comment", len(state), len(taken))
+	}
+	var st Record
+	if err := decodeRecord(state, &st); err != nil || st.Comment.Text != "" || st.Comment.Raw != nil {
+		t.Errorf("state entry holds comment %+v (%v)", st.Comment, err)
+	}
+
+	got, err := s.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Comment.Text != "first words" || !bytes.Equal(got.Comment.Raw, c.Raw) || got.Comment.Connector != "x" {
+		t.Errorf("comment read back %+v", got.Comment)
+	}
+	if got.State != StateActed || got.Decision == nil || got.Decision.Rule != "r1" || len(got.Overrides) != 1 || got.Source != "webhook" {
+		t.Errorf("state read back %+v", got)
+	}
+	listed, err := s.List(ctx, Filter{States: []State{StateActed}})
+	if err != nil || len(listed) != 1 || listed[0].Comment.Text != "first words" || len(listed[0].Overrides) != 1 {
+		t.Errorf("listed %+v %v", listed, err)
+	}
+}
+
+// Earlier versions rewrote the whole record at every step; those records
+// have no state entry and read as they were written.
+func TestReadsRecordsWrittenWhole(t *testing.T) {
+	s := memStore(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	old := Record{ID: RecordID("x", "7", ""), Comment: sdk.Comment{ID: "7", PostID: "p", Text: "old", Connector: "x"}, Source: "poll",
+		State: StateDecided, SeenAt: now, UpdatedAt: now, Decision: &Decision{Action: "review", Rule: "old-rule"}}
+	err := s.db.Update(func(txn *badger.Txn) error {
+		if err := putRecord(txn, &old, 0); err != nil {
+			return err
+		}
+		return txn.Set(timeKey(nsByTime, now, old.ID), nil)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(ctx, old.ID)
+	if err != nil || got.State != StateDecided || got.Decision == nil || got.Decision.Rule != "old-rule" || got.Comment.Text != "old" {
+		t.Fatalf("old record read back %+v %v", got, err)
+	}
+	// Its next step goes to a state entry, over the state it was written with.
+	got.Overrides = []Override{{Action: "approve"}}
+	got.State = StateActed
+	if err := s.Save(ctx, []Step{{Record: got}}); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := s.Get(ctx, old.ID)
+	if again.State != StateActed || len(again.Overrides) != 1 || again.Decision.Rule != "old-rule" || again.Comment.Text != "old" {
+		t.Errorf("after a step %+v", again)
 	}
 }

@@ -5,7 +5,8 @@
 // state never collide with old ones, and a prefix scan reads one kind only):
 //
 //	'k' <instance> 0x00 <key>        plugin KV entries (the host KV service)
-//	'c' <id>                         a comment version's Record (protobuf, see codec.go): snapshot, state, decision
+//	'c' <id>                         a comment version's Record (protobuf, see codec.go) as taken in
+//	'd' <id>                         its Record as of its last step, without the comment: state, decision
 //	'i' <seen_at ns BE> <id>         time index of records, for listing newest first
 //	'q' <seq BE> <id>                the work queue: present while a record has a step to take
 //	'w' <retry_at ns BE> <id>        held work, moved back to 'q' when due
