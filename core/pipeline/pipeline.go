@@ -170,7 +170,11 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		for _, w := range work {
 			inflight[w.Seq] = true
 		}
-		held = append(held, work...)
+		if held == nil {
+			held = work // Queued's own slice: nothing else holds it
+		} else {
+			held = append(held, work...)
+		}
 		full := len(held) == p.opts.BatchSize
 		if len(held) > 0 && (full || lingered || p.opts.Linger < 0) {
 			batch := held
@@ -217,14 +221,16 @@ func (p *Pipeline) Run(ctx context.Context) error {
 // process takes one batch through analysis, decision and action, and says
 // whether every outcome was saved.
 func (p *Pipeline) process(ctx context.Context, work []store.Work) bool {
-	var analyze []int
+	// A Record is some 450 bytes: sized once, the slices are not copied
+	// over as they grow.
+	analyze := make([]int, 0, len(work))
 	for i := range work {
 		switch work[i].Record.State {
 		case store.StateSeen, store.StateHeld:
 			analyze = append(analyze, i)
 		}
 	}
-	var steps []store.Step
+	steps := make([]store.Step, 0, len(work))
 	var act []int
 	if len(analyze) > 0 {
 		comments := make([]sdk.Comment, len(analyze))
