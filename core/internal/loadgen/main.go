@@ -276,6 +276,14 @@ func load(ctx context.Context, o options) (Result, error) {
 		}
 	}
 	res.Rate = float64(res.OK) / elapsed.Seconds()
+	if p := os.Getenv("LOADGEN_DUMP"); p != "" {
+		f, _ := os.Create(p)
+		fmt.Fprintf(f, "start %s\n", start.Format("15:04:05.000"))
+		for i, l := range lat {
+			fmt.Fprintf(f, "%.3f %.3f\n", float64(at(i).Sub(start))/1e6, ms(l))
+		}
+		f.Close()
+	}
 	slices.Sort(lat)
 	res.P50, res.P90, res.P99 = ms(percentile(lat, 0.50)), ms(percentile(lat, 0.90)), ms(percentile(lat, 0.99))
 	res.Max = ms(lat[n-1])
