@@ -50,6 +50,9 @@ type loadResult struct {
 //
 //	go test -run '^$' -bench WebhookLoad -benchtime 1x ./core/cmd/moderator
 //
+// MODERATOR_LOAD_LATENCIES=DIR keeps every delivery's latency, one file per
+// run (loadgen -latencies), to see when the slow ones happened.
+//
 // After each run the benchmark checks the durable guarantee: the daemon's
 // count of comments queued from webhooks grew by exactly one per comment
 // answered 2xx (a delivery that timed out on our side may or may not have
@@ -136,6 +139,10 @@ plugin = "synthetic"
 		hostBefore, pluginsBefore := cputime.Of(d.cmd.Process.Pid), cputime.Of(pids...)
 		cmd := exec.Command(loadgen, "-url", "http://"+d.addr+"/webhooks/syn", "-secret", secret,
 			"-rate", fmt.Sprint(rate), "-duration", duration.String(), "-connections", "256", "-json")
+		if dir := os.Getenv("MODERATOR_LOAD_LATENCIES"); dir != "" {
+			// Every delivery's latency, to see when the slow ones were.
+			cmd.Args = append(cmd.Args, "-latencies", filepath.Join(dir, fmt.Sprintf("%s-%d.tsv", strings.ReplaceAll(b.Name(), "/", "_"), runs+1)))
+		}
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()

@@ -22,6 +22,9 @@
 // failures included at the time they failed), first_id and last_id (the
 // comment ids sent), and cpu_s (this process's own CPU time while sending, to tell when the
 // load generator rather than the host is the limit).
+//
+// -latencies FILE writes every delivery's due time, latency and status, one
+// per line: the percentiles say how many answers were slow, this says when.
 package main
 
 import (
@@ -64,6 +67,8 @@ type options struct {
 	firstID     uint64
 	post        string
 	json        bool
+	// latencies, when set, receives every delivery's latency (-latencies).
+	latencies io.Writer
 }
 
 // Result is what one run measured; -json prints it.
@@ -98,6 +103,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Uint64Var(&o.firstID, "first-id", 0, "the first comment id (0: from the clock, so runs against the same host never repeat an id)")
 	fs.StringVar(&o.post, "post", "1000", "the post the comments reply to")
 	fs.BoolVar(&o.json, "json", false, "print the result as one JSON object")
+	latencies := fs.String("latencies", "", "write every delivery's due time, latency and status to this file, one per line (to find when the slow ones happened)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -111,6 +117,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case o.rate <= 0 || o.duration <= 0 || o.connections <= 0 || o.comments <= 0 || o.timeout <= 0:
 		fmt.Fprintln(stderr, "loadgen: -rate, -duration, -connections, -comments and -timeout must be positive")
 		return 2
+	}
+	if *latencies != "" {
+		f, err := os.Create(*latencies)
+		if err != nil {
+			fmt.Fprintln(stderr, "loadgen: -latencies:", err)
+			return 1
+		}
+		defer f.Close()
+		o.latencies = f
 	}
 	if o.firstID == 0 {
 		// Nanoseconds since the epoch grow faster than any run sends, so
@@ -276,13 +291,10 @@ func load(ctx context.Context, o options) (Result, error) {
 		}
 	}
 	res.Rate = float64(res.OK) / elapsed.Seconds()
-	if p := os.Getenv("LOADGEN_DUMP"); p != "" {
-		f, _ := os.Create(p)
-		fmt.Fprintf(f, "start %s\n", start.Format("15:04:05.000"))
-		for i, l := range lat {
-			fmt.Fprintf(f, "%.3f %.3f\n", float64(at(i).Sub(start))/1e6, ms(l))
+	if o.latencies != nil {
+		if err := writeLatencies(o.latencies, start, interval, lat, status); err != nil {
+			return Result{}, fmt.Errorf("-latencies: %w", err)
 		}
-		f.Close()
 	}
 	slices.Sort(lat)
 	res.P50, res.P90, res.P99 = ms(percentile(lat, 0.50)), ms(percentile(lat, 0.90)), ms(percentile(lat, 0.99))
@@ -340,4 +352,18 @@ func cpuSeconds() float64 {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// writeLatencies writes one line per delivery, in schedule order: when it
+// was due (ms after the first was) and how long its answer took (ms), and
+// the HTTP status (0: no answer), tab-separated, after a header that gives
+// the first due time on the wall clock, to line the slow ones up with the
+// host's logs.
+func writeLatencies(w io.Writer, start time.Time, interval float64, lat []time.Duration, status []int) error {
+	bw := bufio.NewWriter(w)
+	fmt.Fprintf(bw, "# first due %s\n# due_ms\tlatency_ms\tstatus\n", start.UTC().Format(time.RFC3339Nano))
+	for i, l := range lat {
+		fmt.Fprintf(bw, "%.3f\t%.3f\t%d\n", float64(i)*interval/1e6, ms(l), status[i])
+	}
+	return bw.Flush()
 }

@@ -7,10 +7,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -83,8 +87,9 @@ func TestLoad(t *testing.T) {
 	defer srv.Close()
 
 	var out, errOut bytes.Buffer
+	latencies := filepath.Join(t.TempDir(), "latencies.tsv")
 	code := run([]string{"-url", srv.URL, "-secret", secret, "-rate", "500", "-duration", "200ms",
-		"-connections", "8", "-comments", "2", "-first-id", "42", "-json"}, &out, &errOut)
+		"-connections", "8", "-comments", "2", "-first-id", "42", "-json", "-latencies", latencies}, &out, &errOut)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
@@ -107,6 +112,29 @@ func TestLoad(t *testing.T) {
 		if v, err := strconv.Atoi(id); err != nil || v < 42 || v > 241 || n != 1 {
 			t.Errorf("comment %s arrived %d times", id, n)
 		}
+	}
+	// One line per delivery, due every 2 ms, with its answer.
+	raw, err := os.ReadFile(latencies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	if len(lines) != 102 || !strings.HasPrefix(lines[0], "# first due 20") || lines[1] != "# due_ms\tlatency_ms\tstatus" {
+		t.Fatalf("latencies file has %d lines, starting %q", len(lines), lines[:min(2, len(lines))])
+	}
+	codes := map[string]int{}
+	for i, line := range lines[2:] {
+		f := strings.Split(line, "\t")
+		due, err1 := strconv.ParseFloat(f[0], 64)
+		l, err2 := strconv.ParseFloat(f[1], 64)
+		if len(f) != 3 || err1 != nil || err2 != nil || math.Abs(due-2*float64(i)) > 1e-6 || l <= 0 || l > 10000 {
+			t.Errorf("latencies line %d: %q", i, line)
+			continue
+		}
+		codes[f[2]]++
+	}
+	if codes["200"] != 80 || codes["503"] != 20 {
+		t.Errorf("statuses in the latencies file: %v; want 80 200s and 20 503s", codes)
 	}
 	// An open-loop schedule of 200ms cannot finish much sooner; percentiles
 	// are ordered.
