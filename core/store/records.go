@@ -189,8 +189,9 @@ func putRecord(txn *badger.Txn, rec *Record, ttl time.Duration) error {
 // webhook comment takes 770 bytes of the table in all, against 1,110).
 func putState(txn *badger.Txn, rec *Record, ttl time.Duration) error {
 	st := *rec
-	// What the snapshot holds already is left out.
-	st.ID, st.Source, st.SeenAt, st.Comment = "", "", time.Time{}, sdk.Comment{}
+	// What the snapshot holds already is left out, but for SeenAt: it says
+	// which snapshot the state belongs to (see getRecord).
+	st.ID, st.Source, st.Comment = "", "", sdk.Comment{}
 	return putValue(txn, stateKey(rec.ID), &st, ttl)
 }
 
@@ -228,7 +229,13 @@ func getRecord(txn *badger.Txn, id string, rec *Record) error {
 	if err := item.Value(func(raw []byte) error { return decodeRecord(raw, &st) }); err != nil {
 		return fmt.Errorf("state of %s: %w", id, err)
 	}
-	st.ID, st.Source, st.SeenAt, st.Comment = rec.ID, rec.Source, rec.SeenAt, rec.Comment
+	if !st.SeenAt.Equal(rec.SeenAt) {
+		// The state of an earlier snapshot of the same id: its own expired
+		// first (the state's retention counts from its last step), and the
+		// comment came back and was taken in anew. It is not this one's.
+		return nil
+	}
+	st.ID, st.Source, st.Comment = rec.ID, rec.Source, rec.Comment
 	*rec = st
 	return nil
 }

@@ -568,3 +568,42 @@ func TestReadsRecordsWrittenWhole(t *testing.T) {
 		t.Errorf("after a step %+v", again)
 	}
 }
+
+// A state entry can outlive its snapshot (its retention counts from the
+// last step); when the comment comes back and is taken in anew, the old
+// state must not pass for the new record's.
+func TestStaleStateIsNotTheNewSnapshots(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s := open(t, dir)
+	c := sdk.Comment{ID: "9", PostID: "p", Text: "hello"}
+	if _, err := s.Intake(ctx, "x", "poll", []sdk.Comment{c}, nil); err != nil {
+		t.Fatal(err)
+	}
+	work, _, _ := s.Queued(ctx, 0, 10, nil)
+	rec := work[0].Record
+	rec.State, rec.Decision = StateActed, &Decision{Action: "hide", Rule: "old"}
+	if err := s.Save(ctx, []Step{{Seq: work[0].Seq, Record: rec, Done: true}}); err != nil {
+		t.Fatal(err)
+	}
+	// The snapshot expires; the state does not yet.
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete(recordKey(rec.ID)) }); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Millisecond) // a later SeenAt, as a real return would have
+	if res, err := s.Intake(ctx, "x", "poll", []sdk.Comment{c}, nil); err != nil || len(res.New) != 1 {
+		t.Fatalf("second intake %+v %v", res, err)
+	}
+	got, err := s.Get(ctx, rec.ID)
+	if err != nil || got.State != StateSeen || got.Decision != nil {
+		t.Errorf("the new record reads as %s with decision %+v (%v); want seen and undecided", got.State, got.Decision, err)
+	}
+	// After a restart the queue is read from disk, not from the hand-off.
+	s.Close()
+	s = open(t, dir)
+	defer s.Close()
+	work, _, err = s.Queued(ctx, 0, 10, nil)
+	if err != nil || len(work) != 1 || work[0].Record.State != StateSeen || work[0].Record.Decision != nil {
+		t.Fatalf("queued after restart: %+v %v", work, err)
+	}
+}
