@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -704,6 +706,9 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Record, error) {
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
+	if f.Review {
+		return s.listReview(ctx, f)
+	}
 	start := []byte{nsByTime + 1}
 	if !f.Before.IsZero() {
 		start = timeKey(nsByTime, f.Before, "")
@@ -716,6 +721,53 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Record, error) {
 		return len(out) < f.Limit, nil
 	})
 	return out, err
+}
+
+// listReview lists the review queue from its own index, so that the few
+// comments waiting for a human are found without reading every record of
+// the retention period. The index is by id: the matches are ordered here,
+// newest first as the time index would give them, keeping no more than a
+// few pages of them in memory however long the queue.
+func (s *Store) listReview(ctx context.Context, f Filter) ([]Record, error) {
+	var out []Record
+	newestFirst := func() {
+		slices.SortFunc(out, func(a, b Record) int {
+			if c := b.SeenAt.Compare(a.SeenAt); c != 0 {
+				return c
+			}
+			return strings.Compare(b.ID, a.ID)
+		})
+		out = out[:min(len(out), f.Limit)]
+	}
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{nsReview}, PrefetchValues: false})
+		defer it.Close()
+		for it.Rewind(); it.ValidForPrefix([]byte{nsReview}); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			id := string(it.Item().Key()[1:])
+			var rec Record
+			if err := getRecord(txn, id, &rec); err != nil {
+				if errors.Is(err, badger.ErrKeyNotFound) {
+					continue // expired under its index entry
+				}
+				return fmt.Errorf("review queue record %s: %w", id, err)
+			}
+			if !f.match(&rec) || !f.Before.IsZero() && !rec.SeenAt.Before(f.Before) {
+				continue
+			}
+			if out = append(out, rec); len(out) >= 4*f.Limit {
+				newestFirst()
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	newestFirst()
+	return out, nil
 }
 
 // Each calls fn for every stored record, oldest first, until fn returns an

@@ -607,3 +607,112 @@ func TestStaleStateIsNotTheNewSnapshots(t *testing.T) {
 		t.Fatalf("queued after restart: %+v %v", work, err)
 	}
 }
+
+// The review queue is listed from its own index; it must give what a walk
+// over every record would: the same records, newest first, paged the same.
+func TestReviewQueueListsLikeTheTimeIndex(t *testing.T) {
+	s := memStore(t)
+	ctx := context.Background()
+	for i := range 40 {
+		// One intake each: every record has its own SeenAt.
+		if _, err := s.Intake(ctx, "x", "poll", []sdk.Comment{{ID: fmt.Sprint(i), PostID: "p", Text: "t"}}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	work, _, _ := s.Queued(ctx, 0, 100, nil)
+	var steps []Step
+	for i, w := range work {
+		rec := w.Record
+		rec.State = StateDecided
+		rec.Decision = &Decision{Action: "approve"}
+		if i%3 == 0 {
+			rec.Decision.Action, rec.InReview = "review", true
+		}
+		steps = append(steps, Step{Seq: w.Seq, Record: rec, Done: true})
+	}
+	if err := s.Save(ctx, steps); err != nil {
+		t.Fatal(err)
+	}
+	// One leaves the queue the way an override takes it out.
+	left, _ := s.Get(ctx, work[3].Record.ID)
+	left.InReview = false
+	left.Overrides = []Override{{Action: "approve", By: "ops"}}
+	if err := s.Save(ctx, []Step{{Record: left, LeftReview: true}}); err != nil {
+		t.Fatal(err)
+	}
+
+	everything, err := s.List(ctx, Filter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, r := range everything {
+		if r.InReview {
+			want = append(want, r.ID)
+		}
+	}
+	if len(want) != 13 {
+		t.Fatalf("%d records in review by the time index; want 13", len(want))
+	}
+	ids := func(recs []Record) []string {
+		var out []string
+		for _, r := range recs {
+			out = append(out, r.ID)
+		}
+		return out
+	}
+	// Pages of two, so that the listing keeps only a few pages at a time.
+	var got []string
+	var before time.Time
+	for range 20 {
+		page, err := s.List(ctx, Filter{Review: true, Limit: 2, Before: before})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		got = append(got, ids(page)...)
+		before = page[len(page)-1].SeenAt
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("paged review queue %v; want %v", got, want)
+	}
+	all, err := s.List(ctx, Filter{Review: true, Limit: 100})
+	if err != nil || !reflect.DeepEqual(ids(all), want) {
+		t.Errorf("review queue in one page %v (%v); want %v", ids(all), err, want)
+	}
+	other, _ := s.List(ctx, Filter{Review: true, Connector: "y"})
+	if len(other) != 0 {
+		t.Errorf("review queue of another connector: %v", ids(other))
+	}
+}
+
+// BenchmarkListReview lists a review queue of 10 among 20,000 records.
+func BenchmarkListReview(b *testing.B) {
+	s, err := Open("", Options{InMemory: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if _, err := s.Intake(ctx, "x", "poll", comments(20000, ""), nil); err != nil {
+		b.Fatal(err)
+	}
+	work, _, _ := s.Queued(ctx, 0, 20000, nil)
+	steps := make([]Step, len(work))
+	for i, w := range work {
+		rec := w.Record
+		rec.State, rec.Decision, rec.InReview = StateDecided, &Decision{Action: "approve"}, i%2000 == 0
+		steps[i] = Step{Seq: w.Seq, Record: rec, Done: true}
+	}
+	if err := s.Save(ctx, steps); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		recs, err := s.List(ctx, Filter{Review: true})
+		if err != nil || len(recs) != 10 {
+			b.Fatalf("%d records in review (%v)", len(recs), err)
+		}
+	}
+}
