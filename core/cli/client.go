@@ -135,13 +135,27 @@ func (r *remote) Decisions(ctx context.Context, f store.Filter) ([]store.Record,
 	if f.Limit > 0 {
 		q.Set("limit", fmt.Sprint(f.Limit))
 	}
+	if !f.Before.IsZero() {
+		q.Set("before", f.Before.Format(time.RFC3339Nano))
+		if f.BeforeID != "" {
+			q.Set("before_id", f.BeforeID)
+		}
+	}
 	path, key := "/api/v1/decisions", "decisions"
 	if f.Review {
 		path, key = "/api/v1/review", "review"
 	}
-	var out map[string][]store.Record
-	err := r.do(ctx, http.MethodGet, path+"?"+q.Encode(), nil, &out)
-	return out[key], err
+	// The reply also says where the next page starts ("next"), when there
+	// is one; the records are under key.
+	var out map[string]json.RawMessage
+	if err := r.do(ctx, http.MethodGet, path+"?"+q.Encode(), nil, &out); err != nil {
+		return nil, err
+	}
+	var recs []store.Record
+	if err := json.Unmarshal(out[key], &recs); err != nil {
+		return nil, fmt.Errorf("%s from the daemon: %w", key, err)
+	}
+	return recs, nil
 }
 
 func (r *remote) Decision(ctx context.Context, id string) (store.Record, error) {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -54,7 +55,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 			return
 		}
 		recs, err := a.Decisions(r.Context(), f)
-		reply(w, map[string]any{"decisions": nonNil(recs)}, err)
+		reply(w, listing("decisions", recs, f), err)
 	}))
 	mux.Handle("GET /api/v1/review", s.admin(func(w http.ResponseWriter, r *http.Request) {
 		f, err := parseFilter(r)
@@ -64,7 +65,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 		}
 		f.Review = true
 		recs, err := a.Decisions(r.Context(), f)
-		reply(w, map[string]any{"review": nonNil(recs)}, err)
+		reply(w, listing("review", recs, f), err)
 	}))
 	mux.Handle("GET /api/v1/decisions/{id}", s.admin(func(w http.ResponseWriter, r *http.Request) {
 		rec, err := a.Decision(r.Context(), r.PathValue("id"))
@@ -172,5 +173,19 @@ func parseFilter(r *http.Request) (store.Filter, error) {
 		}
 		f.Before = t
 	}
+	if f.BeforeID = q.Get("before_id"); f.BeforeID != "" && f.Before.IsZero() {
+		return f, errors.New("before_id goes with before: the next page starts after the record seen at before with id before_id")
+	}
 	return f, nil
+}
+
+// listing is the reply to a listing: the records and, when the page is
+// full, the query parameters that ask for the page after it.
+func listing(key string, recs []store.Record, f store.Filter) map[string]any {
+	out := map[string]any{key: nonNil(recs)}
+	if n := len(recs); n > 0 && n == cmp.Or(f.Limit, store.DefaultLimit) {
+		last := recs[n-1]
+		out["next"] = map[string]string{"before": last.SeenAt.Format(time.RFC3339Nano), "before_id": last.ID}
+	}
+	return out
 }

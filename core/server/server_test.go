@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/moderatorbot/moderator/core/pipeline"
 	"github.com/moderatorbot/moderator/core/pluginhost"
@@ -115,6 +117,8 @@ func TestAPI(t *testing.T) {
 		{"decisions", "GET", "/api/v1/decisions?state=acted,failed&limit=5&connector=x", "tok", "", 200, `"id": "abc"`},
 		{"bad limit", "GET", "/api/v1/decisions?limit=0", "tok", "", 400, "limit must be 1..1000"},
 		{"bad before", "GET", "/api/v1/decisions?before=yesterday", "tok", "", 400, "RFC 3339"},
+		{"before_id alone", "GET", "/api/v1/decisions?before_id=abc", "tok", "", 400, "before_id goes with before"},
+		{"a page that is not full has no next", "GET", "/api/v1/decisions?limit=5", "tok", "", 200, `"decisions"`},
 		{"one decision", "GET", "/api/v1/decisions/abc", "tok", "", 200, `"state": "acted"`},
 		{"unknown decision", "GET", "/api/v1/decisions/nope", "tok", "", 404, "not found"},
 		{"override", "POST", "/api/v1/decisions/abc/override", "tok", `{"action":"approve","reason":"r"}`, 200, `"action": "approve"`},
@@ -139,6 +143,37 @@ func TestAPI(t *testing.T) {
 	call(t, s, "GET", "/api/v1/decisions?state=acted,failed&limit=5&connector=x&rule=r1", "tok", "")
 	if f := api.filter; len(f.States) != 2 || f.States[1] != store.StateFailed || f.Connector != "x" || f.Rule != "r1" || f.Limit != 5 || f.Review {
 		t.Errorf("filter %+v", f)
+	}
+}
+
+// A full page says where the next one starts; following it passes the
+// position on to the store.
+func TestListingPages(t *testing.T) {
+	s, api := start(t, true)
+	seen := time.Date(2026, 11, 21, 10, 0, 0, 123456789, time.UTC)
+	api.records = map[string]store.Record{"abc": {ID: "abc", SeenAt: seen, InReview: true}}
+	for _, path := range []string{"/api/v1/decisions?limit=1", "/api/v1/review?limit=1"} {
+		code, body := call(t, s, "GET", path, "tok", "")
+		var reply struct {
+			Next map[string]string `json:"next"`
+		}
+		if err := json.Unmarshal([]byte(body), &reply); code != 200 || err != nil {
+			t.Fatalf("%s: %d %s (%v)", path, code, body, err)
+		}
+		if reply.Next["before"] != "2026-11-21T10:00:00.123456789Z" || reply.Next["before_id"] != "abc" {
+			t.Errorf("%s: next %v; want the last record's seen time and id", path, reply.Next)
+		}
+		q := url.Values{"limit": {"1"}, "before": {reply.Next["before"]}, "before_id": {reply.Next["before_id"]}}
+		if code, body := call(t, s, "GET", strings.Split(path, "?")[0]+"?"+q.Encode(), "tok", ""); code != 200 {
+			t.Fatalf("next page: %d %s", code, body)
+		}
+		if f := api.filter; !f.Before.Equal(seen) || f.BeforeID != "abc" {
+			t.Errorf("%s: next page asked the store for %v/%q", path, f.Before, f.BeforeID)
+		}
+	}
+	// Fewer than the limit: the last page.
+	if _, body := call(t, s, "GET", "/api/v1/decisions?limit=2", "tok", ""); strings.Contains(body, `"next"`) {
+		t.Errorf("a page under its limit says there is a next one: %s", body)
 	}
 }
 

@@ -673,9 +673,29 @@ type Filter struct {
 	Connector string
 	Action    string
 	Rule      string
-	Review    bool      // only those in the review queue
-	Before    time.Time // seen before (for paging); zero: now
-	Limit     int       // default 50
+	Review bool // only those in the review queue
+	// Before and BeforeID page through a listing: only records that come
+	// after the one seen at Before with id BeforeID, newest first (by seen
+	// time, then id). The comments of one intake share their seen time, so
+	// a page that ends inside them goes on from its last id, where a time
+	// alone would skip the rest. Zero Before: from the newest.
+	Before   time.Time
+	BeforeID string
+	Limit    int // default DefaultLimit
+}
+
+// DefaultLimit is how many records a listing returns when Filter.Limit is 0.
+const DefaultLimit = 50
+
+// after says whether r comes after the paging position in a listing.
+func (f Filter) after(r *Record) bool {
+	if f.Before.IsZero() {
+		return true
+	}
+	if c := nanos(r.SeenAt) - nanos(f.Before); c != 0 {
+		return c < 0
+	}
+	return r.ID < f.BeforeID
 }
 
 func (f Filter) match(r *Record) bool {
@@ -704,18 +724,18 @@ func (f Filter) match(r *Record) bool {
 // List returns records, newest first.
 func (s *Store) List(ctx context.Context, f Filter) ([]Record, error) {
 	if f.Limit <= 0 {
-		f.Limit = 50
+		f.Limit = DefaultLimit
 	}
 	if f.Review {
 		return s.listReview(ctx, f)
 	}
 	start := []byte{nsByTime + 1}
 	if !f.Before.IsZero() {
-		start = timeKey(nsByTime, f.Before, "")
+		start = timeKey(nsByTime, f.Before, f.BeforeID)
 	}
 	var out []Record
 	err := s.byTime(ctx, true, start, func(rec Record) (bool, error) {
-		if f.match(&rec) {
+		if f.after(&rec) && f.match(&rec) {
 			out = append(out, rec)
 		}
 		return len(out) < f.Limit, nil
@@ -754,7 +774,7 @@ func (s *Store) listReview(ctx context.Context, f Filter) ([]Record, error) {
 				}
 				return fmt.Errorf("review queue record %s: %w", id, err)
 			}
-			if !f.match(&rec) || !f.Before.IsZero() && !rec.SeenAt.Before(f.Before) {
+			if !f.after(&rec) || !f.match(&rec) {
 				continue
 			}
 			if out = append(out, rec); len(out) >= 4*f.Limit {

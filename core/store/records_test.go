@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -714,5 +716,60 @@ func BenchmarkListReview(b *testing.B) {
 		if err != nil || len(recs) != 10 {
 			b.Fatalf("%d records in review (%v)", len(recs), err)
 		}
+	}
+}
+
+// The comments of one intake share their seen time: paging must go on from
+// the last id of a page, where paging by time alone would skip the rest.
+func TestPagingThroughOneIntake(t *testing.T) {
+	s := memStore(t)
+	ctx := context.Background()
+	if _, err := s.Intake(ctx, "x", "poll", comments(7, ""), nil); err != nil {
+		t.Fatal(err)
+	}
+	work, _, _ := s.Queued(ctx, 0, 100, nil)
+	var steps []Step
+	for i, w := range work {
+		rec := w.Record
+		rec.State, rec.Decision, rec.InReview = StateDecided, &Decision{Action: "approve"}, i%2 == 0
+		steps = append(steps, Step{Seq: w.Seq, Record: rec, Done: true})
+	}
+	if err := s.Save(ctx, steps); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		review bool
+		want   int
+	}{{"decisions", false, 7}, {"review queue", true, 4}} {
+		t.Run(tc.name, func(t *testing.T) {
+			seen := map[string]int{}
+			var last *Record
+			var order []string
+			for range 10 {
+				f := Filter{Review: tc.review, Limit: 2}
+				if last != nil {
+					f.Before, f.BeforeID = last.SeenAt, last.ID
+				}
+				page, err := s.List(ctx, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(page) == 0 {
+					break
+				}
+				for _, r := range page {
+					seen[r.ID]++
+					order = append(order, r.ID)
+				}
+				last = &page[len(page)-1]
+			}
+			if len(seen) != tc.want || len(order) != tc.want {
+				t.Errorf("paged through %d records (%d distinct); want each of %d once", len(order), len(seen), tc.want)
+			}
+			if !slices.IsSortedFunc(order, func(a, b string) int { return strings.Compare(b, a) }) {
+				t.Errorf("order %v: want newest first, then by id", order)
+			}
+		})
 	}
 }

@@ -186,6 +186,13 @@ dry_run = false
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// A full page from the running daemon (its reply says where the next
+	// page starts).
+	stdout, stderr, code := moderator(t, "decisions", "list", "--json", "--limit", "2", "--config", s.config)
+	var page []map[string]any
+	if err := json.Unmarshal([]byte(stdout), &page); code != 0 || err != nil || len(page) != 2 {
+		t.Errorf("decisions list --limit 2 from the daemon: exit %d, %d records (%v) %s", code, len(page), err, stderr)
+	}
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	d.cmd.Wait()
 	before := len(plat.Actions())
@@ -193,7 +200,7 @@ dry_run = false
 	// The operator lowers the threshold and asks what would change.
 	cfg, _ := os.ReadFile(s.config)
 	os.WriteFile(s.config, []byte(strings.Replace(string(cfg), "min_score = 0.9", "min_score = 0.5", 1)), 0o644)
-	stdout, stderr, code := moderator(t, "replay", "--json", "--config", s.config)
+	stdout, stderr, code = moderator(t, "replay", "--json", "--config", s.config)
 	if code != 0 {
 		t.Fatalf("replay: exit %d %s", code, stderr)
 	}
