@@ -673,7 +673,7 @@ type Filter struct {
 	Connector string
 	Action    string
 	Rule      string
-	Review bool // only those in the review queue
+	Review    bool // only those in the review queue
 	// Before and BeforeID page through a listing: only records that come
 	// after the one seen at Before with id BeforeID, newest first (by seen
 	// time, then id). The comments of one intake share their seen time, so
