@@ -55,6 +55,10 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// clockStarts, when set (by tests), is called once every connection is
+// open and before the first delivery is due.
+var clockStarts func()
+
 // options are the command line.
 type options struct {
 	url         string
@@ -223,6 +227,9 @@ func load(ctx context.Context, o options) (Result, error) {
 			return Result{}, fmt.Errorf("connect to %s: %w", addr, err)
 		}
 		conns[i] = c
+	}
+	if clockStarts != nil {
+		clockStarts()
 	}
 	cpuBefore := cpuSeconds()
 
