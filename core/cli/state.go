@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -48,11 +49,22 @@ func (e *env) printJSON(v any) error {
 func (e *env) decisionsCmd() *cobra.Command {
 	var f store.Filter
 	var states []string
+	var before string
 	list := &cobra.Command{
 		Use: "list", Short: "List decisions, newest first", Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			for _, s := range states {
 				f.States = append(f.States, store.State(s))
+			}
+			if before != "" {
+				t, err := time.Parse(time.RFC3339Nano, before)
+				if err != nil {
+					return usageError{fmt.Errorf("--before %q: want an RFC 3339 time, such as a listed decision's seen_at", before)}
+				}
+				f.Before = t
+			}
+			if f.BeforeID != "" && f.Before.IsZero() {
+				return usageError{errors.New("--before-id goes with --before: the page starts after the decision seen then with that id")}
 			}
 			return e.withBackend(cmd, false, func(b backend) error {
 				recs, err := b.Decisions(cmd.Context(), f)
@@ -63,6 +75,10 @@ func (e *env) decisionsCmd() *cobra.Command {
 					return e.printJSON(nonNil(recs))
 				}
 				printRecords(e.stdout, recs)
+				if n := len(recs); n > 0 && n == f.Limit {
+					last := recs[n-1]
+					fmt.Fprintf(e.stdout, "more: add --before %s --before-id %s\n", last.SeenAt.Format(time.RFC3339Nano), last.ID)
+				}
 				return nil
 			})
 		},
@@ -72,6 +88,8 @@ func (e *env) decisionsCmd() *cobra.Command {
 	list.Flags().StringVar(&f.Action, "action", "", "only this action")
 	list.Flags().StringVar(&f.Rule, "rule", "", "only this rule")
 	list.Flags().IntVar(&f.Limit, "limit", 50, "at most this many")
+	list.Flags().StringVar(&before, "before", "", "the next page: only decisions after the one seen at this time (its seen_at)")
+	list.Flags().StringVar(&f.BeforeID, "before-id", "", "with --before: the id of the last decision of the previous page")
 	list.Flags().BoolVar(&e.json, "json", false, "print JSON")
 
 	show := &cobra.Command{

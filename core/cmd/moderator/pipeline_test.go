@@ -191,7 +191,25 @@ dry_run = false
 	stdout, stderr, code := moderator(t, "decisions", "list", "--json", "--limit", "2", "--config", s.config)
 	var page []map[string]any
 	if err := json.Unmarshal([]byte(stdout), &page); code != 0 || err != nil || len(page) != 2 {
-		t.Errorf("decisions list --limit 2 from the daemon: exit %d, %d records (%v) %s", code, len(page), err, stderr)
+		t.Fatalf("decisions list --limit 2 from the daemon: exit %d, %d records (%v) %s", code, len(page), err, stderr)
+	}
+	// The page after it, from where it ended: the other two.
+	stdout, stderr, code = moderator(t, "decisions", "list", "--json", "--limit", "2",
+		"--before", page[1]["seen_at"].(string), "--before-id", page[1]["id"].(string), "--config", s.config)
+	var next []map[string]any
+	if err := json.Unmarshal([]byte(stdout), &next); code != 0 || err != nil || len(next) != 2 {
+		t.Fatalf("the next page: exit %d, %d records (%v) %s", code, len(next), err, stderr)
+	}
+	ids := map[any]bool{page[0]["id"]: true, page[1]["id"]: true, next[0]["id"]: true, next[1]["id"]: true}
+	if len(ids) != 4 {
+		t.Errorf("two pages of two gave %d distinct decisions; want all 4", len(ids))
+	}
+	full, _, _ := moderator(t, "decisions", "list", "--limit", "2", "--config", s.config)
+	if want := "more: add --before " + page[1]["seen_at"].(string) + " --before-id " + page[1]["id"].(string); !strings.Contains(full, want) {
+		t.Errorf("a full page does not say how to get the next one (%q):\n%s", want, full)
+	}
+	if _, stderr, code := moderator(t, "decisions", "list", "--before-id", "x", "--config", s.config); code != 2 || !strings.Contains(stderr, "--before-id goes with --before") {
+		t.Errorf("--before-id alone: exit %d %s", code, stderr)
 	}
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	d.cmd.Wait()
