@@ -148,6 +148,7 @@ type scratch struct {
 	hits       []hit
 	near       []hit
 	allow      []hit // rule -1: global
+	spelled    []hit // scratch for keepSpelled
 	regexOn    []bool
 	applies    []int8 // per rule: 0 unknown, 1 yes, -1 no
 	labelIndex map[string]int
@@ -229,6 +230,10 @@ func (e *engine) collect(c *sdk.Comment, t *textnorm.Text, sc *scratch) {
 			}
 		}
 	})
+	// Exact matches are read against spaced-out letters before the variant
+	// pass, which skips a variant an exact match already covers.
+	sc.hits = keepSpelled(t, sc.hits, 0, &sc.spelled)
+	n := len(sc.hits)
 	if e.variants != nil {
 		for _, v := range e.variants.find(c.Text, t, &sc.key, sc.hits) {
 			if applies(v.u.rule) {
@@ -246,6 +251,7 @@ func (e *engine) collect(c *sdk.Comment, t *textnorm.Text, sc *scratch) {
 			}
 		}
 	}
+	sc.hits = keepSpelled(t, sc.hits, n, &sc.spelled)
 }
 
 // wholeWord widens a wildcard match to the word it is part of, so the span
@@ -256,6 +262,20 @@ func wholeWord(t *textnorm.Text, start, end int, back, forward bool) (int, int) 
 	}
 	for forward && end < len(t.Folded) && !t.Boundary(end) {
 		end++
+	}
+	// Letters spaced apart have a boundary between every two, so the word
+	// a wildcard stands for runs on to the run's edge ("c o c k m u n c h
+	// e r"), unless what lies between reads as words of its own ("y o u a
+	// b i t c h").
+	if forward {
+		if _, re := t.SpacedRun(end - 1); re > end && !splitsIntoWords(t, end, re) {
+			end = re
+		}
+	}
+	if back {
+		if rs, _ := t.SpacedRun(start); rs < start && !splitsIntoWords(t, rs, start) {
+			start = rs
+		}
 	}
 	return start, end
 }

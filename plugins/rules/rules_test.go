@@ -111,6 +111,56 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// TestSpacedLettersReadAsWords: letters spaced apart lose their word
+// breaks, so a term inside the run counts only when the run reads as words
+// with the term as one of them.
+func TestSpacedLettersReadAsWords(t *testing.T) {
+	tests := []struct {
+		text  string
+		label string // "" for nothing at or above 0.5
+		span  string
+	}{
+		// The run is an English word that holds a term.
+		{"what a c l a s s act", "", ""},
+		{"g r a s s is green", "", ""},
+		{"a s s e m b l y required", "", ""},
+		{"b a s s guitar", "", ""},
+		// The letters around the term spell no words with it.
+		{"t h i s a s s i g n m e n t is hard", "", ""},
+		// The run is the term, or the term and words, inflections or
+		// other terms.
+		{"a s s", "profanity", "a s s"},
+		{"f u c k y o u", "profanity", "f u c k y o u"},
+		{"y o u a b i t c h", "insult", "b i t c h"},
+		{"s h i t s happen", "profanity", "s h i t s"},
+		{"s h i t t", "profanity", "s h i t t"},
+		{"f u c k i n g s h i t", "profanity", "s h i t"},
+		// A wildcard's word is the whole run.
+		{"c o c k m u n c h e r", "sexual", "c o c k m u n c h e r"},
+	}
+	r := defaultAnalyzer(t)
+	for _, tt := range tests {
+		t.Run(tt.text, func(t *testing.T) {
+			res := analyzeOne(t, r, sdk.Comment{Text: tt.text})
+			if tt.label == "" {
+				for _, l := range res.Labels {
+					if l.Score >= 0.5 {
+						t.Fatalf("%q: %s %.2f (%s), want nothing", tt.text, l.Name, l.Score, l.Reason)
+					}
+				}
+				return
+			}
+			l, ok := res.Label(tt.label)
+			if !ok || l.Score < 0.5 {
+				t.Fatalf("%q: labels %+v, want %s >= 0.5", tt.text, res.Labels, tt.label)
+			}
+			if got := spanTexts(tt.text, l); !contains(got, tt.span) {
+				t.Errorf("%q: %s spans cover %q, want one covering %q", tt.text, tt.label, got, tt.span)
+			}
+		})
+	}
+}
+
 // TestNoFalseTriggers: clean text that a naive filter would flag.
 func TestNoFalseTriggers(t *testing.T) {
 	texts := []string{

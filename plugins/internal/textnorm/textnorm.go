@@ -68,6 +68,7 @@ type span struct{ start, end int32 }
 const (
 	flagBoundary  uint8 = 1 << iota // a word may start or end before this byte
 	flagStretched                   // this letter stood for a run of 3 or more
+	flagSpaced                      // this character was spaced apart from its neighbours
 )
 
 // Original maps the folded byte range [i, j) to the byte range of the
@@ -92,6 +93,25 @@ func (t *Text) Stretched(i int) bool {
 	return i >= 0 && i < len(t.Folded) && t.flags[i]&flagStretched != 0
 }
 
+// SpacedRun returns the folded byte range of the characters spaced apart
+// that byte i was joined with ("f u c k" folds to one run, "fuck"), or
+// (i, i) when byte i was not spaced apart. A boundary falls between every
+// two characters of a run, since the writer's word breaks are lost; a
+// matcher that cares which words the run spells can read it whole.
+func (t *Text) SpacedRun(i int) (start, end int) {
+	if i < 0 || i >= len(t.Folded) || t.flags[i]&flagSpaced == 0 {
+		return i, i
+	}
+	start, end = i, i+1
+	for start > 0 && t.flags[start-1]&flagSpaced != 0 {
+		start--
+	}
+	for end < len(t.Folded) && t.flags[end]&flagSpaced != 0 {
+		end++
+	}
+	return start, end
+}
+
 // Fold returns the folded form of s alone; matchers fold their terms with it
 // so that terms and text meet in the same form.
 func Fold(s string) string { return Normalize(s).Folded }
@@ -105,6 +125,7 @@ type unit struct {
 	start, end int32
 	joint      bool // a word boundary may fall before this unit
 	stretched  bool
+	spaced     bool // joined from characters spaced apart
 }
 
 var unitPool = sync.Pool{New: func() any { s := make([]unit, 0, 256); return &s }}
@@ -489,6 +510,7 @@ func joinSpaced(units []unit) []unit {
 			for k := p[0]; k < p[1]; k++ {
 				u := units[k]
 				u.joint = k == p[0]
+				u.spaced = true
 				if u.cls == clsBang {
 					u.cls = clsLeet // a word character from now on, so deleet reads it
 				}
@@ -595,6 +617,9 @@ func emit(units []unit, hint int) Text {
 		}
 		for k := pos; k < pos+n; k++ {
 			t.src[k] = span{u.start, u.end}
+			if u.spaced {
+				t.flags[k] |= flagSpaced
+			}
 		}
 		prevWord = w
 		pos += n

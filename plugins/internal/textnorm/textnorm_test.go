@@ -112,6 +112,41 @@ func TestBoundaries(t *testing.T) {
 	}
 }
 
+func TestSpacedRun(t *testing.T) {
+	tests := []struct {
+		in   string
+		at   string // a folded substring; SpacedRun is asked about its first byte
+		want string // the run it is in, "" for none
+	}{
+		{"honestly f u c k lol", "u", "fuck"},
+		{"honestly f u c k lol", "lol", ""},
+		{"c l a s s act", "ass", "class"},
+		{"f uuuuu c k", "c", "fuck"},
+		{"s.h.1.t head", "i", "shit"},
+		{"you a b i t c h", "a", "abitch"},
+		{"f u c k  ,  y o u", "y", "you"},
+		{"fuck you", "fuck", ""},
+		{"a b", "b", ""}, // two singles are not a run
+	}
+	for _, tt := range tests {
+		n := Normalize(tt.in)
+		i := strings.Index(n.Folded, tt.at)
+		if i < 0 {
+			t.Fatalf("%q folds to %q, without %q", tt.in, n.Folded, tt.at)
+		}
+		start, end := n.SpacedRun(i)
+		if got := n.Folded[start:end]; got != tt.want {
+			t.Errorf("SpacedRun of %q in %q (folded %q) = %q, want %q", tt.at, tt.in, n.Folded, got, tt.want)
+		}
+	}
+	n := Normalize("f u c k")
+	for _, i := range []int{-1, len(n.Folded), 99} {
+		if start, end := n.SpacedRun(i); start != i || end != i {
+			t.Errorf("SpacedRun(%d) = (%d, %d), want an empty range at %d", i, start, end, i)
+		}
+	}
+}
+
 func TestStretched(t *testing.T) {
 	n := Normalize("asssss as")
 	if n.Folded != "as as" {
@@ -178,6 +213,11 @@ func checkInvariants(t *testing.T, s string) {
 	validIn := utf8.ValidString(s)
 	onBoundary := func(off int) bool {
 		return off == 0 || off == len(s) || !validIn || utf8.RuneStart(s[off])
+	}
+	for i := range len(n.Folded) {
+		if start, end := n.SpacedRun(i); start > i || end < i || end > len(n.Folded) || start < end && !(start <= i && i < end) {
+			t.Fatalf("%q: SpacedRun(%d) = (%d, %d), not a range around it", s, i, start, end)
+		}
 	}
 	prev := 0
 	for i, sp := range n.src {
