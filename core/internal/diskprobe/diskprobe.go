@@ -51,7 +51,7 @@ type Options struct {
 
 // fileSize bounds the log: it is preallocated and written round, so that a
 // sync flushes data only, never a file's growth.
-const fileSize = 64 << 20
+const fileSize = 8 << 20
 
 // Run writes arrivals at opts.Rate for opts.Duration into a temporary file
 // in dir, syncing in groups, and removes the file when done. It stops
