@@ -40,10 +40,18 @@ function files(dir) {
   return out;
 }
 
+// unhex appends the text of every long hex string in s: some packages ship
+// their word lists hex-encoded (bad-words-next's dd('7B22...')), out of a
+// plain search's sight.
+function unhex(s) {
+  const decoded = [...s.matchAll(/["'`]((?:[0-9a-fA-F]{2}){32,})["'`]/g)].map((m) => Buffer.from(m[1], 'hex').toString('utf8'));
+  return [s, ...decoded].join('\n');
+}
+
 const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 for (const pkg of process.argv.slice(2)) {
   const dir = path.join('node_modules', pkg);
-  const text = files(dir).map((f) => fs.readFileSync(f, 'utf8')).join('\n').toLowerCase();
+  const text = files(dir).map((f) => unhex(fs.readFileSync(f, 'utf8'))).join('\n').toLowerCase();
   const found = distinctive.filter((t) => new RegExp(`["'\`\\n]${escape(t)}["'\`\\r\\n]`).test(text));
   const version = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).version;
   console.log(`${pkg}@${version}: ${found.length} of ${distinctive.length}${found.length ? ': ' + found.slice(0, 12).join(', ') : ''}`);
