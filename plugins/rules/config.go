@@ -350,6 +350,14 @@ func (b *builder) addTermVariants(term string, u use, mode int) error {
 			su.doubled = doubled
 			b.add(sq, su)
 		}
+		// A phrase run together ("#killyourself") or spelled out letter by
+		// letter ("k i l l y o u r s e l f", which folds to one run) has
+		// lost its spaces: it is also looked for without them, unless
+		// that spells an English word. Terms alone: an allow phrase
+		// ("s hit") must not allow what it spells.
+		if joined := strings.ReplaceAll(v, " ", ""); u.kind == useTerm && joined != v && !b.english(joined) {
+			b.add(joined, u)
+		}
 	}
 	if mode != noVariants && u.kind == useTerm && u.severity > 0 && plainWord(strings.ToLower(t)) && plainWord(folded) {
 		b.vb.add(folded, u, mode)
@@ -419,3 +427,11 @@ func (b *builder) build() *engine {
 }
 
 func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+
+// english reports whether w, folded, is an English word (english.go), so
+// that a phrase whose words run together into one ("in bred") is not
+// looked for as that word. Without the word list, nothing is.
+func (b *builder) english(w string) bool {
+	words, err := englishWords()
+	return err == nil && words.hasWord(w)
+}

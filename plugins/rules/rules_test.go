@@ -83,6 +83,7 @@ func TestEvasions(t *testing.T) {
 		{"compound through a wildcard", "what a fuckwit", "profanity", "fuckwit"},
 		{"middle finger emoji", "here 🖕 for you", "profanity", "🖕"},
 		{"threat phrase across spaces", "I will   kill you", "threat", "I will   kill you"},
+		{"threat phrase run together", "just #killyourself already", "threat", "killyourself"},
 		{"slur", "go home you raghead", "identity_attack", "raghead"},
 		{"identity term next to an attack", "all muslims are animals", "identity_attack", "muslims"},
 		{"insult aimed at someone", "you are an idiot", "insult", "idiot"},
@@ -137,6 +138,11 @@ func TestSpacedLettersReadAsWords(t *testing.T) {
 		{"f u c k i n g s h i t", "profanity", "s h i t"},
 		// A wildcard's word is the whole run.
 		{"c o c k m u n c h e r", "sexual", "c o c k m u n c h e r"},
+		// A phrase spelled out has lost its spaces with its word breaks.
+		{"k i l l y o u r s e l f", "threat", "k i l l y o u r s e l f"},
+		{"i w i l l k i l l y o u", "threat", "i w i l l k i l l y o u"},
+		{"b l u e w a f f l e", "sexual", "b l u e w a f f l e"},
+		{"l e g o d i e t", "", ""}, // "go die" inside, but "le" and "t" are no words
 	}
 	r := defaultAnalyzer(t)
 	for _, tt := range tests {
@@ -158,6 +164,29 @@ func TestSpacedLettersReadAsWords(t *testing.T) {
 				t.Errorf("%q: %s spans cover %q, want one covering %q", tt.text, tt.label, got, tt.span)
 			}
 		})
+	}
+}
+
+// TestPhrasesRunTogether: a phrase is also found with its spaces taken
+// out, unless that spells an English word.
+func TestPhrasesRunTogether(t *testing.T) {
+	r := configure(t, `{"defaults": false, "rules": [{"label": "spam", "phrases": ["blue waffle", "over kill"]}]}`)
+	tests := []struct {
+		text string
+		want bool
+	}{
+		{"a blue waffle", true},
+		{"a bluewaffle", true},
+		{"b l u e w a f f l e", true},
+		{"over kill", true},
+		{"what overkill", false}, // an English word, not the phrase run together
+		{"bluewaffles", false},   // whole words only, as for any term
+	}
+	for _, tt := range tests {
+		res := analyzeOne(t, r, sdk.Comment{Text: tt.text})
+		if got := len(res.Labels) > 0; got != tt.want {
+			t.Errorf("%q: labels %+v, want a match: %v", tt.text, res.Labels, tt.want)
+		}
 	}
 }
 
