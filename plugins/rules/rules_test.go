@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -162,6 +163,57 @@ func TestSpacedLettersReadAsWords(t *testing.T) {
 			}
 			if got := spanTexts(tt.text, l); !contains(got, tt.span) {
 				t.Errorf("%q: %s spans cover %q, want one covering %q", tt.text, tt.label, got, tt.span)
+			}
+		})
+	}
+}
+
+// TestMaskedWords: letters blanked out with "*" or "#" are filled in
+// from the terms, when the first letter is written and no more letters
+// are blanked than written.
+func TestMaskedWords(t *testing.T) {
+	tests := []struct {
+		text, label, span, term string // label "" for nothing at or above 0.5
+	}{
+		{"f*ck you", "profanity", "f*ck", "fuck"},
+		{"well f**k off then", "profanity", "f**k", "fuck"},
+		{"this is sh*t", "profanity", "sh*t", "shit"},
+		{"what a b*tch", "insult", "b*tch", "bitch"},
+		{"you c#nt", "profanity", "c#nt", "cunt"},
+		{"F*CKING hell", "profanity", "F*CKING", "fucking"},
+		{"m*therf*cker", "profanity", "m*therf*cker", "motherfucker"},
+		{"f*ckhead", "profanity", "f*ckhead", "fuck"}, // a wildcard term's word
+		// Too much blanked to say which word it was.
+		{"c*** off", "", "", ""},
+		{"f*** this", "", "", ""},
+		// Not words with blanks, or no term's.
+		{"5*3=15", "", "", ""},
+		{"I code in C# and play an F#m chord", "", "", ""},
+		{"#fail", "", "", ""},
+		{"read the t*tle of the b**k", "", "", ""},
+		{"h*ck yes, the b*st", "", "", ""},
+	}
+	r := defaultAnalyzer(t)
+	for _, tt := range tests {
+		t.Run(tt.text, func(t *testing.T) {
+			res := analyzeOne(t, r, sdk.Comment{Text: tt.text})
+			if tt.label == "" {
+				for _, l := range res.Labels {
+					if l.Score >= 0.5 {
+						t.Fatalf("%q: %s %.2f (%s), want nothing", tt.text, l.Name, l.Score, l.Reason)
+					}
+				}
+				return
+			}
+			l, ok := res.Label(tt.label)
+			if !ok || l.Score < 0.5 {
+				t.Fatalf("%q: labels %+v, want %s >= 0.5", tt.text, res.Labels, tt.label)
+			}
+			if got := spanTexts(tt.text, l); !contains(got, tt.span) {
+				t.Errorf("%q: %s spans cover %q, want one covering %q", tt.text, tt.label, got, tt.span)
+			}
+			if want := fmt.Sprintf("as a variant of %q", tt.term); !strings.Contains(l.Reason, want) {
+				t.Errorf("%q: reason %q, want it to say %s", tt.text, l.Reason, want)
 			}
 		})
 	}
@@ -484,7 +536,8 @@ func TestLexiconsParse(t *testing.T) {
 // span lies inside the text on rune boundaries, and scores are in [0,1].
 func FuzzAnalyze(f *testing.F) {
 	for _, s := range []string{"", "fuck", "F U C K", "ѕһіt", "sh1t a55", "you idiot", "I will kill you",
-		"f\u200bu\u200bc\u200bk", "fuuuuck", "🖕🖕", "bad \xff bytes", "mo-fo", "a b c d e", "@@@ $$$ !!!"} {
+		"f\u200bu\u200bc\u200bk", "fuuuuck", "🖕🖕", "bad \xff bytes", "mo-fo", "a b c d e", "@@@ $$$ !!!",
+		"f*ck", "m*therf**ker", "#*#*", "c l a s s", "k i l l y o u r s e l f", "#killyourself", "y o u a b i t c h"} {
 		f.Add(s)
 	}
 	r := &Rules{}

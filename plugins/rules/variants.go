@@ -392,6 +392,9 @@ type variantIndex struct {
 	guard *wordSet
 	// compounds: words that start with a term (compound.go).
 	compounds compoundIndex
+	// masked: the terms a word with blanked-out letters may stand for
+	// (masked.go).
+	masked maskedIndex
 }
 
 // editIndex finds the terms one edit from a word: a symmetric-delete index.
@@ -442,6 +445,7 @@ type variantBuilder struct {
 	termIDs   map[string]int32
 	edits     editBuilder
 	compounds compoundBuilder
+	masked    maskedIndex
 	guard     *wordSet
 }
 
@@ -587,6 +591,7 @@ func (vb *variantBuilder) add(folded string, u use, mode int) {
 	// One-edit matching: the spelling, whole words only, for stems of five
 	// letters or more; a plural's "s" does not count ("tards" is the stem
 	// "tard", and "tardis" is not a variant of it).
+	vb.masked.add(folded, u)
 	if mode != allVariants {
 		return
 	}
@@ -635,6 +640,7 @@ func (vb *variantBuilder) build() *variantIndex {
 		terms:     vb.terms,
 		edits:     vb.edits.build(),
 		compounds: vb.compounds.build(vb.guard),
+		masked:    vb.masked,
 		guard:     vb.guard,
 	}
 }
@@ -738,6 +744,7 @@ func (v *variantIndex) find(text string, t *textnorm.Text, k *textKey, exact []h
 	k.doubled = false
 	v.edits.find(v, t, k.spell, k, exact)
 	v.compounds.find(v, t, k, exact)
+	v.masked.find(t, k, exact)
 	return k.found
 }
 

@@ -95,7 +95,7 @@ const OVERRIDE = {
     low: 'ass arse asses wtf fubar bastard bastards dammit damnit goddammit godammit goddamit hotdamn fugly',
     mild: `bloody crap crappy crapola crapper bullcrap krap krappy damn hell fart farted farting farty balls suck
       sucks sucker poop pooper pooping doodoo peepee weewee turd barf barface barfface diddle gringo gringos
-      pansy pansies sissy redneck rednecks hillbilly hillbillies commie limey wuss pimp pimped bimbo`,
+      pansy pansies sissy redneck rednecks hillbilly hillbillies commie limey wuss pimp pimped bimbo shat`,
   },
   insult: {
     high: 'bitch motherfucker',
