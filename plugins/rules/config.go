@@ -343,6 +343,9 @@ func (b *builder) addTermVariants(term string, u use, mode int) error {
 	if r, _ := utf8.DecodeLastRuneInString(folded); !isWordRune(r) {
 		u.openEnd = true
 	}
+	if u.kind == useTerm && strings.Contains(folded, " ") {
+		variants = append(variants, textSpeak(folded)...)
+	}
 	for _, v := range variants {
 		b.add(v, u)
 		if sq, doubled := squeeze(v); len(doubled) > 0 {
@@ -434,4 +437,40 @@ func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) 
 func (b *builder) english(w string) bool {
 	words, err := englishWords()
 	return err == nil && words.hasWord(w)
+}
+
+// textSpeakForms are the ways a pronoun is written in text speak.
+var textSpeakForms = map[string][]string{
+	"you":      {"u", "ya"},
+	"your":     {"ur", "yr"},
+	"yourself": {"urself", "ur self", "yourslef"},
+	// Not "ur" for "you're": "ur dead" is as often "your dead battery".
+	"you're": {"u r", "youre"},
+	"youre":  {"u r"},
+}
+
+// textSpeak returns the phrase's other spellings with its pronouns in text
+// speak ("kill urself", "i hope u die"), each pronoun written the same way
+// throughout, at most 16.
+func textSpeak(phrase string) []string {
+	words := strings.Fields(phrase)
+	out := []string{}
+	var walk func(i int, acc []string)
+	walk = func(i int, acc []string) {
+		if len(out) >= 16 {
+			return
+		}
+		if i == len(words) {
+			if v := strings.Join(acc, " "); v != phrase {
+				out = append(out, v)
+			}
+			return
+		}
+		walk(i+1, append(acc, words[i]))
+		for _, alt := range textSpeakForms[words[i]] {
+			walk(i+1, append(acc, alt))
+		}
+	}
+	walk(0, make([]string, 0, len(words)))
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -85,6 +86,8 @@ func TestEvasions(t *testing.T) {
 		{"middle finger emoji", "here 🖕 for you", "profanity", "🖕"},
 		{"threat phrase across spaces", "I will   kill you", "threat", "I will   kill you"},
 		{"threat phrase run together", "just #killyourself already", "threat", "killyourself"},
+		{"threat in text speak", "kill urself", "threat", "kill urself"},
+		{"threat in text speak, spaced", "i hope u die", "threat", "i hope u die"},
 		{"slur", "go home you raghead", "identity_attack", "raghead"},
 		{"identity term next to an attack", "all muslims are animals", "identity_attack", "muslims"},
 		{"insult aimed at someone", "you are an idiot", "insult", "idiot"},
@@ -216,6 +219,27 @@ func TestMaskedWords(t *testing.T) {
 				t.Errorf("%q: reason %q, want it to say %s", tt.text, l.Reason, want)
 			}
 		})
+	}
+}
+
+func TestTextSpeak(t *testing.T) {
+	tests := []struct {
+		phrase string
+		want   []string
+	}{
+		{"kill yourself", []string{"kill urself", "kill ur self", "kill yourslef"}},
+		{"i hope you die", []string{"i hope u die", "i hope ya die"}},
+		{"you're dead", []string{"u r dead", "youre dead"}}, // not "ur dead": "ur dead battery"
+		{"go die", []string{}},
+	}
+	for _, tt := range tests {
+		if got := textSpeak(tt.phrase); !slices.Equal(got, tt.want) {
+			t.Errorf("textSpeak(%q) = %q, want %q", tt.phrase, got, tt.want)
+		}
+	}
+	// Every pronoun is varied: the forms multiply, up to a bound.
+	if got := textSpeak("you you you you you"); len(got) != 16 {
+		t.Errorf("textSpeak of five pronouns gave %d forms, want the bound, 16", len(got))
 	}
 }
 

@@ -91,7 +91,7 @@ const OVERRIDE = {
     medium: `shit shits shitty bullshit horseshit jackshit shite dipshit shithead asshole assholes arsehole
       wanker tosser bollocks bugger buggery twat goddamn goddamned goddamnit piss pissed pisser pisses pissing
       pisshead pissoff wank wanking fuk fuks fuc fucck fuuck phuk phuked phuking phukked phukking phuq mofo
-      sonofabitch sonofbitch dickhead`,
+      sonofabitch sonofbitch dickhead fck fcking fckin fcked fcker`,
     low: 'ass arse asses wtf fubar bastard bastards dammit damnit goddammit godammit goddamit hotdamn fugly',
     mild: `bloody crap crappy crapola crapper bullcrap krap krappy damn hell fart farted farting farty balls suck
       sucks sucker poop pooper pooping doodoo peepee weewee turd barf barface barfface diddle gringo gringos
@@ -159,7 +159,8 @@ const THREAT = {
     kill your family|i will hurt you|gonna hurt you|i'll hurt you|should be shot|should be hanged|deserve to die|
     deserves to die`,
   medium: `beat you up|punch you|punch your face|smash your face|kick your ass|break your legs|you better watch out|
-    i will get you|come for you|coming for you|i'll get you|drink bleach|go die|just die`,
+    i will get you|come for you|coming for you|i'll get you|drink bleach|go die|just die|unalive yourself|
+    rope yourself|hope you get cancer|get cancer and die|find where you live`,
 };
 
 // Attack terms: next to an identity term (within two words), they make an
