@@ -269,6 +269,11 @@ func TestPhrasesRunTogether(t *testing.T) {
 // TestNoFalseTriggers: clean text that a naive filter would flag.
 func TestNoFalseTriggers(t *testing.T) {
 	texts := []string{
+		// Idioms that hold a slur or a threat's words.
+		"her kitchen is spic and span",
+		"that was the chink in the armor",
+		"a niggardly budget",
+		"I'll shoot you an email tomorrow",
 		// Identity terms on their own never trigger anything.
 		"I am a gay black woman",
 		"I'm a proud Muslim and a mother of two",

@@ -190,7 +190,10 @@ const ALLOW = `scunthorpe|shiitake|shitake|mishit|cocktail|cocktails|cockpit|coc
   dickering|dickory|benedick|moby dick|philip k dick|dick van dyke|dick tracy|vandyke|van dyke|cumulative|cumulus|
   cumin|cumber*|cumbria*|cum laude|magna cum laude|summa cum laude|cummings|cumbia|cumple*|title*|titan*|tithe*|
   titi*|titillat*|titmouse|titter*|tittle*|titus|titular|titrat*|titre|titer|tit for tat|blue tit|great tit|
-  coal tit|petits|booby trap|booby traps|fuku*|twattle|swank*|niger|homo sapiens|spick and span`;
+  coal tit|petits|booby trap|booby traps|fuku*|twattle|swank*|niger|homo sapiens|spick and span|spic and span|
+  niggard|niggardly|niggardliness|chink in the armor|chink in the armour|chink in his armor|chink in her armor|
+  chink in their armor|chink in his armour|chinks in the armor|chinks in the armour|shoot you an email|
+  shoot you a message|shoot you a text|shoot you a dm|shoot you a line|shoot you a note`;
 
 // ---------------------------------------------------------------------------
 
