@@ -32,8 +32,70 @@ var bareTLDs = map[string]bool{
 
 // findLinks returns every link in text, in order: URLs with a scheme
 // (http, https), URLs starting with www., and bare host names under a
-// common top-level domain, with or without a path.
-func findLinks(text string) []link {
+// common top-level domain, or any host known says it knows (a blocked
+// domain is a link however it ends), with or without a path. Links written
+// defanged, so that nothing makes them clickable and filters miss them
+// ("spam[.]example", "site(dot)com", "hxxps://"), count as written
+// plainly; their spans cover what was written.
+func findLinks(text string, known func(host string) bool) []link {
+	if clean, off := undefang(text); off != nil {
+		links := scanLinks(clean, known)
+		for i := range links {
+			links[i].Start, links[i].End = off[links[i].Start], off[links[i].End]
+		}
+		return links
+	}
+	return scanLinks(text, known)
+}
+
+// defangs are the ways of writing a dot that keep a host from being a
+// link, lower case.
+var defangs = []string{"[.]", "(.)", "{.}", "[dot]", "(dot)", "{dot}"}
+
+// undefang rewrites defanged dots as dots and "hxxp" as "http". It returns
+// nil when there was nothing to rewrite, and otherwise, for every byte of
+// the rewritten text and one past its end, the offset in text it came from.
+func undefang(text string) (string, []int) {
+	if !strings.ContainsAny(text, "[({xX") {
+		return text, nil
+	}
+	lower := strings.ToLower(text)
+	var b strings.Builder
+	var off []int
+	changed := false
+	for i := 0; i < len(text); {
+		from, n, to := i, 1, text[i:i+1]
+		for _, d := range defangs {
+			if strings.HasPrefix(lower[i:], d) && i > 0 && isHostByte(text[i-1]) && i+len(d) < len(text) && isHostByte(text[i+len(d)]) {
+				n, to = len(d), "."
+				break
+			}
+		}
+		if n == 1 && strings.HasPrefix(lower[i:], "hxxp") && (i == 0 || !isHostByte(text[i-1])) {
+			n, to = 4, "http"
+		}
+		if n > 1 {
+			changed = true
+		}
+		b.WriteString(to)
+		for range to {
+			off = append(off, from)
+		}
+		i += n
+	}
+	if !changed {
+		return text, nil
+	}
+	return b.String(), append(off, len(text))
+}
+
+// isHostByte reports whether c may be part of a host name.
+func isHostByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-'
+}
+
+// scanLinks is findLinks on text with plain dots.
+func scanLinks(text string, known func(host string) bool) []link {
 	var out []link
 	for i := 0; i < len(text); {
 		if !linkCanStart(text, i) {
@@ -41,7 +103,7 @@ func findLinks(text string) []link {
 			i += size
 			continue
 		}
-		if l, ok := linkAt(text, i); ok {
+		if l, ok := linkAt(text, i, known); ok {
 			out = append(out, l)
 			i = l.End
 			continue
@@ -65,7 +127,7 @@ func linkCanStart(text string, i int) bool {
 	return !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '@' || r == '.' || r == '-' || r == '_' || r == '/')
 }
 
-func linkAt(text string, i int) (link, bool) {
+func linkAt(text string, i int, known func(host string) bool) (link, bool) {
 	rest := text[i:]
 	lower := strings.ToLower(rest[:min(len(rest), 8)])
 	switch {
@@ -105,7 +167,9 @@ func linkAt(text string, i int) (link, bool) {
 		return link{}, false
 	}
 	tld := strings.ToLower(hostText[dot+1:])
-	if !bareTLDs[tld] || hostText == strings.ToUpper(hostText) && (n >= len(rest) || rest[n] != '/') {
+	if known != nil && known(strings.ToLower(hostText)) {
+		// A domain the config names: a link whatever its TLD or case.
+	} else if !bareTLDs[tld] || hostText == strings.ToUpper(hostText) && (n >= len(rest) || rest[n] != '/') {
 		// An unknown TLD, or an all-capitals word pair such as "ASP.NET".
 		return link{}, false
 	}
@@ -164,7 +228,9 @@ const (
 // link per wordsPerLink words: a long article that cites five sources is
 // not a flood, a short comment that is mostly links is.
 func (s *state) linkSignal(text string, words int) (evidence, bool) {
-	links := findLinks(text)
+	links := findLinks(text, func(host string) bool {
+		return s.blocked.match(host) != "" || s.shorteners.match(host) != "" || s.allowed.match(host) != ""
+	})
 	var counted []link
 	blocked := map[string]int{}
 	var shortened, ipHosts []link

@@ -33,9 +33,15 @@ func TestFindLinks(t *testing.T) {
 		{"www. alone and http:// alone", nil, nil},
 		{"two: http://a.io/x,http://b.io", []string{"http://a.io/x,http://b.io"}, []string{"a.io"}},
 		{"unicode host https://bücher.example/ok", []string{"https://bücher.example/ok"}, []string{"bücher.example"}},
+		// Defanged: the dot written so nothing makes it a link.
+		{"visit cheap-pills[.]xyz now", []string{"cheap-pills[.]xyz"}, []string{"cheap-pills.xyz"}},
+		{"go to Site(DOT)com/offer!", []string{"Site(DOT)com/offer"}, []string{"site.com"}},
+		{"hxxps://evil.example/x and hxxp://b.io", []string{"hxxps://evil.example/x", "hxxp://b.io"}, []string{"evil.example", "b.io"}},
+		{"über hxxp://ß.io/ü", []string{"hxxp://ß.io/ü"}, []string{"ß.io"}},
+		{"arrays a[.]b, calls f(.)g, (dot) and [.] alone", nil, nil},
 	}
 	for _, tt := range tests {
-		links := findLinks(tt.text)
+		links := findLinks(tt.text, nil)
 		var got, hosts []string
 		for _, l := range links {
 			got = append(got, tt.text[l.Start:l.End])
@@ -44,6 +50,23 @@ func TestFindLinks(t *testing.T) {
 		if !slices.Equal(got, tt.links) || !slices.Equal(hosts, tt.hosts) {
 			t.Errorf("findLinks(%q) = %q hosts %q, want %q hosts %q", tt.text, got, hosts, tt.links, tt.hosts)
 		}
+	}
+}
+
+func TestFindLinksKnownHosts(t *testing.T) {
+	// A host the config names is a link whatever its TLD; others need a
+	// common one.
+	known := func(h string) bool { return h == "scam.vip" }
+	text := "visit scam.vip or other.vip, SCAM.VIP too"
+	var got []string
+	for _, l := range findLinks(text, known) {
+		got = append(got, text[l.Start:l.End])
+	}
+	if want := []string{"scam.vip", "SCAM.VIP"}; !slices.Equal(got, want) {
+		t.Errorf("findLinks with scam.vip known = %q, want %q", got, want)
+	}
+	if links := findLinks(text, nil); len(links) != 0 {
+		t.Errorf("findLinks with nothing known = %v, want none (.vip is no common TLD)", links)
 	}
 }
 
@@ -67,6 +90,9 @@ func TestLinkSignal(t *testing.T) {
 		{name: "blocked domain and its subdomains", cfg: map[string]any{"blocked_domains": []string{"Spam.Example"}},
 			text: "a http://spam.example/1 b https://www.spam.example c http://x.spam.example", fired: true, weight: wAnyLink + wBlocked,
 			reason: "3 links to blocked domain spam.example"},
+		{name: "blocked domain written bare or defanged", cfg: map[string]any{"blocked_domains": []string{"scam.vip"}},
+			text: "dm me or visit scam.vip, scam[.]vip or hxxp://scam(dot)vip/x", fired: true, weight: wAnyLink + wBlocked,
+			reason: "3 links to blocked domain scam.vip", spans: []string{"scam.vip", "scam[.]vip", "hxxp://scam(dot)vip/x"}},
 		{name: "allowed wins over blocked", cfg: map[string]any{"blocked_domains": []string{"example.com"}, "allowed_domains": []string{"docs.example.com"}},
 			text: "see https://docs.example.com/x"},
 		{name: "allowed wins over shortener", cfg: map[string]any{"allowed_domains": []string{"youtu.be", "bit.ly"}}, text: "see bit.ly/x"},
@@ -231,7 +257,8 @@ func TestShoutSignal(t *testing.T) {
 // FuzzSignals: the hand-written scanners never panic and their spans are
 // always inside the text.
 func FuzzSignals(f *testing.F) {
-	for _, s := range []string{"", "http://a.b/c", "@a #b www.x.com bit.ly/x", "+1 555 123 4567", "a@b.co", "\xff@\xfe#", "http://[::1]:80/", "HTTP://", "FREE!!!"} {
+	for _, s := range []string{"", "http://a.b/c", "@a #b www.x.com bit.ly/x", "+1 555 123 4567", "a@b.co", "\xff@\xfe#", "http://[::1]:80/", "HTTP://", "FREE!!!",
+		"a[.]com", "hxxp://x(dot)io", "ü[.]ß", "[.](dot){.}", "hxxphxxp"} {
 		f.Add(s)
 	}
 	st := newSpam().st.Load()
