@@ -90,6 +90,9 @@ func TestEvasions(t *testing.T) {
 		{"threat in text speak, spaced", "i hope u die", "threat", "i hope u die"},
 		{"slur", "go home you raghead", "identity_attack", "raghead"},
 		{"identity term next to an attack", "all muslims are animals", "identity_attack", "muslims"},
+		{"identity adjective before a word for people", "black people are animals", "identity_attack", "black people"},
+		{"identity that is its own plural", "the chinese are filthy", "identity_attack", "chinese are"},
+		{"trope", "the jews control the media", "identity_attack", "jews"},
 		{"insult aimed at someone", "you are an idiot", "insult", "idiot"},
 	}
 	r := defaultAnalyzer(t)
@@ -269,6 +272,13 @@ func TestPhrasesRunTogether(t *testing.T) {
 // TestNoFalseTriggers: clean text that a naive filter would flag.
 func TestNoFalseTriggers(t *testing.T) {
 	texts := []string{
+		// Identity adjectives describing things, next to an attack term.
+		"black coffee is disgusting",
+		"the white wine was disgusting",
+		"the Chinese restaurant was filthy",
+		"Indian food is disgusting",
+		"White House policies are the problem",
+		"black friday deals: go back to the store",
 		// Idioms that hold a slur or a threat's words.
 		"her kitchen is spic and span",
 		"that was the chink in the armor",

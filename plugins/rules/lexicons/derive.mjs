@@ -44,6 +44,28 @@ latino latina latinos hispanic hispanics chinese japanese indian indians native 
 nigerian nigerians italiano protestant interracial trisexual bicurious dragqueen dragqween transvestite lesbain
 lesbayn lesbin twink`.split(/\s+/);
 
+// Identity adjectives that as often describe a thing as a people: "black
+// coffee", "white wine", "a Chinese restaurant", "Indian food", "the White
+// House". Next to an attack term ("black coffee is disgusting") they were
+// read as an attack on the people. In identity_terms.txt they stand only
+// before a word for people ("black people", "white men", "Chinese
+// workers"); their plural nouns ("blacks", "mexicans", "jews") stay as
+// they are. "Chinese" and "Japanese" are their own plural: they also
+// stand before a verb ("the Chinese are", "Japanese should").
+const IDENTITY_ADJECTIVES = new Set(`black white brown asian african arab jewish muslim moslem islamic christian
+catholic hindu sikh buddhist mexican latino latina hispanic chinese japanese indian native nigerian italiano
+protestant`.split(/\s+/));
+const PEOPLE = `people person persons men man women woman guys guy folks folk kids boys girls families family
+community communities immigrants americans citizens students workers neighbours neighbors population race
+children parents priests leaders politicians voters males females`.split(/\s+/);
+const PLURAL_ADJECTIVES = new Set(['chinese', 'japanese']);
+const PEOPLE_VERBS = `are is should must need dont don't cant can't will have all`.split(/\s+/);
+const identityForms = (t) => {
+  if (!IDENTITY_ADJECTIVES.has(t)) return [t];
+  const after = PLURAL_ADJECTIVES.has(t) ? [...PEOPLE, ...PEOPLE_VERBS] : PEOPLE;
+  return after.map((w) => `${t} ${w}`);
+};
+
 // Dropped: ordinary words, names, places and topics that the source lists
 // carry but that flag clean comments (cuss rates many of them 1, "maybe").
 const DROP_PHRASES = `how to kill|how to murder|big black|girl on|hot chick|huge fat|tied up|taste my|tight white|
@@ -170,7 +192,9 @@ const ATTACK = `animals|animal|vermin|subhuman|subhumans|savages|savage|parasite
   stupid|dumb|ugly|worthless|trash|garbage|criminals|rapists|terrorists|pedophiles|monkeys|apes|
   should die|must die|deserve to die|need to die|should be killed|should be shot|should be gassed|go back|
   deport|exterminate|exterminated|eradicate|gas the|hang all|kill all|burn all|wipe out|ban all|not human|
-  dont belong|don't belong|are a plague|are the problem`;
+  dont belong|don't belong|are a plague|are the problem|control everything|control the media|control the banks|
+  run the media|run the banks|own the media|are replacing us|breed like|are invading|cant be trusted|
+  can't be trusted|are violent|are thieves|are lazy|should be deported`;
 
 // Wildcards for the commonest stems: compounds ("fuckface", "shitstain",
 // "cuntbag") and inflections come for free. Their allow list is in ALLOW.
@@ -336,7 +360,7 @@ write('lexicons/insult_directed.txt', header('insults that count only aimed at s
 write('lexicons/second_person.txt', header('second-person words for insult_directed.txt (context only, never a trigger)', 'curated') +
   words(SECOND_PERSON).sort().join('\n') + '\n');
 write('lexicons/identity_terms.txt', header('identity terms: never a trigger alone, only near attack_terms.txt', 'curated') +
-  [...new Set(IDENTITY.map((t) => t.toLowerCase()))].sort().map((t) => `${t}\tmedium`).join('\n') + '\n');
+  [...new Set(IDENTITY.map((t) => t.toLowerCase()).flatMap(identityForms))].sort().map((t) => `${t}\tmedium`).join('\n') + '\n');
 write('lexicons/attack_terms.txt', header('attack terms: context for identity_terms.txt, never a trigger alone', 'curated') +
   phrases(ATTACK).sort().join('\n') + '\n');
 write('lexicons/allow.txt', header('built-in allow list: clean words the lexicons would otherwise hit', 'curated') +
