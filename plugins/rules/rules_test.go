@@ -272,6 +272,8 @@ func TestPhrasesRunTogether(t *testing.T) {
 // TestNoFalseTriggers: clean text that a naive filter would flag.
 func TestNoFalseTriggers(t *testing.T) {
 	texts := []string{
+		// "waste of space" is as often said of a film.
+		"the plot was a real waste of space and time",
 		// Identity adjectives describing things, next to an attack term.
 		"black coffee is disgusting",
 		"the white wine was disgusting",

@@ -157,8 +157,14 @@ const OVERRIDE = {
 
 // Curated phrases, "|"-separated.
 const OVERRIDE_PHRASES = {
-  profanity: {low: 'piece of shit|eat my ass|kiss my ass|shut the fuck up|stfu|gtfo|son of a bitch'},
-  sexual: {low: 'date rape|gang bang|blow job|hand job|jack off|jerk off'},
+  profanity: {low: 'piece of shit|eat my ass|kiss my ass|shut the fuck up|stfu|gtfo|son of a bitch|go to hell'},
+  sexual: {low: 'date rape|gang bang|blow job|hand job|jack off|jerk off|send nudes|send me nudes|sit on my face'},
+  // Insults that name a person whoever they are aimed at. Not "what an
+  // idiot": "what an idiot plot" is film criticism.
+  insult: {medium: `total idiot|complete idiot|absolute idiot|what a moron|such a moron|
+    complete moron|total moron|what a loser|such a loser|idiots like you|morons like you|losers like you|
+    waste of oxygen|waste of air|waste of skin|nobody loves you|no one loves you|everyone hates you|
+    you disgust me|stupid cow|fat cow|ugly cow|burn in hell|rot in hell`},
 };
 
 // Insults that count only aimed at someone ("you idiot", "you are a moron"):
@@ -182,7 +188,8 @@ const THREAT = {
     deserves to die`,
   medium: `beat you up|punch you|punch your face|smash your face|kick your ass|break your legs|you better watch out|
     i will get you|come for you|coming for you|i'll get you|drink bleach|go die|just die|unalive yourself|
-    rope yourself|hope you get cancer|get cancer and die|find where you live`,
+    rope yourself|hope you get cancer|get cancer and die|find where you live|hope your mom dies|
+    hope your mother dies|hope your family dies|hope your kids die|beat the shit out of you|beat the crap out of you`,
 };
 
 // Attack terms: next to an identity term (within two words), they make an
