@@ -148,3 +148,35 @@ func TestAnalyzeCancelled(t *testing.T) {
 		t.Error("a cancelled context did not stop Analyze")
 	}
 }
+
+// TestReplyScams: the scams that fill the replies under popular posts, and
+// ordinary comments that share their words.
+func TestReplyScams(t *testing.T) {
+	tests := []struct {
+		text string
+		spam bool
+	}{
+		{"Thanks to @CryptoMike I recovered my lost funds, reach out to him", true},
+		{"Message me for investment tips 💰💰", true},
+		{"DM me to get started with bitcoin mining", true},
+		{"Hello dear, you are so beautiful, can we be friends?", true},
+		{"I made 5k this week trading crypto, ask me how", true},
+		{"Recover your hacked account, contact @hackfixer on IG", true},
+		{"Don't ask me how I know this lol", false},
+		{"You can reach out to him on LinkedIn, he's a great engineer", false},
+		{"Hi dear, thanks for the kind words", false},
+		{"I lost funds in the FTX collapse too", false},
+		{"Great post! Can we be friends? I love your art", false},
+		{"bitcoin mining uses so much energy, this article nails it", false},
+		{"I made 5k steps today, proud of myself", false},
+		{"My account was hacked too, contacted support and they fixed it", false},
+	}
+	a := newSpam()
+	for _, tt := range tests {
+		res := analyzeOne(t, a, tt.text)
+		l, _ := res.Label("spam")
+		if got := l.Score >= 0.5; got != tt.spam {
+			t.Errorf("%q: spam %.2f (%s), want spam: %v", tt.text, l.Score, l.Reason, tt.spam)
+		}
+	}
+}

@@ -45,6 +45,14 @@ var phrases = []phrase{
 	{"link in bio", 1}, {"link in my bio", 1}, {"in my bio", 1},
 	{"viagra", 2}, {"cialis", 2}, {"casino", 1}, {"weight loss", 1}, {"lose weight", 1}, {"lose weight fast", 2},
 	{"one weird trick", 2}, {"doctors hate", 1.5},
+	// Reply scams: recovery "experts", mentors vouched for by fake
+	// testimonials, and the invitation to take it to private messages.
+	{"recover lost funds", 2}, {"recover your lost funds", 2}, {"recovered my lost funds", 2}, {"lost funds", 0.5},
+	{"fund recovery", 2}, {"funds recovery", 2}, {"recovery expert", 2}, {"recovery hacker", 2},
+	{"recover your account", 1.5}, {"recover your hacked account", 2}, {"recovered my hacked account", 2},
+	{"reach out to him", 1.5}, {"reach out to her", 1.5}, {"ask me how", 1}, {"message me for", 1.5},
+	{"dm me for", 1.5}, {"investment tips", 1.5}, {"trading tips", 1}, {"bitcoin mining", 1.5}, {"crypto mining", 1.5},
+	{"hello dear", 1.5}, {"hi dear", 1.5}, {"can we be friends", 0.5},
 }
 
 // moneyPatterns are earnings claims ("$500 a day", "earn $3,000"), matched
@@ -53,6 +61,12 @@ var moneyPatterns = []*regexp.Regexp{
 	regexp.MustCompile(`[$£€]\s?\d[\d,.]*\s?k?\s*(?:a|per|/|each|every)\s*(?:day|week|hour|month|daily|weekly)`),
 	regexp.MustCompile(`(?:earn|earned|earning|make|made|making)\s+(?:up\s+to\s+|over\s+|around\s+|about\s+)?[$£€]\s?\d[\d,.]*\d(?:\s?k\b)?`),
 }
+
+// thousandsClaim is an earnings claim in thousands without a currency,
+// over a period ("made 5k this week"; "made 5k steps" is no claim). It is
+// matched in the original text, lower-cased: folding reads "5k" as the
+// leetspeak "sk".
+var thousandsClaim = regexp.MustCompile(`(?:earn|earned|earning|make|made|making)\s+\d[\d,.]*\s?k\s+(?:a|per|every|each|this|last|in\s+a|in\s+one)\s+(?:day|week|month|hour|days|weeks|months)\b`)
 
 // Phrase evidence: each match adds its weight, the sum is capped.
 const (
@@ -226,6 +240,13 @@ func phraseSignal(text string, nt *textnorm.Text) (evidence, bool) {
 			}
 		}
 	}
+	if !seen["money"] {
+		if loc := thousandsClaim.FindStringIndex(asciiLower(text)); loc != nil {
+			ev.spans = append(ev.spans, sdk.Span{Start: loc[0], End: loc[1]})
+			ev.weight += wMoneyClaim
+			quoted = append(quoted, fmt.Sprintf("%q", text[loc[0]:loc[1]]))
+		}
+	}
 	if phones := findPhones(text); len(phones) > 0 {
 		ev.weight += wPhone
 		ev.spans = append(ev.spans, phones...)
@@ -241,4 +262,16 @@ func phraseSignal(text string, nt *textnorm.Text) (evidence, bool) {
 	}
 	ev.reason = "scam phrasing: " + strings.Join(quoted, ", ")
 	return ev, true
+}
+
+// asciiLower lower-cases the ASCII letters of s and leaves every other byte
+// as it is, so offsets into it are offsets into s.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
