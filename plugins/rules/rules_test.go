@@ -97,16 +97,7 @@ func TestEvasions(t *testing.T) {
 	}
 	r := defaultAnalyzer(t)
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			res := analyzeOne(t, r, sdk.Comment{Text: tt.text})
-			l, ok := res.Label(tt.label)
-			if !ok || l.Score < 0.5 {
-				t.Fatalf("%q: labels %+v, want %s >= 0.5", tt.text, res.Labels, tt.label)
-			}
-			if got := spanTexts(tt.text, l); !contains(got, tt.span) {
-				t.Errorf("%q: %s spans cover %q, want one covering %q", tt.text, tt.label, got, tt.span)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { expectLabel(t, r, tt.text, tt.label, tt.span) })
 	}
 }
 
@@ -153,25 +144,32 @@ func TestSpacedLettersReadAsWords(t *testing.T) {
 	}
 	r := defaultAnalyzer(t)
 	for _, tt := range tests {
-		t.Run(tt.text, func(t *testing.T) {
-			res := analyzeOne(t, r, sdk.Comment{Text: tt.text})
-			if tt.label == "" {
-				for _, l := range res.Labels {
-					if l.Score >= 0.5 {
-						t.Fatalf("%q: %s %.2f (%s), want nothing", tt.text, l.Name, l.Score, l.Reason)
-					}
-				}
-				return
-			}
-			l, ok := res.Label(tt.label)
-			if !ok || l.Score < 0.5 {
-				t.Fatalf("%q: labels %+v, want %s >= 0.5", tt.text, res.Labels, tt.label)
-			}
-			if got := spanTexts(tt.text, l); !contains(got, tt.span) {
-				t.Errorf("%q: %s spans cover %q, want one covering %q", tt.text, tt.label, got, tt.span)
-			}
-		})
+		t.Run(tt.text, func(t *testing.T) { expectLabel(t, r, tt.text, tt.label, tt.span) })
 	}
+}
+
+// expectLabel analyzes text and checks that label scores 0.5 or more with
+// a span covering span exactly, or, for label "", that nothing does. It
+// returns the label.
+func expectLabel(t *testing.T, r *Rules, text, label, span string) sdk.Label {
+	t.Helper()
+	res := analyzeOne(t, r, sdk.Comment{Text: text})
+	if label == "" {
+		for _, l := range res.Labels {
+			if l.Score >= 0.5 {
+				t.Fatalf("%q: %s %.2f (%s), want nothing", text, l.Name, l.Score, l.Reason)
+			}
+		}
+		return sdk.Label{}
+	}
+	l, ok := res.Label(label)
+	if !ok || l.Score < 0.5 {
+		t.Fatalf("%q: labels %+v, want %s >= 0.5", text, res.Labels, label)
+	}
+	if got := spanTexts(text, l); !contains(got, span) {
+		t.Errorf("%q: %s spans cover %q, want one covering %q", text, label, got, span)
+	}
+	return l
 }
 
 // TestMaskedWords: letters blanked out with "*" or "#" are filled in
@@ -202,21 +200,9 @@ func TestMaskedWords(t *testing.T) {
 	r := defaultAnalyzer(t)
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {
-			res := analyzeOne(t, r, sdk.Comment{Text: tt.text})
+			l := expectLabel(t, r, tt.text, tt.label, tt.span)
 			if tt.label == "" {
-				for _, l := range res.Labels {
-					if l.Score >= 0.5 {
-						t.Fatalf("%q: %s %.2f (%s), want nothing", tt.text, l.Name, l.Score, l.Reason)
-					}
-				}
 				return
-			}
-			l, ok := res.Label(tt.label)
-			if !ok || l.Score < 0.5 {
-				t.Fatalf("%q: labels %+v, want %s >= 0.5", tt.text, res.Labels, tt.label)
-			}
-			if got := spanTexts(tt.text, l); !contains(got, tt.span) {
-				t.Errorf("%q: %s spans cover %q, want one covering %q", tt.text, tt.label, got, tt.span)
 			}
 			if want := fmt.Sprintf("as a variant of %q", tt.term); !strings.Contains(l.Reason, want) {
 				t.Errorf("%q: reason %q, want it to say %s", tt.text, l.Reason, want)
