@@ -172,6 +172,27 @@ func expectLabel(t *testing.T, r *Rules, text, label, span string) sdk.Label {
 	return l
 }
 
+// TestSexualSlangIsNoSlur: cuss's "likely" terms that match no slur
+// pattern used to be filed under identity_attack; sexual slang and plain
+// insults among them carry their own label.
+func TestSexualSlangIsNoSlur(t *testing.T) {
+	r := defaultAnalyzer(t)
+	for _, tt := range []struct{ text, label string }{
+		{"what a jackoff", "sexual"},
+		{"nice moneyshot", "sexual"},
+		{"you perv", "insult"},
+		{"trailertrash everywhere", "insult"},
+	} {
+		res := analyzeOne(t, r, sdk.Comment{Text: tt.text})
+		if l, ok := res.Label("identity_attack"); ok && l.Score >= 0.5 {
+			t.Errorf("%q: identity_attack %.2f (%s), want none", tt.text, l.Score, l.Reason)
+		}
+		if l, ok := res.Label(tt.label); !ok || l.Score < 0.5 {
+			t.Errorf("%q: labels %+v, want %s >= 0.5", tt.text, res.Labels, tt.label)
+		}
+	}
+}
+
 // TestMaskedWords: letters blanked out with "*" or "#" are filled in
 // from the terms, when the first letter is written and no more letters
 // are blanked than written.
@@ -258,6 +279,10 @@ func TestPhrasesRunTogether(t *testing.T) {
 // TestNoFalseTriggers: clean text that a naive filter would flag.
 func TestNoFalseTriggers(t *testing.T) {
 	texts := []string{
+		// Words cuss rates "likely" profane that are other words.
+		"he sank the eight ball in the corner pocket",
+		"the exchange rate for the Vietnamese dong",
+		"my boss is a slave driver, but fair",
 		// "waste of space" is as often said of a film.
 		"the plot was a real waste of space and time",
 		// Identity adjectives describing things, next to an attack term.

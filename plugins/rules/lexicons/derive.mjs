@@ -73,8 +73,9 @@ const DROP_PHRASES = `how to kill|how to murder|big black|girl on|hot chick|huge
   blonde action|brunette action|alaskan pipeline|dirty pillows|girls gone wild|nsfw images|rosy palm|
   rosy palm and her 5 sisters|sultry women|hard core|leather straight jacket|lemon party|mr hands|ball kicking|
   chocolate rosebuds|mound of venus|auto erotic|strip club|missionary position|menage a trois|booty call|chi chi man|
-  bounty bar|bounty bars`;
-const DROP = new Set(`abortion abuse addict addicts adult alla abid athletesfoot babe banging beanbag beanbags
+  bounty bar|bounty bars|eight ball|eight balls`;
+const DROP = new Set(`dong motherlovebone footstar gangsta mickeyfinn spreadeagle forni waysted phungky panti
+cacker faeces abortion abuse addict addicts adult alla abid athletesfoot babe banging beanbag beanbags
 blackman bong boonie boonies booty bounty bar bountybar bounty bars bung carruth chav cheesehead cheeseheads chug
 chugs chunky chunkies chunkys chonky chonkies chonkys cocaine cocky condom crack cracker crackpipe cummings dahmer
 damnation defecate demon devil devilworshipper dike dipstick dix dope drug drunk drunken ero evl excrement fatah
@@ -124,6 +125,8 @@ const OVERRIDE = {
     medium: `bitches bitchy bitchin bitching biatch byatch dumbass dumbfuck fuckface fucktard retard retarded
       dickwad dickweed douche douchebag jackass skank skanky slapper`,
     low: 'tard pinhead spastic spaz',
+    // Insults from the same "likely" bucket: not aimed at an identity.
+    medium3: 'perv weenie trailertrash slavedriver manhater',
     // Common British insults, curated.
     medium2: `knobhead knobend bellend numbnuts twathead gobshite pillock plonker wazzock minger scrote scrotes
       ballbag fatass`,
@@ -143,6 +146,14 @@ const OVERRIDE = {
       pubes erection erotic genital genitals testicle testicles pornography prostitute hooker hookers kinky
       spank scat snatch stiffy vibrator lapdance libido brothel copulate fornicate areola
       foreskin crotch coitus teat knockers screw muff`,
+    // Sexual slang that cuss rates "likely" and the fallback below would
+    // have filed under identity_attack, where it is no slur.
+    medium3: `barelylegal beatoff bunghole cornhole cherrypopper crotchrot dingleberry eatballs givehead
+      glazeddonut goldenshower holestuffer jackoff jerkoff luckycammeltoe manpaste masterbate masterblaster
+      meatbeatter meatrack moneyshot pocketpool pudboy puddboy rearentry slideitin smackthemonkey snatchpatch
+      spankthemonkey splittail tonguetramp tunneloflove vibrater wetspot peepshpw butchbabes mattressprincess
+      crotchjockey crotchmonkey backdoorman nastyho pubiclice peehole inthebuff ontherag`,
+    low2: 'pimper pimpsimp shawtypimp popimp pimpjuic pimpjuice samckdaddy',
   },
   identity_attack: {
     high: `nigger niggers nigga niggas niggaz nigguh faggot faggots fag fags kike kikes spic spics chink chinks
