@@ -93,6 +93,8 @@ func TestEvasions(t *testing.T) {
 		{"identity adjective before a word for people", "black people are animals", "identity_attack", "black people"},
 		{"identity that is its own plural", "the chinese are filthy", "identity_attack", "chinese are"},
 		{"trope", "the jews control the media", "identity_attack", "jews"},
+		{"disability before a word for people", "deaf people are stupid", "identity_attack", "deaf people"},
+		{"gender as a group", "women are stupid", "identity_attack", "women"},
 		{"insult aimed at someone", "you are an idiot", "insult", "idiot"},
 	}
 	r := defaultAnalyzer(t)
@@ -279,6 +281,13 @@ func TestPhrasesRunTogether(t *testing.T) {
 // TestNoFalseTriggers: clean text that a naive filter would flag.
 func TestNoFalseTriggers(t *testing.T) {
 	texts := []string{
+		// "man" for mankind, and disabilities said of things.
+		"Man is the highest animal",
+		"The superior man understands what is right; the inferior man does not",
+		"Love isn't only blind, it's also deaf, dumb, and stupid",
+		// Names and Latin.
+		"as D. O. Hebb and Thomas Tusser wrote, in bona fide terms",
+		"Homo erectus was not stupid",
 		// Words cuss rates "likely" profane that are other words.
 		"he sank the eight ball in the corner pocket",
 		"the exchange rate for the Vietnamese dong",

@@ -39,7 +39,7 @@ const uci = ['amazon', 'imdb', 'yelp'].flatMap((f) =>
 const IDENTITY = `gay gays lesbian lesbians bisexual bi trans transgender transsexual queer homosexual homosexuals
 black blacks blackman white whites brown asian asians african africans arab arabs jew jews jewish muslim muslims
 moslem islam islamic christian christians catholic catholics hindu hindus sikh sikhs buddhist mexican mexicans
-immigrant immigrants refugee refugees woman women girl girls female females man men male males disabled deaf blind
+immigrant immigrants refugee refugees women girls females men males disabled deaf blind
 latino latina latinos hispanic hispanics chinese japanese indian indians native natives gypsy gypsies roma
 nigerian nigerians italiano protestant interracial trisexual bicurious dragqueen dragqween transvestite lesbain
 lesbayn lesbin twink`.split(/\s+/);
@@ -54,7 +54,7 @@ lesbayn lesbin twink`.split(/\s+/);
 // stand before a verb ("the Chinese are", "Japanese should").
 const IDENTITY_ADJECTIVES = new Set(`black white brown asian african arab jewish muslim moslem islamic christian
 catholic hindu sikh buddhist mexican latino latina hispanic chinese japanese indian native nigerian italiano
-protestant`.split(/\s+/));
+protestant deaf blind disabled`.split(/\s+/));
 const PEOPLE = `people person persons men man women woman guys guy folks folk kids boys girls families family
 community communities immigrants americans citizens students workers neighbours neighbors population race
 children parents priests leaders politicians voters males females`.split(/\s+/);
@@ -124,9 +124,10 @@ const OVERRIDE = {
     high: 'bitch motherfucker',
     medium: `bitches bitchy bitchin bitching biatch byatch dumbass dumbfuck fuckface fucktard retard retarded
       dickwad dickweed douche douchebag jackass skank skanky slapper`,
-    low: 'tard pinhead spastic spaz',
+    low: 'tard spastic spaz',
+    mild2: 'pinhead pinheads weenie weenies',
     // Insults from the same "likely" bucket: not aimed at an identity.
-    medium3: 'perv weenie trailertrash slavedriver manhater',
+    medium3: 'perv trailertrash slavedriver manhater',
     // Common British insults, curated.
     medium2: `knobhead knobend bellend numbnuts twathead gobshite pillock plonker wazzock minger scrote scrotes
       ballbag fatass`,
@@ -235,7 +236,8 @@ const ALLOW = `scunthorpe|shiitake|shitake|mishit|cocktail|cocktails|cockpit|coc
   coal tit|petits|booby trap|booby traps|fuku*|twattle|swank*|niger|homo sapiens|spick and span|spic and span|
   niggard|niggardly|niggardliness|chink in the armor|chink in the armour|chink in his armor|chink in her armor|
   chink in their armor|chink in his armour|chinks in the armor|chinks in the armour|shoot you an email|
-  shoot you a message|shoot you a text|shoot you a dm|shoot you a line|shoot you a note`;
+  shoot you a message|shoot you a text|shoot you a dm|shoot you a line|shoot you a note|hebb|tusser|
+  van dykes|bona fide|bona fides|homo erectus|homo habilis|homo neanderthalensis`;
 
 // ---------------------------------------------------------------------------
 
