@@ -285,6 +285,9 @@ func TestNoFalseTriggers(t *testing.T) {
 		"Man is the highest animal",
 		"The superior man understands what is right; the inferior man does not",
 		"Love isn't only blind, it's also deaf, dumb, and stupid",
+		// Everyday butts and breasts.
+		"no ifs, ands or butts, and no cigarette butts in the urinal",
+		"grilled chicken breast, and a walk for breast cancer",
 		// Names and Latin.
 		"as D. O. Hebb and Thomas Tusser wrote, in bona fide terms",
 		"Homo erectus was not stupid",

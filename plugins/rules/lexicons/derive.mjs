@@ -146,7 +146,7 @@ const OVERRIDE = {
     mild: `sex sexy nude nudity nipple nipples penis penises vagina vaginal vulva semen sperm anus pube pubic
       pubes erection erotic genital genitals testicle testicles pornography prostitute hooker hookers kinky
       spank scat snatch stiffy vibrator lapdance libido brothel copulate fornicate areola
-      foreskin crotch coitus teat knockers screw muff`,
+      foreskin crotch coitus teat knockers screw muff breast breasts buttock buttocks`,
     // Sexual slang that cuss rates "likely" and the fallback below would
     // have filed under identity_attack, where it is no slur.
     medium3: `barelylegal beatoff bunghole cornhole cherrypopper crotchrot dingleberry eatballs givehead
@@ -237,7 +237,8 @@ const ALLOW = `scunthorpe|shiitake|shitake|mishit|cocktail|cocktails|cockpit|coc
   niggard|niggardly|niggardliness|chink in the armor|chink in the armour|chink in his armor|chink in her armor|
   chink in their armor|chink in his armour|chinks in the armor|chinks in the armour|shoot you an email|
   shoot you a message|shoot you a text|shoot you a dm|shoot you a line|shoot you a note|hebb|tusser|
-  van dykes|bona fide|bona fides|homo erectus|homo habilis|homo neanderthalensis`;
+  van dykes|bona fide|bona fides|homo erectus|homo habilis|homo neanderthalensis|cigarette butt|cigarette butts|
+  ifs ands or butts|ifs, ands or butts|ifs, ands, or butts|butt of the joke|butt of jokes|butt of every joke|kick butt|kicks butt|kicked butt`;
 
 // ---------------------------------------------------------------------------
 
