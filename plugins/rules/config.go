@@ -22,7 +22,7 @@ type config struct {
 	// Variants turns on spelling variants of the built-in lexicons
 	// (default true; see variants.go).
 	Variants *bool `json:"variants"`
-	// Allow lists terms that win over every rule's matches they overlap.
+	// Allow lists terms that win over every rule's matches inside them.
 	Allow []string `json:"allow"`
 	// Rules are decoded one by one so that errors name rules[i].
 	Rules []json.RawMessage `json:"rules"`
@@ -78,7 +78,7 @@ const defaultWithin = 3
 var configFields = []sdk.ConfigField{
 	{Name: "defaults", Type: "bool", Default: "true", Description: "Use the built-in lexicons (profanity, insult, threat, identity_attack, sexual) and their allow list."},
 	{Name: "variants", Type: "bool", Default: "true", Description: "Also match spelling variants of the built-in lexicons' words (\"phuck\", \"fcuker\"), scored 0.05 below the word; ordinary English words never count as variants."},
-	{Name: "allow", Type: "list", Description: "Terms that win over every match they overlap (whole words; * at either end is a wildcard)."},
+	{Name: "allow", Type: "list", Description: "Terms that win over every match inside them (whole words; * at either end is a wildcard)."},
 	{Name: "rules", Type: "list", Description: "[[rules]] tables: name, label, severity (mild|low|medium|high), words, phrases, regex, allow, near, within, author_ids, author_handles, min_account_age, max_account_age."},
 }
 

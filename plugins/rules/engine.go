@@ -300,10 +300,12 @@ func stretchedAt(t *textnorm.Text, start int, doubled []uint8) bool {
 }
 
 // allowed reports whether an allow term of h's rule, or of the global list,
-// overlaps h: allow lists win over matches.
+// covers h: allow lists win over the matches inside them. A longer match
+// that only overlaps one stands: "can kill you" is allowed ("electricity
+// can kill you"), the threat "i can kill you" is not.
 func allowed(h hit, allow []hit) bool {
 	for _, a := range allow {
-		if (a.rule == -1 || a.rule == h.rule) && a.start < h.end && h.start < a.end {
+		if (a.rule == -1 || a.rule == h.rule) && a.start <= h.start && h.end <= a.end {
 			return true
 		}
 	}

@@ -87,6 +87,8 @@ func TestEvasions(t *testing.T) {
 		{"threat phrase across spaces", "I will   kill you", "threat", "I will   kill you"},
 		{"threat phrase run together", "just #killyourself already", "threat", "killyourself"},
 		{"threat in text speak", "kill urself", "threat", "kill urself"},
+		{"threat that an allowed joke resembles", "I have to kill you now", "threat", "kill you"},
+		{"threat longer than an allowed phrase", "I can kill you", "threat", "I can kill you"},
 		{"threat in text speak, spaced", "i hope u die", "threat", "i hope u die"},
 		{"slur", "go home you raghead", "identity_attack", "raghead"},
 		{"identity term next to an attack", "all muslims are animals", "identity_attack", "muslims"},
@@ -285,6 +287,11 @@ func TestNoFalseTriggers(t *testing.T) {
 		"Man is the highest animal",
 		"The superior man understands what is right; the inferior man does not",
 		"Love isn't only blind, it's also deaf, dumb, and stupid",
+		// Dangers and jokes, not threats.
+		"electricity can kill you, so call an electrician",
+		"Unix gives you just enough rope to hang yourself",
+		"I could tell you, but then I'd have to kill you",
+		"you have all eternity to be cautious in when you're dead",
 		// Everyday butts and breasts.
 		"no ifs, ands or butts, and no cigarette butts in the urinal",
 		"grilled chicken breast, and a walk for breast cancer",

@@ -197,6 +197,7 @@ const THREAT = {
     i will murder you|beat you to death|burn your house|bomb your|rape you|i will rape you|gonna rape you|
     watch your back|you will pay for this|put a bullet in|i will end you|break your neck|bash your head in|
     kill your family|i will hurt you|gonna hurt you|i'll hurt you|should be shot|should be hanged|deserve to die|
+    i can kill you|i could kill you|i might kill you|i may kill you|
     deserves to die`,
   medium: `beat you up|punch you|punch your face|smash your face|kick your ass|break your legs|you better watch out|
     i will get you|come for you|coming for you|i'll get you|drink bleach|go die|just die|unalive yourself|
@@ -238,7 +239,9 @@ const ALLOW = `scunthorpe|shiitake|shitake|mishit|cocktail|cocktails|cockpit|coc
   chink in their armor|chink in his armour|chinks in the armor|chinks in the armour|shoot you an email|
   shoot you a message|shoot you a text|shoot you a dm|shoot you a line|shoot you a note|hebb|tusser|
   van dykes|bona fide|bona fides|homo erectus|homo habilis|homo neanderthalensis|cigarette butt|cigarette butts|
-  ifs ands or butts|ifs, ands or butts|ifs, ands, or butts|butt of the joke|butt of jokes|butt of every joke|kick butt|kicks butt|kicked butt`;
+  ifs ands or butts|ifs, ands or butts|ifs, ands, or butts|butt of the joke|butt of jokes|butt of every joke|kick butt|kicks butt|kicked butt|
+  can kill you|could kill you|might kill you|may kill you|enough rope to hang yourself|when you're dead|
+  when you are dead|then i'd have to kill you|then id have to kill you|then i would have to kill you`;
 
 // ---------------------------------------------------------------------------
 
