@@ -1,6 +1,11 @@
 package main
 
-import "github.com/moderatorbot/moderator/plugins/internal/textnorm"
+import (
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/moderatorbot/moderator/plugins/internal/textnorm"
+)
 
 // Masked words: people blank out letters of a word with "*" or "#"
 // ("f*ck", "sh*t", "b*tch", "f**k"), and a reader fills them in at once.
@@ -14,8 +19,22 @@ import "github.com/moderatorbot/moderator/plugins/internal/textnorm"
 // counts as a variant: a little below the term's own score, and named in
 // the reason ("f*ck" as a variant of "fuck").
 
-// isMask reports whether c blanks out a letter.
-func isMask(c byte) bool { return c == '*' || c == '#' }
+// isMask reports whether r blanks out a letter: "*" and "#" anywhere in a
+// word ("f*ck", "sh**"), and between two letters also the rarer "%", "^",
+// "~" and "?", and symbols and emoji ("f💩ck"); at a word's end those are
+// punctuation or decoration ("cool?", "cool😎"). "@", "$" and "!" are
+// leetspeak, read by the normaliser, and "." and "-" join or part words.
+func isMask(r rune) bool { return isStrongMask(r) || isWeakMask(r) }
+
+func isStrongMask(r rune) bool { return r == '*' || r == '#' }
+
+func isWeakMask(r rune) bool {
+	switch r {
+	case '%', '^', '~', '?':
+		return true
+	}
+	return r >= utf8.RuneSelf && unicode.Is(unicode.So, r)
+}
 
 // maskedTerm is one term a masked word may stand for.
 type maskedTerm struct {
@@ -48,30 +67,58 @@ func (m *maskedIndex) add(word string, u use) {
 // leaving out ranges a rule already has a hit for.
 func (m *maskedIndex) find(t *textnorm.Text, k *textKey, exact []hit) {
 	f := t.Folded
+	var tok []byte
+	prev := rune(-1)
 	for i := 0; i < len(f); {
-		if !isLower(f[i]) || i > 0 && (isLower(f[i-1]) || isMask(f[i-1])) {
-			i++
+		r, size := utf8.DecodeRuneInString(f[i:])
+		if r > unicode.MaxASCII || !isLower(byte(r)) || isLowerRune(prev) || isMask(prev) {
+			prev = r
+			i += size
 			continue
 		}
-		j, masks := i, 0
-		for j < len(f) && (isLower(f[j]) || isMask(f[j])) {
-			if isMask(f[j]) {
+		// A word of ASCII letters and masks, one letter for each mask.
+		tok = tok[:0]
+		masks, j := 0, i
+		// weak holds the token's trailing weak masks, as bytes of f.
+		weak, weakN := 0, 0
+		for j < len(f) {
+			r, size := utf8.DecodeRuneInString(f[j:])
+			switch {
+			case isLowerRune(r):
+				tok = append(tok, byte(r))
+				weak, weakN = 0, 0
+			case isMask(r):
+				tok = append(tok, '*')
 				masks++
+				if isWeakMask(r) {
+					weak, weakN = weak+size, weakN+1
+				} else {
+					weak, weakN = 0, 0
+				}
+			default:
+				goto end
 			}
-			j++
+			prev = r
+			j += size
 		}
-		if masks > 0 && j < len(f) && f[j] >= 0x80 {
-			masks = 0 // a word of another script follows: not a masked Latin word
+	end:
+		if weakN > 0 {
+			// A weak mask at the end is punctuation: the word ends before it.
+			tok, masks, j = tok[:len(tok)-weakN], masks-weakN, j-weak
 		}
-		if masks > 0 {
-			m.match(f[i:j], i, k, exact)
+		if next, _ := utf8.DecodeRuneInString(f[j:]); masks > 0 && (j == len(f) || !unicode.IsLetter(next)) {
+			m.match(string(tok), i, j, k, exact)
 		}
 		i = j
 	}
 }
 
-// match looks up the masked word w, which starts at folded byte at.
-func (m *maskedIndex) match(w string, at int, k *textKey, exact []hit) {
+// isLowerRune reports whether r is an ASCII lower-case letter.
+func isLowerRune(r rune) bool { return r >= 'a' && r <= 'z' }
+
+// match looks up the masked word w, written over the folded bytes
+// [start, end).
+func (m *maskedIndex) match(w string, start, end int, k *textKey, exact []hit) {
 	try := func(mt *maskedTerm, from int) {
 		// from: where in w the term's letters start (a suffix wildcard's
 		// word ends like it).
@@ -79,7 +126,6 @@ func (m *maskedIndex) match(w string, at int, k *textKey, exact []hit) {
 		if !fills(part, mt.word) {
 			return
 		}
-		start, end := at, at+len(w)
 		if k.covered(exact, mt.u.rule, start, end) {
 			return
 		}
@@ -106,13 +152,13 @@ func (m *maskedIndex) match(w string, at int, k *textKey, exact []hit) {
 // some letters blanked out: its first letter written, every written
 // letter word's, at least one blank and no more blanks than letters.
 func fills(masked, word string) bool {
-	if isMask(masked[0]) {
+	if masked[0] == '*' {
 		return false
 	}
 	masks := 0
 	for i := 0; i < len(masked); i++ {
 		switch {
-		case isMask(masked[i]):
+		case masked[i] == '*':
 			masks++
 		case masked[i] != word[i]:
 			return false

@@ -212,6 +212,13 @@ func TestMaskedWords(t *testing.T) {
 		{"F*CKING hell", "profanity", "F*CKING", "fucking"},
 		{"m*therf*cker", "profanity", "m*therf*cker", "motherfucker"},
 		{"f*ckhead", "profanity", "f*ckhead", "fuck"}, // a wildcard term's word
+		// Symbols and emoji between letters blank them out too.
+		{"f💩ck you", "profanity", "f💩ck", "fuck"},
+		{"that is sh🙈t", "profanity", "sh🙈t", "shit"},
+		{"f^ck off", "profanity", "f^ck", "fuck"},
+		// ... but at a word's end they are punctuation or decoration.
+		{"is that org? or cool? so cool😎", "", "", ""},
+		{"White? Flame? Shot?", "", "", ""},
 		// Too much blanked to say which word it was.
 		{"c*** off", "", "", ""},
 		{"f*** this", "", "", ""},
@@ -608,7 +615,7 @@ func TestLexiconsParse(t *testing.T) {
 func FuzzAnalyze(f *testing.F) {
 	for _, s := range []string{"", "fuck", "F U C K", "ѕһіt", "sh1t a55", "you idiot", "I will kill you",
 		"f\u200bu\u200bc\u200bk", "fuuuuck", "🖕🖕", "bad \xff bytes", "mo-fo", "a b c d e", "@@@ $$$ !!!",
-		"f*ck", "m*therf**ker", "#*#*", "c l a s s", "k i l l y o u r s e l f", "#killyourself", "y o u a b i t c h"} {
+		"f*ck", "m*therf**ker", "#*#*", "f💩ck", "cool?😎", "a?b%c^d~e", "c l a s s", "k i l l y o u r s e l f", "#killyourself", "y o u a b i t c h"} {
 		f.Add(s)
 	}
 	r := &Rules{}
