@@ -67,6 +67,9 @@ func (m *maskedIndex) add(word string, u use) {
 // leaving out ranges a rule already has a hit for.
 func (m *maskedIndex) find(t *textnorm.Text, k *textKey, exact []hit) {
 	f := t.Folded
+	if !mayHaveMasks(f) {
+		return // most comments: no mask character at all
+	}
 	var tok []byte
 	prev := rune(-1)
 	for i := 0; i < len(f); {
@@ -111,6 +114,18 @@ func (m *maskedIndex) find(t *textnorm.Text, k *textKey, exact []hit) {
 		}
 		i = j
 	}
+}
+
+// mayHaveMasks reports whether f has an ASCII mask character or any
+// non-ASCII byte (a symbol or emoji may be one).
+func mayHaveMasks(f string) bool {
+	for i := 0; i < len(f); i++ {
+		switch c := f[i]; {
+		case c >= utf8.RuneSelf, c == '*', c == '#', c == '%', c == '^', c == '~', c == '?':
+			return true
+		}
+	}
+	return false
 }
 
 // isLowerRune reports whether r is an ASCII lower-case letter.
