@@ -10,18 +10,48 @@ import (
 	"github.com/moderatorbot/moderator/core/ingress"
 	"github.com/moderatorbot/moderator/core/store"
 	"github.com/moderatorbot/moderator/sdk"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 type clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu    sync.Mutex
+	t     time.Time
+	reads int // calls of Now, to tell when the scheduler has looked
 }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reads++
+	return c.t
+}
+
 func (c *clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
+}
+
+// Step advances the clock by d and waits until it has been read twice
+// since: the scheduler ticks in real time, and on a loaded machine (the
+// race detector, two cores) a test that only slept a few milliseconds
+// between steps moved the clock on many steps before the scheduler looked,
+// and measured a 2-minute interval as 15. It gives up waiting after a
+// second, as a scheduler with nothing to do may not read the clock at all.
+func (c *clock) Step(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	seen := c.reads
+	c.mu.Unlock()
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); {
+		c.mu.Lock()
+		n := c.reads
+		c.mu.Unlock()
+		if n >= seen+2 {
+			return
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
 }
 
 // fakeConn is a platform connector: each poll returns the comments queued
@@ -242,6 +272,26 @@ func TestBatchesManyPostsPerCall(t *testing.T) {
 	}
 }
 
+// step advances the test clock by d once every poll the connector has
+// answered is folded back into the schedule (the next poll's time counts
+// from then), and waits until the scheduler has looked at the clock.
+// Advancing while a poll's answer waited for the scheduler's loop moved
+// the base of the next interval: on a loaded machine a 2-minute interval
+// measured 15.
+func (e *env) step(d time.Duration) {
+	applied := func() int {
+		n := 0
+		for _, outcome := range []string{"ok", "error"} {
+			n += int(testutil.ToFloat64(e.s.Metrics().calls.WithLabelValues("x", "poll", outcome)))
+		}
+		return n
+	}
+	for deadline := time.Now().Add(time.Second); applied() < e.conn.calls() && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Microsecond)
+	}
+	e.clock.Step(d)
+}
+
 func TestAdaptiveIntervalAndStop(t *testing.T) {
 	conn := &fakeConn{}
 	e := start(t, postTargets(1), nil, conn)
@@ -250,8 +300,7 @@ func TestAdaptiveIntervalAndStop(t *testing.T) {
 	var gaps []time.Duration
 	for want := 2; want <= 6; want++ {
 		for conn.calls() < want {
-			e.clock.Advance(15 * time.Second)
-			time.Sleep(3 * time.Millisecond)
+			e.step(15 * time.Second)
 		}
 	}
 	conn.mu.Lock()
@@ -260,7 +309,7 @@ func TestAdaptiveIntervalAndStop(t *testing.T) {
 	}
 	conn.mu.Unlock()
 	// Intervals 2, 4, 8, 8, 8 minutes (plus up to 10% jitter; the test clock moves in
-	// 15 s steps and, on a loaded machine, a few more before the poll reads it).
+	// 15 s steps, and a poll already started may read it a step or more late).
 	wantMin := []time.Duration{2 * time.Minute, 4 * time.Minute, 8 * time.Minute, 8 * time.Minute, 8 * time.Minute}
 	for i, g := range gaps {
 		if g < wantMin[i] || g > wantMin[i]+wantMin[i]/10+time.Minute {
@@ -271,13 +320,11 @@ func TestAdaptiveIntervalAndStop(t *testing.T) {
 	conn.add("p000", "hello")
 	n := conn.calls()
 	for conn.calls() == n {
-		e.clock.Advance(15 * time.Second)
-		time.Sleep(3 * time.Millisecond)
+		e.step(15 * time.Second)
 	}
 	n = conn.calls()
 	for conn.calls() == n {
-		e.clock.Advance(15 * time.Second)
-		time.Sleep(3 * time.Millisecond)
+		e.step(15 * time.Second)
 	}
 	conn.mu.Lock()
 	g2 := conn.polledAt[n].Sub(conn.polledAt[n-1])
