@@ -7,8 +7,9 @@ import (
 	"github.com/moderatorbot/moderator/plugins/internal/textnorm"
 )
 
-// Masked words: people blank out letters of a word with "*" or "#"
-// ("f*ck", "sh*t", "b*tch", "f**k"), and a reader fills them in at once.
+// Masked words: people blank out letters of a word with "*" or "#", or a
+// symbol or emoji ("f*ck", "sh*t", "b*tch", "f**k", "f💩ck"), and a reader
+// fills them in at once.
 // A masked word matches a term of the same length (or, for a wildcard
 // term, a word that starts or ends like it) when its first letter is
 // written, every written letter is the term's, and no more letters are
