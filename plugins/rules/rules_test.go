@@ -73,6 +73,7 @@ func TestEvasions(t *testing.T) {
 		{"leet digits", "you are a b1tch", "insult", "b1tch"},
 		{"leet symbols", "my @ss hurts", "profanity", "@ss"},
 		{"leet 1 for l", "what a s1ut", "insult", "s1ut"},
+		{"v for u", "fvck this", "profanity", "fvck"},
 		{"l for i", "such a dlck", "sexual", "dlck"},
 		{"stretched letters", "shiiiiiit man", "profanity", "shiiiiiit"},
 		{"stretched double letter", "kiss my asssss", "profanity", "asssss"},

@@ -114,7 +114,7 @@ const OVERRIDE = {
     medium: `shit shits shitty bullshit horseshit jackshit shite dipshit shithead asshole assholes arsehole
       wanker tosser bollocks bugger buggery twat goddamn goddamned goddamnit piss pissed pisser pisses pissing
       pisshead pissoff wank wanking fuk fuks fuc fucck fuuck phuk phuked phuking phukked phukking phuq mofo
-      sonofabitch sonofbitch dickhead fck fcking fckin fcked fcker`,
+      sonofabitch sonofbitch dickhead fck fcking fckin fcked fcker fvck fvcking fvckin fvcked fvcker`,
     low: 'ass arse asses wtf fubar bastard bastards dammit damnit goddammit godammit goddamit hotdamn fugly',
     mild: `bloody crap crappy crapola crapper bullcrap krap krappy damn hell fart farted farting farty balls suck
       sucks sucker poop pooper pooping doodoo peepee weewee turd barf barface barfface diddle gringo gringos
