@@ -303,6 +303,9 @@ func TestNoFalseTriggers(t *testing.T) {
 		// Everyday butts and breasts.
 		"no ifs, ands or butts, and no cigarette butts in the urinal",
 		"grilled chicken breast, and a walk for breast cancer",
+		// English words and names that hold a slur.
+		"they sniggered at the back of the class",
+		"our Maine Coon loves the coon hunting dogs",
 		// Names and Latin.
 		"as D. O. Hebb and Thomas Tusser wrote, in bona fide terms",
 		"Homo erectus was not stupid",

@@ -241,7 +241,9 @@ const ALLOW = `scunthorpe|shiitake|shitake|mishit|cocktail|cocktails|cockpit|coc
   van dykes|bona fide|bona fides|homo erectus|homo habilis|homo neanderthalensis|cigarette butt|cigarette butts|
   ifs ands or butts|ifs, ands or butts|ifs, ands, or butts|butt of the joke|butt of jokes|butt of every joke|kick butt|kicks butt|kicked butt|
   can kill you|could kill you|might kill you|may kill you|enough rope to hang yourself|when you're dead|
-  when you are dead|then i'd have to kill you|then id have to kill you|then i would have to kill you`;
+  when you are dead|then i'd have to kill you|then id have to kill you|then i would have to kill you|snigger|
+  sniggers|sniggered|sniggering|maine coon|maine coons|coon hunting|coon hunt|coon hunter|coon hunters|coon dog|
+  coon dogs|coon hound|coon hounds`;
 
 // ---------------------------------------------------------------------------
 
