@@ -74,7 +74,7 @@ const DROP_PHRASES = `how to kill|how to murder|big black|girl on|hot chick|huge
   rosy palm and her 5 sisters|sultry women|hard core|leather straight jacket|lemon party|mr hands|ball kicking|
   chocolate rosebuds|mound of venus|auto erotic|strip club|missionary position|menage a trois|booty call|chi chi man|
   bounty bar|bounty bars|eight ball|eight balls`;
-const DROP = new Set(`dong motherlovebone footstar gangsta mickeyfinn spreadeagle forni waysted phungky panti
+const DROP = new Set(`dink dinks dong motherlovebone footstar gangsta mickeyfinn spreadeagle forni waysted phungky panti
 cacker faeces abortion abuse addict addicts adult alla abid athletesfoot babe banging beanbag beanbags
 blackman bong boonie boonies booty bounty bar bountybar bounty bars bung carruth chav cheesehead cheeseheads chug
 chugs chunky chunkies chunkys chonky chonkies chonkys cocaine cocky condom crack cracker crackpipe cummings dahmer
@@ -138,7 +138,7 @@ const OVERRIDE = {
       deepthroat dildo dildos cum cumming jizz jism jizm spunk cunnilingus fellatio felatio fisting tits titties
       boner hardon cybersex phonesex strapon buttplug analsex milf hentai camgirl camwhore camslut circlejerk
       jailbait nympho nymphomaniac nymphomania bdsm upskirt`,
-    low: `anal tit titty tittie boob boobs boobies booby ballsack scrotum clit clitoris orgasm orgasms orgy
+    low: `anal tit titty tittie boob boobs boobies booby ballsack clit clitoris orgasm orgasms orgy
       orgies porn porno porns pornflick horny horniest shag shagging threesome incest bestiality beastiality
       beastial bestial ejaculate ejaculated ejaculating ejaculation masturbate masturbating masturbation
       wank pecker kock queef quim schlong smut sodomy sodomize sodomise raper rape raped raping rapist rapists
@@ -146,7 +146,7 @@ const OVERRIDE = {
     mild: `sex sexy nude nudity nipple nipples penis penises vagina vaginal vulva semen sperm anus pube pubic
       pubes erection erotic genital genitals testicle testicles pornography prostitute hooker hookers kinky
       spank scat snatch stiffy vibrator lapdance libido brothel copulate fornicate areola
-      foreskin crotch coitus teat knockers screw muff breast breasts buttock buttocks`,
+      foreskin crotch coitus teat knockers screw muff breast breasts buttock buttocks scrotum scrotums lusting`,
     // Sexual slang that cuss rates "likely" and the fallback below would
     // have filed under identity_attack, where it is no slur.
     medium3: `barelylegal beatoff bunghole cornhole cherrypopper crotchrot dingleberry eatballs givehead
@@ -243,7 +243,11 @@ const ALLOW = `scunthorpe|shiitake|shitake|mishit|cocktail|cocktails|cockpit|coc
   can kill you|could kill you|might kill you|may kill you|enough rope to hang yourself|when you're dead|
   when you are dead|then i'd have to kill you|then id have to kill you|then i would have to kill you|snigger|
   sniggers|sniggered|sniggering|maine coon|maine coons|coon hunting|coon hunt|coon hunter|coon hunters|coon dog|
-  coon dogs|coon hound|coon hounds`;
+  coon dogs|coon hound|coon hounds|
+  cockades|cockfight|cockfights|cockfighting|cockier|cockiest|cockily|cockiness|cocked|cocking|half-cocked|
+  cockleshell|cockleshells|cockneys|cockscomb|cockscombs|poppycock|cummerbund|cummerbunds|cumquat|cumquats|
+  cumulatively|cumuli|cumulonimbus|chappaquiddick|dickerson|dickered|dickers|pissarro|pissaro|wankel|pollock|
+  pollocks|munge|munged|munging|spunky|niggards|sexing|skeet shooting|cocky|dickeys|dicky|boobed|boobing`;
 
 // ---------------------------------------------------------------------------
 
