@@ -358,7 +358,7 @@ func (b *builder) addTermVariants(term string, u use, mode int) error {
 		// lost its spaces: it is also looked for without them, unless
 		// that spells an English word. Terms alone: an allow phrase
 		// ("s hit") must not allow what it spells.
-		if joined := strings.ReplaceAll(v, " ", ""); u.kind == useTerm && joined != v && !b.english(joined) {
+		if joined := strings.ReplaceAll(v, " ", ""); u.kind == useTerm && joined != v && !isEnglish(joined) {
 			b.add(joined, u)
 		}
 	}
@@ -431,10 +431,10 @@ func (b *builder) build() *engine {
 
 func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
-// english reports whether w, folded, is an English word (english.go), so
+// isEnglish reports whether w, folded, is an English word (english.go), so
 // that a phrase whose words run together into one ("in bred") is not
 // looked for as that word. Without the word list, nothing is.
-func (b *builder) english(w string) bool {
+func isEnglish(w string) bool {
 	words, err := englishWords()
 	return err == nil && words.hasWord(w)
 }

@@ -211,7 +211,6 @@ func (e *engine) collect(c *sdk.Comment, t *textnorm.Text, sc *scratch) {
 			if !stretchedAt(t, start, u.doubled) {
 				continue
 			}
-
 			if u.prefix || u.suffix {
 				start, end = wholeWord(t, start, end, u.suffix, u.prefix)
 			}

@@ -75,7 +75,7 @@ func (m *maskedIndex) find(t *textnorm.Text, k *textKey, exact []hit) {
 	prev := rune(-1)
 	for i := 0; i < len(f); {
 		r, size := utf8.DecodeRuneInString(f[i:])
-		if r > unicode.MaxASCII || !isLower(byte(r)) || isLowerRune(prev) || isMask(prev) {
+		if !isLowerRune(r) || isLowerRune(prev) || isMask(prev) {
 			prev = r
 			i += size
 			continue
@@ -121,8 +121,7 @@ func (m *maskedIndex) find(t *textnorm.Text, k *textKey, exact []hit) {
 // non-ASCII byte (a symbol or emoji may be one).
 func mayHaveMasks(f string) bool {
 	for i := 0; i < len(f); i++ {
-		switch c := f[i]; {
-		case c >= utf8.RuneSelf, c == '*', c == '#', c == '%', c == '^', c == '~', c == '?':
+		if c := f[i]; c >= utf8.RuneSelf || isMask(rune(c)) {
 			return true
 		}
 	}
@@ -130,7 +129,7 @@ func mayHaveMasks(f string) bool {
 }
 
 // isLowerRune reports whether r is an ASCII lower-case letter.
-func isLowerRune(r rune) bool { return r >= 'a' && r <= 'z' }
+func isLowerRune(r rune) bool { return r < utf8.RuneSelf && isLower(byte(r)) }
 
 // match looks up the masked word w, written over the folded bytes
 // [start, end).

@@ -25,7 +25,7 @@ var shortWords = map[string]bool{
 	"ur": true, "ya": true, "yo": true, "me": true, "my": true, "is": true, "it": true, "of": true,
 	"to": true, "so": true, "go": true, "no": true, "oh": true, "ok": true, "an": true, "am": true,
 	"as": true, "be": true, "he": true, "we": true, "us": true, "in": true, "on": true, "at": true,
-	"or": true, "up": true, "do": true, "im": true, "if": true, "by": true, "ur2": true,
+	"or": true, "up": true, "do": true, "im": true, "if": true, "by": true,
 }
 
 // inflections may follow a match ("s h i t s", "f u c k e r s").

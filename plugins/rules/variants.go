@@ -588,10 +588,10 @@ func (vb *variantBuilder) add(folded string, u use, mode int) {
 			vb.addKey(k, u)
 		}
 	}
+	vb.masked.add(folded, u)
 	// One-edit matching: the spelling, whole words only, for stems of five
 	// letters or more; a plural's "s" does not count ("tards" is the stem
 	// "tard", and "tardis" is not a variant of it).
-	vb.masked.add(folded, u)
 	if mode != allVariants {
 		return
 	}

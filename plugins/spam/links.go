@@ -151,7 +151,7 @@ func linkAt(text string, i int, known func(host string) bool) (link, bool) {
 	n := 0
 	for n < len(rest) {
 		c := rest[n]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' {
+		if isHostByte(c) || c == '.' {
 			n++
 			continue
 		}
