@@ -432,8 +432,11 @@ func (s *lateStore) Queued(ctx context.Context, from uint64, limit int, skip fun
 func TestWorkCommittedLateIsNotSkipped(t *testing.T) {
 	f := newFixture(t, false, local("threats", &wordAnalyzer{word: "hurt", label: "threat"}, "hold"))
 	ids := f.intake(t, "I will hurt you", "I will hurt you too")
-	work, _, _ := f.store.Queued(context.Background(), 0, 10, nil)
-	late := &lateStore{Store: f.store, hidden: map[uint64]bool{work[0].Seq: true}}
+	// The queue's sequence numbers, read without taking the entries (a
+	// skipped entry is left where it is).
+	var seqs []uint64
+	f.store.Queued(context.Background(), 0, 10, func(seq uint64) bool { seqs = append(seqs, seq); return true })
+	late := &lateStore{Store: f.store, hidden: map[uint64]bool{seqs[0]: true}}
 	f.opts.Store = late
 	p, _ := New(f.opts)
 	ctx, cancel := context.WithCancel(context.Background())

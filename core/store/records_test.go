@@ -773,3 +773,124 @@ func TestPagingThroughOneIntake(t *testing.T) {
 		})
 	}
 }
+
+// The pipeline's scans take handed-off records without reading the store
+// while every entry they could meet was handed off, and read it otherwise.
+// Deleting the records behind the store's back tells the two apart: a scan
+// that reads the store finds no record for those entries and skips them.
+func TestQueuedReadsTheStoreOnlyWhenItMust(t *testing.T) {
+	ctx := context.Background()
+	// caughtUp returns a store whose pipeline has taken everything so far,
+	// and where its next scan starts.
+	caughtUp := func(t *testing.T, s *Store) uint64 {
+		t.Helper()
+		if _, err := s.Intake(ctx, "warm", "poll", comments(1, ""), nil); err != nil {
+			t.Fatal(err)
+		}
+		work, next, err := s.Queued(ctx, 0, 10, nil)
+		if err != nil || len(work) == 0 {
+			t.Fatalf("first scan: %d, %v", len(work), err)
+		}
+		return next
+	}
+	forgetRecords := func(t *testing.T, s *Store, ids []string) {
+		t.Helper()
+		err := s.db.Update(func(txn *badger.Txn) error {
+			for _, id := range ids {
+				if err := txn.Delete(recordKey(id)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("handed off: served from memory", func(t *testing.T) {
+		s := memStore(t)
+		from := caughtUp(t, s)
+		res, _ := s.Intake(ctx, "x", "webhook", comments(5, ""), nil)
+		forgetRecords(t, s, res.New)
+		work, next, err := s.Queued(ctx, from, 10, nil)
+		if err != nil || len(work) != 5 {
+			t.Fatalf("scan from %d: %d entries, %v; want the 5 handed off", from, len(work), err)
+		}
+		if next != s.Watermark() {
+			t.Errorf("next %d, want the watermark %d", next, s.Watermark())
+		}
+		if again, _, _ := s.Queued(ctx, next, 10, nil); len(again) != 0 {
+			t.Errorf("a second scan took %d again", len(again))
+		}
+	})
+	t.Run("requeued: read from the store", func(t *testing.T) {
+		s := memStore(t)
+		from := caughtUp(t, s)
+		s.Intake(ctx, "x", "webhook", comments(1, ""), nil)
+		work, from, _ := s.Queued(ctx, from, 10, nil)
+		rec := work[0].Record
+		rec.RetryAt = time.Now().Add(-time.Second)
+		if err := s.Save(ctx, []Step{{Seq: work[0].Seq, Record: rec, Delay: true}}); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.Requeue(ctx, time.Now()); n != 1 || err != nil {
+			t.Fatalf("requeued %d, %v", n, err)
+		}
+		back, _, err := s.Queued(ctx, from, 10, nil)
+		if err != nil || len(back) != 1 || back[0].Record.ID != rec.ID {
+			t.Fatalf("scan from %d after the requeue: %+v, %v; want %s back", from, back, err, rec.ID)
+		}
+	})
+	t.Run("more than the hand-off holds: read from the store", func(t *testing.T) {
+		s := memStore(t)
+		from := caughtUp(t, s)
+		s.Intake(ctx, "x", "webhook", comments(maxFresh+5, ""), nil)
+		work, _, err := s.Queued(ctx, from, 2*maxFresh, nil)
+		if err != nil || len(work) != maxFresh+5 {
+			t.Fatalf("scan from %d: %d entries, %v; want %d", from, len(work), err, maxFresh+5)
+		}
+	})
+	t.Run("queued before a restart: read from the store", func(t *testing.T) {
+		dir := t.TempDir()
+		s, err := Open(dir, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Intake(ctx, "x", "webhook", comments(3, ""), nil)
+		s.Close()
+		s, err = Open(dir, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		work, _, err := s.Queued(ctx, 1, 10, nil)
+		if err != nil || len(work) != 3 {
+			t.Fatalf("scan from 1 after reopening: %d entries, %v; want the 3 queued before", len(work), err)
+		}
+	})
+	t.Run("committed out of order: only below the watermark", func(t *testing.T) {
+		s := memStore(t)
+		from := caughtUp(t, s)
+		open, _ := s.nextSeq() // an intake that has not committed yet
+		s.Intake(ctx, "x", "webhook", comments(2, ""), nil)
+		work, next, _ := s.Queued(ctx, from, 10, nil)
+		if len(work) != 0 || next != open {
+			t.Fatalf("scan with %d open: %d entries, next %d; want none, next %d", open, len(work), next, open)
+		}
+		// Its commit fails: the pipeline is woken to take the others.
+		for len(s.Notify()) > 0 {
+			<-s.Notify()
+		}
+		s.takeBack([]uint64{open})
+		s.seqsDone([]uint64{open})
+		select {
+		case <-s.Notify():
+		default:
+			t.Fatal("a failed commit did not wake the pipeline")
+		}
+		work, _, _ = s.Queued(ctx, next, 10, nil)
+		if len(work) != 2 {
+			t.Fatalf("after the open sequence closed: %d entries, want 2", len(work))
+		}
+	})
+}

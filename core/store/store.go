@@ -75,6 +75,14 @@ type Store struct {
 	// and after a restart everything is read from there.
 	freshMu sync.Mutex
 	fresh   map[uint64]Record
+	// freshOrder is fresh's sequences in order, with some already taken
+	// (see tidyFresh).
+	freshOrder []uint64
+	// unknownBelow: every queue entry at or above it was handed off when it
+	// was written, so a scan that starts there can be served from fresh
+	// alone (see queuedFresh). Entries below it came from before this start,
+	// from Requeue, or were not handed off because fresh was full.
+	unknownBelow uint64
 
 	// queued and held are the depth of the work queue and of held work.
 	queued, held atomic.Int64
@@ -144,6 +152,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store in %s: read queue: %w", dir, err)
 	}
+	s.unknownBelow = s.allocated + 1
 	q, h, err := s.countWork()
 	if err != nil {
 		db.Close()
