@@ -1,5 +1,6 @@
 // Package server serves moderator's one HTTP listener: liveness, readiness,
-// Prometheus metrics and the admin API behind a bearer token.
+// Prometheus metrics, and the admin API and Go's profiles behind a bearer
+// token.
 package server
 
 import (
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -68,6 +70,14 @@ func Start(opts Options) (*Server, error) {
 	if opts.Webhooks != nil {
 		mux.Handle(opts.WebhookPrefix+"/", opts.Webhooks)
 	}
+	// Go's profiles, for an operator chasing CPU or memory (go tool pprof
+	// reads what these return). They show the process's internals and a
+	// CPU profile costs CPU while it runs: the admin token guards them.
+	mux.Handle("GET /debug/pprof/", s.admin(pprof.Index))
+	mux.Handle("GET /debug/pprof/cmdline", s.admin(pprof.Cmdline))
+	mux.Handle("GET /debug/pprof/profile", s.admin(pprof.Profile))
+	mux.Handle("GET /debug/pprof/symbol", s.admin(pprof.Symbol))
+	mux.Handle("GET /debug/pprof/trace", s.admin(pprof.Trace))
 	mux.Handle("/api/", s.admin(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no such API endpoint: %s %s", r.Method, r.URL.Path))
 	}))

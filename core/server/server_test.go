@@ -192,3 +192,25 @@ func TestTokenRequired(t *testing.T) {
 		t.Error("a server without an admin token started")
 	}
 }
+
+func TestProfilesNeedTheToken(t *testing.T) {
+	s, _ := start(t, true)
+	for _, c := range []struct {
+		path, token string
+		code        int
+		want        string // a prefix of the body
+	}{
+		{"/debug/pprof/", "", http.StatusUnauthorized, `{`},
+		{"/debug/pprof/heap?debug=1", "wrong", http.StatusUnauthorized, `{`},
+		{"/debug/pprof/profile?seconds=1", "", http.StatusUnauthorized, `{`},
+		{"/debug/pprof/heap?debug=1", "tok", http.StatusOK, "heap profile:"},
+		{"/debug/pprof/goroutine?debug=1", "tok", http.StatusOK, "goroutine profile:"},
+		{"/debug/pprof/profile?seconds=1", "tok", http.StatusOK, "\x1f\x8b"}, // a gzipped protobuf profile
+		{"/debug/pprof/nosuch", "tok", http.StatusNotFound, "Unknown profile"},
+	} {
+		code, body := call(t, s, "GET", c.path, c.token, "")
+		if code != c.code || !strings.HasPrefix(body, c.want) {
+			t.Errorf("GET %s with token %q: %d %.60q, want %d starting %q", c.path, c.token, code, body, c.code, c.want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"os"
@@ -166,9 +167,21 @@ plugin = "synthetic"
 		}
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
+		profiled := make(chan error, 1)
+		if dir := os.Getenv("MODERATOR_LOAD_PROFILE"); dir != "" {
+			// The daemon's CPU profile over the load (less a second at each
+			// end), for go tool pprof: where the host's time goes.
+			file := filepath.Join(dir, fmt.Sprintf("%s-%d.pprof", strings.ReplaceAll(b.Name(), "/", "_"), runs+1))
+			go func() { profiled <- d.cpuProfile(file, max(duration-2*time.Second, time.Second)) }()
+		} else {
+			profiled <- nil
+		}
 		out, err := cmd.Output()
 		if err != nil {
 			b.Fatalf("loadgen: %v\n%s", err, stderr.String())
+		}
+		if err := <-profiled; err != nil {
+			b.Fatalf("MODERATOR_LOAD_PROFILE: %v", err)
 		}
 		hostCPU += cputime.Of(d.cmd.Process.Pid) - hostBefore
 		pluginCPU += cputime.Of(pids...) - pluginsBefore
@@ -377,4 +390,36 @@ func scrape(b testing.TB, d *daemon, f func(series, value string)) {
 	if err := sc.Err(); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// cpuProfile writes the daemon's CPU profile over the next length (from a second
+// from now) to file, through the admin token's /debug/pprof.
+func (d *daemon) cpuProfile(file string, length time.Duration) error {
+	token, err := os.ReadFile(filepath.Join(d.dir, "data", "admin.token"))
+	if err != nil {
+		return err
+	}
+	time.Sleep(time.Second)
+	req, err := http.NewRequest("GET", fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", d.addr, int(length.Seconds())), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("profile: %s", resp.Status)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
