@@ -35,9 +35,8 @@ func TestMain(m *testing.M) {
 // configured words as spam. It declares a small MaxBatch so that the suite's
 // batching is exercised.
 type wordsAnalyzer struct {
-	mu    sync.RWMutex
-	cfg   wordsConfig
-	calls int // for deliberately broken variants
+	mu  sync.RWMutex
+	cfg wordsConfig
 }
 
 type wordsConfig struct {
