@@ -871,7 +871,9 @@ func TestQueuedReadsTheStoreOnlyWhenItMust(t *testing.T) {
 	t.Run("committed out of order: only below the watermark", func(t *testing.T) {
 		s := memStore(t)
 		from := caughtUp(t, s)
-		open, _ := s.nextSeq() // an intake that has not committed yet
+		// An intake that has handed its entry off and not committed yet.
+		open, _ := s.nextSeq()
+		s.handOff([]uint64{open}, []Record{{ID: "x/pending", Comment: sdk.Comment{ID: "pending"}}})
 		s.Intake(ctx, "x", "webhook", comments(2, ""), nil)
 		work, next, _ := s.Queued(ctx, from, 10, nil)
 		if len(work) != 0 || next != open {
@@ -890,7 +892,122 @@ func TestQueuedReadsTheStoreOnlyWhenItMust(t *testing.T) {
 		}
 		work, _, _ = s.Queued(ctx, next, 10, nil)
 		if len(work) != 2 {
-			t.Fatalf("after the open sequence closed: %d entries, want 2", len(work))
+			t.Fatalf("after the open sequence closed: %d entries, want the 2 committed", len(work))
 		}
 	})
+}
+
+// A scanner that works as the pipeline does (a cursor; a batch in hand,
+// skipped by the next scan, saved after it; a rescan from 0 now and then),
+// against intakes that run concurrently on overlapping comments (so commits
+// conflict and are taken back) and a requeue of held work: every comment
+// version is handed out exactly once per time it was queued, whether the
+// scan was served from the hand-off or read from the store.
+func TestScansHandOutEveryEntryOnce(t *testing.T) {
+	for _, limit := range []int{1, 7, 100} {
+		t.Run(fmt.Sprintf("limit=%d", limit), func(t *testing.T) {
+			s := memStore(t)
+			ctx := context.Background()
+			const writers, perWriter, distinct = 6, 300, 1000
+			id := func(w, i int) string { return fmt.Sprint((w*131 + i*7) % distinct) } // writers overlap
+			taken := map[string]bool{}
+			for w := range writers {
+				for i := range perWriter {
+					taken[id(w, i)] = true
+				}
+			}
+			var wg sync.WaitGroup
+			for w := range writers {
+				wg.Go(func() {
+					for i := 0; i < perWriter; i += 10 {
+						cs := make([]sdk.Comment, 10)
+						for j := range cs {
+							cs[j] = sdk.Comment{ID: id(w, i+j), PostID: "p", Text: "t"}
+						}
+						if _, err := s.Intake(ctx, "x", "webhook", cs, nil); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				})
+			}
+			intakesDone := make(chan struct{})
+			go func() { wg.Wait(); close(intakesDone) }()
+
+			handed := map[string]int{}
+			held := map[string]bool{} // held once, back through Requeue
+			var from uint64
+			var inHand []Work
+			scans := 0
+			scan := func() int {
+				scans++
+				if scans%50 == 0 {
+					from = 0 // as after a failed batch
+				}
+				busy := map[uint64]bool{}
+				for _, w := range inHand {
+					busy[w.Seq] = true
+				}
+				work, next, err := s.Queued(ctx, from, limit, func(seq uint64) bool { return busy[seq] })
+				if err != nil {
+					t.Fatal(err)
+				}
+				from = next
+				for _, w := range work {
+					if busy[w.Seq] {
+						t.Fatalf("entry %d handed out while in hand", w.Seq)
+					}
+					handed[w.Record.Comment.ID]++
+				}
+				// The batch in hand is done now: every comment ending in 3
+				// is held the first time, the rest decided.
+				steps := make([]Step, 0, len(inHand))
+				for _, w := range inHand {
+					rec := w.Record
+					if c := rec.Comment.ID; strings.HasSuffix(c, "3") && !held[c] {
+						held[c] = true
+						rec.State, rec.RetryAt = StateHeld, time.Now().Add(-time.Second)
+						steps = append(steps, Step{Seq: w.Seq, Record: rec, Delay: true})
+						continue
+					}
+					rec.State, rec.Decision = StateDecided, &Decision{Action: "approve"}
+					steps = append(steps, Step{Seq: w.Seq, Record: rec, Done: true})
+				}
+				if err := s.Save(ctx, steps); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := s.Requeue(ctx, time.Now()); err != nil {
+					t.Fatal(err)
+				}
+				inHand = work
+				return len(work) + len(steps)
+			}
+			for running := true; running; {
+				select {
+				case <-intakesDone:
+					running = false
+				default:
+					scan()
+				}
+			}
+			for quiet := 0; quiet < 3; {
+				if scan() == 0 {
+					quiet++
+				} else {
+					quiet = 0
+				}
+			}
+			if len(handed) != len(taken) {
+				t.Errorf("%d comments handed out, want the %d taken in", len(handed), len(taken))
+			}
+			for c, n := range handed {
+				if want := map[bool]int{false: 1, true: 2}[held[c]]; n != want {
+					t.Errorf("comment %s handed out %d times, want %d", c, n, want)
+				}
+			}
+			if q, h, _ := s.Depth(); q != 0 || h != 0 {
+				t.Errorf("left %d queued, %d held", q, h)
+			}
+		})
+	}
 }
