@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -9,6 +10,8 @@ import (
 
 	pb "github.com/moderatorbot/moderator/sdk/proto/moderator/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
@@ -36,10 +39,96 @@ type KVEntry struct {
 	Value []byte
 }
 
-// KV list page sizes: the default when the caller asks for 0, and the cap.
+// KVWrite is one write of SetMany.
+type KVWrite struct {
+	Key   string
+	Value []byte
+	// TTL 0 keeps the key until it is deleted.
+	TTL time.Duration
+}
+
+// KVQuery is one listing of ListMany, with List's arguments.
+type KVQuery struct {
+	Prefix, StartAfter string
+	Limit              int
+}
+
+// KVPage is ListMany's answer to one KVQuery, as List would give it.
+type KVPage struct {
+	Entries []KVEntry
+	More    bool
+}
+
+// KVBatcher is a KV that takes many writes or listings in one call. The
+// host's KV is one: a plugin that reads or writes several keys for each
+// comment of a batch should go through SetMany and ListMany, which use it,
+// and pay one round trip (and, for writes, one durable commit) per batch
+// instead of one per key.
+type KVBatcher interface {
+	SetMany(ctx context.Context, writes []KVWrite) error
+	ListMany(ctx context.Context, queries []KVQuery) ([]KVPage, error)
+}
+
+// SetMany stores every write, through one call per kvMaxWrites when kv is a
+// KVBatcher and one Set each otherwise. The writes are not atomic: after an
+// error, some may be stored.
+func SetMany(ctx context.Context, kv KV, writes []KVWrite) error {
+	b, ok := kv.(KVBatcher)
+	if !ok {
+		for _, w := range writes {
+			if err := kv.Set(ctx, w.Key, w.Value, w.TTL); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for len(writes) > 0 {
+		n := min(len(writes), kvMaxWrites)
+		if err := b.SetMany(ctx, writes[:n]); err != nil {
+			return err
+		}
+		writes = writes[n:]
+	}
+	return nil
+}
+
+// ListMany answers every query as List would, in order, through one call
+// per kvMaxQueries when kv is a KVBatcher and one List each otherwise.
+func ListMany(ctx context.Context, kv KV, queries []KVQuery) ([]KVPage, error) {
+	out := make([]KVPage, 0, len(queries))
+	b, ok := kv.(KVBatcher)
+	if !ok {
+		for _, q := range queries {
+			entries, more, err := kv.List(ctx, q.Prefix, q.StartAfter, q.Limit)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, KVPage{Entries: entries, More: more})
+		}
+		return out, nil
+	}
+	for len(queries) > 0 {
+		n := min(len(queries), kvMaxQueries)
+		pages, err := b.ListMany(ctx, queries[:n])
+		if err != nil {
+			return nil, err
+		}
+		if len(pages) != n {
+			return nil, fmt.Errorf("kv list many: %d answers to %d queries", len(pages), n)
+		}
+		out = append(out, pages...)
+		queries = queries[n:]
+	}
+	return out, nil
+}
+
+// KV list page sizes: the default when the caller asks for 0, and the cap;
+// and how many writes or listings one batched call may carry.
 const (
 	kvDefaultLimit = 100
 	kvMaxLimit     = 1000
+	kvMaxWrites    = 10000
+	kvMaxQueries   = 1000
 )
 
 func kvLimit(n int) int {
@@ -139,6 +228,27 @@ func (k *memoryKV) List(_ context.Context, prefix, startAfter string, limit int)
 	return out, more, nil
 }
 
+func (k *memoryKV) SetMany(ctx context.Context, writes []KVWrite) error {
+	for _, w := range writes {
+		if err := k.Set(ctx, w.Key, w.Value, w.TTL); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (k *memoryKV) ListMany(ctx context.Context, queries []KVQuery) ([]KVPage, error) {
+	out := make([]KVPage, len(queries))
+	for i, q := range queries {
+		entries, more, err := k.List(ctx, q.Prefix, q.StartAfter, q.Limit)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = KVPage{Entries: entries, More: more}
+	}
+	return out, nil
+}
+
 // noKV answers every call with ErrNoHost.
 type noKV struct{}
 
@@ -203,6 +313,51 @@ func (k kvClient) List(ctx context.Context, prefix, startAfter string, limit int
 	return out, r.More, nil
 }
 
+// SetMany and ListMany fall back to a call per key when the host predates
+// them.
+func (k kvClient) SetMany(ctx context.Context, writes []KVWrite) error {
+	req := &pb.SetManyRequest{Items: make([]*pb.SetRequest, len(writes))}
+	for i, w := range writes {
+		req.Items[i] = &pb.SetRequest{Key: w.Key, Value: w.Value}
+		if w.TTL > 0 {
+			req.Items[i].Ttl = durationpb.New(w.TTL)
+		}
+	}
+	_, err := k.c.SetMany(ctx, req)
+	if status.Code(err) == codes.Unimplemented {
+		return SetMany(ctx, kvOneByOne{k}, writes)
+	}
+	return fromStatus(err)
+}
+
+func (k kvClient) ListMany(ctx context.Context, queries []KVQuery) ([]KVPage, error) {
+	req := &pb.ListManyRequest{Queries: make([]*pb.ListRequest, len(queries))}
+	for i, q := range queries {
+		req.Queries[i] = &pb.ListRequest{Prefix: q.Prefix, StartAfter: q.StartAfter, Limit: int32(kvLimit(q.Limit))}
+	}
+	r, err := k.c.ListMany(ctx, req)
+	if status.Code(err) == codes.Unimplemented {
+		return ListMany(ctx, kvOneByOne{k}, queries)
+	}
+	if err != nil {
+		return nil, fromStatus(err)
+	}
+	if len(r.Results) != len(queries) {
+		return nil, fmt.Errorf("kv list many: the host gave %d answers to %d queries", len(r.Results), len(queries))
+	}
+	out := make([]KVPage, len(queries))
+	for i, p := range r.Results {
+		out[i] = KVPage{More: p.More, Entries: make([]KVEntry, len(p.Entries))}
+		for j, e := range p.Entries {
+			out[i].Entries[j] = KVEntry{Key: e.Key, Value: e.Value}
+		}
+	}
+	return out, nil
+}
+
+// kvOneByOne hides a KV's batching, for the fallbacks above.
+type kvOneByOne struct{ KV }
+
 // kvServer is the host's side of HostKVService, serving one instance's KV.
 type kvServer struct {
 	pb.UnimplementedHostKVServiceServer
@@ -247,6 +402,46 @@ func (s *kvServer) List(ctx context.Context, r *pb.ListRequest) (*pb.ListRespons
 	out := &pb.ListResponse{More: more, Entries: make([]*pb.KVEntry, len(entries))}
 	for i, e := range entries {
 		out.Entries[i] = &pb.KVEntry{Key: e.Key, Value: e.Value}
+	}
+	return out, nil
+}
+
+func (s *kvServer) SetMany(ctx context.Context, r *pb.SetManyRequest) (*pb.SetManyResponse, error) {
+	if len(r.Items) > kvMaxWrites {
+		return nil, status.Errorf(codes.InvalidArgument, "set many: %d writes, at most %d per call", len(r.Items), kvMaxWrites)
+	}
+	writes := make([]KVWrite, len(r.Items))
+	for i, it := range r.Items {
+		if it.OnlyIfAbsent {
+			return nil, status.Errorf(codes.InvalidArgument, "set many: write %d (%q) asks for only_if_absent: claims go through Set", i, it.Key)
+		}
+		writes[i] = KVWrite{Key: it.Key, Value: it.Value, TTL: it.Ttl.AsDuration()}
+	}
+	if err := SetMany(ctx, s.kv, writes); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.SetManyResponse{}, nil
+}
+
+func (s *kvServer) ListMany(ctx context.Context, r *pb.ListManyRequest) (*pb.ListManyResponse, error) {
+	if len(r.Queries) > kvMaxQueries {
+		return nil, status.Errorf(codes.InvalidArgument, "list many: %d queries, at most %d per call", len(r.Queries), kvMaxQueries)
+	}
+	queries := make([]KVQuery, len(r.Queries))
+	for i, q := range r.Queries {
+		queries[i] = KVQuery{Prefix: q.Prefix, StartAfter: q.StartAfter, Limit: kvLimit(int(q.Limit))}
+	}
+	pages, err := ListMany(ctx, s.kv, queries)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := &pb.ListManyResponse{Results: make([]*pb.ListResponse, len(pages))}
+	for i, p := range pages {
+		lr := &pb.ListResponse{More: p.More, Entries: make([]*pb.KVEntry, len(p.Entries))}
+		for j, e := range p.Entries {
+			lr.Entries[j] = &pb.KVEntry{Key: e.Key, Value: e.Value}
+		}
+		out.Results[i] = lr
 	}
 	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,6 +25,9 @@ type kvOp struct {
 	Prefix string        `json:"prefix,omitempty"`
 	After  string        `json:"after,omitempty"`
 	Limit  int           `json:"limit,omitempty"`
+	// For setmany and listmany.
+	Writes  []sdk.KVWrite `json:"writes,omitempty"`
+	Queries []sdk.KVQuery `json:"queries,omitempty"`
 }
 
 // kvOutcome is what the call returned, sent back as a label's reason.
@@ -33,6 +37,7 @@ type kvOutcome struct {
 	Stored  bool          `json:"stored,omitempty"`
 	Entries []sdk.KVEntry `json:"entries,omitempty"`
 	More    bool          `json:"more,omitempty"`
+	Pages   []sdk.KVPage  `json:"pages,omitempty"`
 	Err     string        `json:"err,omitempty"`
 	NoHost  bool          `json:"no_host,omitempty"`
 }
@@ -78,6 +83,10 @@ func (a *kvAnalyzer) Analyze(ctx context.Context, comments []sdk.Comment) ([]sdk
 			err = kv.Delete(ctx, op.Key)
 		case "list":
 			o.Entries, o.More, err = kv.List(ctx, op.Prefix, op.After, op.Limit)
+		case "setmany":
+			err = sdk.SetMany(ctx, kv, op.Writes)
+		case "listmany":
+			o.Pages, err = sdk.ListMany(ctx, kv, op.Queries)
 		}
 		if err != nil {
 			o.Err, o.NoHost = err.Error(), errors.Is(err, sdk.ErrNoHost)
@@ -233,7 +242,8 @@ func TestKVWithoutHost(t *testing.T) {
 	if _, err := p.Configure(t.Context(), sdk.ConfigureOptions{Instance: "bare"}); err != nil {
 		t.Fatal(err)
 	}
-	for _, op := range []kvOp{{Op: "get", Key: "a"}, {Op: "set", Key: "a"}, {Op: "setnx", Key: "a"}, {Op: "delete", Key: "a"}, {Op: "list"}} {
+	for _, op := range []kvOp{{Op: "get", Key: "a"}, {Op: "set", Key: "a"}, {Op: "setnx", Key: "a"}, {Op: "delete", Key: "a"}, {Op: "list"},
+		{Op: "setmany", Writes: []sdk.KVWrite{{Key: "a"}}}, {Op: "listmany", Queries: []sdk.KVQuery{{Prefix: "a"}}}} {
 		if got := runOp(t, p, op); !got.NoHost {
 			t.Errorf("%s without host services: %+v, want ErrNoHost", op.Op, got)
 		}
@@ -263,4 +273,137 @@ func TestMemoryKVListLimits(t *testing.T) {
 			t.Errorf("List(limit %d) = %d entries, more %v, %v; want %d, more %v", tt.limit, len(entries), more, err, tt.want, tt.more)
 		}
 	}
+}
+
+// countingKV is a host KV that counts the calls it gets; batch says whether
+// it takes SetMany and ListMany itself.
+type countingKV struct {
+	sdk.KV
+	mu                               sync.Mutex
+	sets, lists, setManys, listManys int
+	written, queried                 int
+}
+
+func (k *countingKV) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	k.mu.Lock()
+	k.sets++
+	k.mu.Unlock()
+	return k.KV.Set(ctx, key, value, ttl)
+}
+
+func (k *countingKV) List(ctx context.Context, prefix, after string, limit int) ([]sdk.KVEntry, bool, error) {
+	k.mu.Lock()
+	k.lists++
+	k.mu.Unlock()
+	return k.KV.List(ctx, prefix, after, limit)
+}
+
+// batchingKV is a countingKV that takes batches.
+type batchingKV struct{ *countingKV }
+
+func (k batchingKV) SetMany(ctx context.Context, writes []sdk.KVWrite) error {
+	k.mu.Lock()
+	k.setManys++
+	k.written += len(writes)
+	k.mu.Unlock()
+	return k.KV.(sdk.KVBatcher).SetMany(ctx, writes)
+}
+
+func (k batchingKV) ListMany(ctx context.Context, queries []sdk.KVQuery) ([]sdk.KVPage, error) {
+	k.mu.Lock()
+	k.listManys++
+	k.queried += len(queries)
+	k.mu.Unlock()
+	return k.KV.(sdk.KVBatcher).ListMany(ctx, queries)
+}
+
+// A plugin's SetMany and ListMany cross the broker as one call each (in
+// chunks past the per-call bounds) and reach a host KV that batches as one
+// call each; a host KV that does not batch gets one call per key. Either
+// way the host ends up with every write, and the plugin with every page.
+func TestKVBatchesOverTheBroker(t *testing.T) {
+	clk := &clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	writes := []sdk.KVWrite{{Key: "d/1/a", Value: []byte("1")}, {Key: "d/1/b", Value: []byte("2"), TTL: time.Minute},
+		{Key: "d/2/a", Value: []byte("3")}, {Key: "e/1", Value: []byte{0, 0xff}}, {Key: "d/1/c", Value: nil}}
+	queries := []sdk.KVQuery{{Prefix: "d/1/", Limit: 2}, {Prefix: "d/1/", StartAfter: "d/1/b"}, {Prefix: "d/2/"}, {Prefix: "none/"}, {Prefix: "e/"}}
+	want := []sdk.KVPage{
+		{Entries: []sdk.KVEntry{{Key: "d/1/a", Value: []byte("1")}, {Key: "d/1/b", Value: []byte("2")}}, More: true},
+		{Entries: []sdk.KVEntry{{Key: "d/1/c", Value: []byte{}}}},
+		{Entries: []sdk.KVEntry{{Key: "d/2/a", Value: []byte("3")}}},
+		{},
+		{Entries: []sdk.KVEntry{{Key: "e/1", Value: []byte{0, 0xff}}}},
+	}
+	for _, batching := range []bool{true, false} {
+		t.Run(fmt.Sprintf("host batches: %v", batching), func(t *testing.T) {
+			counts := &countingKV{KV: sdk.NewMemoryKVAt(clk.Now)}
+			var host sdk.KV = counts
+			if batching {
+				host = batchingKV{counts}
+			}
+			p := plugintest.Start(t, kvPlugin())
+			if _, err := p.Configure(t.Context(), sdk.ConfigureOptions{Instance: "b", KV: host}); err != nil {
+				t.Fatal(err)
+			}
+			counts.sets = 0 // Configure's own write
+			if o := runOp(t, p, kvOp{Op: "setmany", Writes: writes}); o.Err != "" {
+				t.Fatal(o.Err)
+			}
+			o := runOp(t, p, kvOp{Op: "listmany", Queries: queries})
+			if o.Err != "" {
+				t.Fatal(o.Err)
+			}
+			// Empty and nil slices cross the wire as the same thing.
+			normalize := func(pages []sdk.KVPage) string {
+				var sb strings.Builder
+				for _, p := range pages {
+					for _, e := range p.Entries {
+						fmt.Fprintf(&sb, "%s=%q ", e.Key, e.Value)
+					}
+					fmt.Fprintf(&sb, "more=%v | ", p.More)
+				}
+				return sb.String()
+			}
+			if normalize(o.Pages) != normalize(want) {
+				t.Errorf("pages %s, want %s", normalize(o.Pages), normalize(want))
+			}
+			if batching && (counts.setManys != 1 || counts.written != len(writes) || counts.sets != 0 ||
+				counts.listManys != 1 || counts.queried != len(queries) || counts.lists != 0) {
+				t.Errorf("host got %d SetMany (%d writes), %d Set, %d ListMany (%d queries), %d List; want one batch call each",
+					counts.setManys, counts.written, counts.sets, counts.listManys, counts.queried, counts.lists)
+			}
+			if !batching && (counts.sets != len(writes) || counts.lists != len(queries)) {
+				t.Errorf("host got %d Set and %d List, want %d and %d", counts.sets, counts.lists, len(writes), len(queries))
+			}
+			clk.Advance(time.Minute)
+			if v, ok, _ := host.Get(t.Context(), "d/1/b"); ok {
+				t.Errorf("d/1/b = %q after its TTL", v)
+			}
+			clk.Advance(-time.Minute)
+		})
+	}
+	t.Run("past the per-call bounds", func(t *testing.T) {
+		counts := &countingKV{KV: sdk.NewMemoryKV()}
+		p := plugintest.Start(t, kvPlugin())
+		if _, err := p.Configure(t.Context(), sdk.ConfigureOptions{Instance: "big", KV: batchingKV{counts}}); err != nil {
+			t.Fatal(err)
+		}
+		many := make([]sdk.KVWrite, 10001)
+		for i := range many {
+			many[i] = sdk.KVWrite{Key: fmt.Sprintf("k/%05d", i)}
+		}
+		qs := make([]sdk.KVQuery, 1001)
+		for i := range qs {
+			qs[i] = sdk.KVQuery{Prefix: fmt.Sprintf("k/%05d", i)}
+		}
+		if o := runOp(t, p, kvOp{Op: "setmany", Writes: many}); o.Err != "" {
+			t.Fatal(o.Err)
+		}
+		o := runOp(t, p, kvOp{Op: "listmany", Queries: qs})
+		if o.Err != "" || len(o.Pages) != len(qs) || len(o.Pages[1000].Entries) != 1 || o.Pages[1000].Entries[0].Key != "k/01000" {
+			t.Fatalf("listmany of %d: %d pages, %s", len(qs), len(o.Pages), o.Err)
+		}
+		if counts.setManys != 2 || counts.written != len(many) || counts.listManys != 2 || counts.queried != len(qs) {
+			t.Errorf("host got %d SetMany (%d writes), %d ListMany (%d queries); want 2 calls each", counts.setManys, counts.written, counts.listManys, counts.queried)
+		}
+	})
 }

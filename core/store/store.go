@@ -304,42 +304,98 @@ func (k *pluginKV) Delete(_ context.Context, key string) error {
 	return nil
 }
 
-func (k *pluginKV) List(_ context.Context, prefix, startAfter string, limit int) ([]sdk.KVEntry, bool, error) {
+func (k *pluginKV) List(_ context.Context, prefix, startAfter string, limit int) (out []sdk.KVEntry, more bool, err error) {
 	if limit <= 0 {
 		limit = 100
 	}
-	var out []sdk.KVEntry
-	more := false
-	err := k.db.View(func(txn *badger.Txn) error {
-		full := k.key(prefix)
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: full, PrefetchValues: true, PrefetchSize: min(limit, 100)})
+	err = k.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: k.key(prefix), PrefetchValues: true, PrefetchSize: min(limit, 100)})
 		defer it.Close()
-		start := full
-		if startAfter > prefix {
-			start = append(k.key(startAfter), 0)
-		}
-		for it.Seek(start); it.ValidForPrefix(full); it.Next() {
-			if len(out) == limit {
-				more = true
-				return nil
-			}
-			item := it.Item()
-			raw, err := item.ValueCopy(nil)
-			if err != nil {
-				return err
-			}
-			v, err := decode(raw)
-			if err != nil {
-				return err
-			}
-			out = append(out, sdk.KVEntry{Key: string(bytes.TrimPrefix(item.Key(), k.prefix)), Value: v})
-		}
-		return nil
+		out, more, err = k.list(it, prefix, startAfter, limit)
+		return err
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("kv list %q: %w", prefix, err)
 	}
 	return out, more, nil
+}
+
+// list reads one page of List through it, an iterator over (at least) the
+// keys under prefix.
+func (k *pluginKV) list(it *badger.Iterator, prefix, startAfter string, limit int) ([]sdk.KVEntry, bool, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	full := k.key(prefix)
+	start := full
+	if startAfter > prefix {
+		start = append(k.key(startAfter), 0)
+	}
+	var out []sdk.KVEntry
+	for it.Seek(start); it.ValidForPrefix(full); it.Next() {
+		if len(out) == limit {
+			return out, true, nil
+		}
+		item := it.Item()
+		raw, err := item.ValueCopy(nil)
+		if err != nil {
+			return nil, false, err
+		}
+		v, err := decode(raw)
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, sdk.KVEntry{Key: string(bytes.TrimPrefix(item.Key(), k.prefix)), Value: v})
+	}
+	return out, false, nil
+}
+
+// ListMany answers every query from one snapshot, through one iterator over
+// the instance's keys: opening an iterator costs more than a seek.
+func (k *pluginKV) ListMany(_ context.Context, queries []sdk.KVQuery) ([]sdk.KVPage, error) {
+	out := make([]sdk.KVPage, len(queries))
+	err := k.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: k.prefix})
+		defer it.Close()
+		for i, q := range queries {
+			entries, more, err := k.list(it, q.Prefix, q.StartAfter, q.Limit)
+			if err != nil {
+				return fmt.Errorf("query %d (%q): %w", i, q.Prefix, err)
+			}
+			out[i] = sdk.KVPage{Entries: entries, More: more}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("kv list many: %w", err)
+	}
+	return out, nil
+}
+
+// SetMany writes in one synced commit, or in as few as Badger's limit on a
+// transaction's size allows: one sync for a plugin's whole batch instead of
+// one per key. A write-only transaction cannot conflict.
+func (k *pluginKV) SetMany(_ context.Context, writes []sdk.KVWrite) error {
+	txn := k.db.NewTransaction(true)
+	defer func() { txn.Discard() }()
+	for _, w := range writes {
+		e := k.entry(w.Key, w.Value, w.TTL)
+		err := txn.SetEntry(e)
+		if errors.Is(err, badger.ErrTxnTooBig) {
+			if err := txn.Commit(); err != nil {
+				return fmt.Errorf("kv set many: %w", err)
+			}
+			txn = k.db.NewTransaction(true)
+			err = txn.SetEntry(e)
+		}
+		if err != nil {
+			return fmt.Errorf("kv set many, %q: %w", w.Key, err)
+		}
+	}
+	if err := txn.Commit(); err != nil {
+		return fmt.Errorf("kv set many: %w", err)
+	}
+	return nil
 }
 
 // badgerLogger routes Badger's log into hclog. Badger's info lines are about

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/moderatorbot/moderator/sdk"
 )
 
 func open(t *testing.T, dir string) *Store {
@@ -130,5 +132,69 @@ func TestBadgerLogsGoThroughHclog(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in:\n%s", want, out)
 		}
+	}
+}
+
+// SetMany and ListMany do what Set and List do, key by key, for one
+// instance only; SetMany past the size of one transaction writes it all.
+func TestPluginKVBatches(t *testing.T) {
+	s, err := Open("", Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	kv := s.PluginKV("spam").(sdk.KVBatcher)
+	other := s.PluginKV("spamx") // its prefix starts like spam's
+	if err := other.Set(ctx, "dup/1/x", []byte("theirs"), 0); err != nil {
+		t.Fatal(err)
+	}
+	writes := []sdk.KVWrite{{Key: "dup/1/b", Value: []byte("2")}, {Key: "dup/1/a", Value: []byte("1")}, {Key: "dup/2/a", Value: []byte("3"), TTL: time.Hour},
+		{Key: "dup/1/c", Value: nil}, {Key: "seen", Value: []byte{0, 0xff}}}
+	if err := kv.SetMany(ctx, writes); err != nil {
+		t.Fatal(err)
+	}
+	queries := []sdk.KVQuery{{Prefix: "dup/1/", Limit: 2}, {Prefix: "dup/1/", StartAfter: "dup/1/b"}, {Prefix: "dup/"}, {Prefix: "none"}, {Prefix: ""}, {Prefix: "dup/1/x"}}
+	pages, err := kv.ListMany(ctx, queries)
+	if err != nil || len(pages) != len(queries) {
+		t.Fatalf("ListMany: %d pages, %v", len(pages), err)
+	}
+	for i, q := range queries {
+		entries, more, err := s.PluginKV("spam").List(ctx, q.Prefix, q.StartAfter, q.Limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(pages[i].Entries) != fmt.Sprint(entries) || pages[i].More != more {
+			t.Errorf("query %+v: ListMany %v (more %v), List %v (more %v)", q, pages[i].Entries, pages[i].More, entries, more)
+		}
+	}
+	if got := fmt.Sprint(pages[0].Entries, pages[0].More, pages[1].Entries, len(pages[4].Entries), pages[5].Entries); got != "[{dup/1/a [49]} {dup/1/b [50]}] true [{dup/1/c []}] 5 []" {
+		t.Errorf("pages: %s", got)
+	}
+
+	// Past one transaction's size (a few MB here): several commits, every
+	// write stored.
+	big := make([]sdk.KVWrite, 40000)
+	value := bytes.Repeat([]byte("v"), 200)
+	for i := range big {
+		big[i] = sdk.KVWrite{Key: fmt.Sprintf("big/%05d", i), Value: value}
+	}
+	if err := kv.SetMany(ctx, big); err != nil {
+		t.Fatal(err)
+	}
+	n, after := 0, ""
+	for {
+		page, more, err := s.PluginKV("spam").List(ctx, "big/", after, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(page)
+		if !more {
+			break
+		}
+		after = page[len(page)-1].Key
+	}
+	if n != len(big) {
+		t.Errorf("%d of %d writes stored", n, len(big))
 	}
 }

@@ -479,6 +479,177 @@ func (x *KVEntry) GetValue() []byte {
 	return nil
 }
 
+type SetManyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most 10,000.
+	Items         []*SetRequest `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetManyRequest) Reset() {
+	*x = SetManyRequest{}
+	mi := &file_moderator_v1_host_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetManyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetManyRequest) ProtoMessage() {}
+
+func (x *SetManyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_moderator_v1_host_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetManyRequest.ProtoReflect.Descriptor instead.
+func (*SetManyRequest) Descriptor() ([]byte, []int) {
+	return file_moderator_v1_host_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *SetManyRequest) GetItems() []*SetRequest {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+type SetManyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetManyResponse) Reset() {
+	*x = SetManyResponse{}
+	mi := &file_moderator_v1_host_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetManyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetManyResponse) ProtoMessage() {}
+
+func (x *SetManyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_moderator_v1_host_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetManyResponse.ProtoReflect.Descriptor instead.
+func (*SetManyResponse) Descriptor() ([]byte, []int) {
+	return file_moderator_v1_host_proto_rawDescGZIP(), []int{10}
+}
+
+type ListManyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most 1,000.
+	Queries       []*ListRequest `protobuf:"bytes,1,rep,name=queries,proto3" json:"queries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListManyRequest) Reset() {
+	*x = ListManyRequest{}
+	mi := &file_moderator_v1_host_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListManyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListManyRequest) ProtoMessage() {}
+
+func (x *ListManyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_moderator_v1_host_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListManyRequest.ProtoReflect.Descriptor instead.
+func (*ListManyRequest) Descriptor() ([]byte, []int) {
+	return file_moderator_v1_host_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ListManyRequest) GetQueries() []*ListRequest {
+	if x != nil {
+		return x.Queries
+	}
+	return nil
+}
+
+type ListManyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per query, in the same order.
+	Results       []*ListResponse `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListManyResponse) Reset() {
+	*x = ListManyResponse{}
+	mi := &file_moderator_v1_host_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListManyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListManyResponse) ProtoMessage() {}
+
+func (x *ListManyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_moderator_v1_host_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListManyResponse.ProtoReflect.Descriptor instead.
+func (*ListManyResponse) Descriptor() ([]byte, []int) {
+	return file_moderator_v1_host_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ListManyResponse) GetResults() []*ListResponse {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
 var File_moderator_v1_host_proto protoreflect.FileDescriptor
 
 const file_moderator_v1_host_proto_rawDesc = "" +
@@ -511,12 +682,21 @@ const file_moderator_v1_host_proto_rawDesc = "" +
 	"\x04more\x18\x02 \x01(\bR\x04more\"1\n" +
 	"\aKVEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\fR\x05value2\x8b\x02\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value\"@\n" +
+	"\x0eSetManyRequest\x12.\n" +
+	"\x05items\x18\x01 \x03(\v2\x18.moderator.v1.SetRequestR\x05items\"\x11\n" +
+	"\x0fSetManyResponse\"F\n" +
+	"\x0fListManyRequest\x123\n" +
+	"\aqueries\x18\x01 \x03(\v2\x19.moderator.v1.ListRequestR\aqueries\"H\n" +
+	"\x10ListManyResponse\x124\n" +
+	"\aresults\x18\x01 \x03(\v2\x1a.moderator.v1.ListResponseR\aresults2\x9e\x03\n" +
 	"\rHostKVService\x12:\n" +
 	"\x03Get\x12\x18.moderator.v1.GetRequest\x1a\x19.moderator.v1.GetResponse\x12:\n" +
 	"\x03Set\x12\x18.moderator.v1.SetRequest\x1a\x19.moderator.v1.SetResponse\x12C\n" +
 	"\x06Delete\x12\x1b.moderator.v1.DeleteRequest\x1a\x1c.moderator.v1.DeleteResponse\x12=\n" +
-	"\x04List\x12\x19.moderator.v1.ListRequest\x1a\x1a.moderator.v1.ListResponseBFZDgithub.com/moderatorbot/moderator/sdk/proto/moderator/v1;moderatorv1b\x06proto3"
+	"\x04List\x12\x19.moderator.v1.ListRequest\x1a\x1a.moderator.v1.ListResponse\x12F\n" +
+	"\aSetMany\x12\x1c.moderator.v1.SetManyRequest\x1a\x1d.moderator.v1.SetManyResponse\x12I\n" +
+	"\bListMany\x12\x1d.moderator.v1.ListManyRequest\x1a\x1e.moderator.v1.ListManyResponseBFZDgithub.com/moderatorbot/moderator/sdk/proto/moderator/v1;moderatorv1b\x06proto3"
 
 var (
 	file_moderator_v1_host_proto_rawDescOnce sync.Once
@@ -530,7 +710,7 @@ func file_moderator_v1_host_proto_rawDescGZIP() []byte {
 	return file_moderator_v1_host_proto_rawDescData
 }
 
-var file_moderator_v1_host_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_moderator_v1_host_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_moderator_v1_host_proto_goTypes = []any{
 	(*GetRequest)(nil),          // 0: moderator.v1.GetRequest
 	(*GetResponse)(nil),         // 1: moderator.v1.GetResponse
@@ -541,24 +721,35 @@ var file_moderator_v1_host_proto_goTypes = []any{
 	(*ListRequest)(nil),         // 6: moderator.v1.ListRequest
 	(*ListResponse)(nil),        // 7: moderator.v1.ListResponse
 	(*KVEntry)(nil),             // 8: moderator.v1.KVEntry
-	(*durationpb.Duration)(nil), // 9: google.protobuf.Duration
+	(*SetManyRequest)(nil),      // 9: moderator.v1.SetManyRequest
+	(*SetManyResponse)(nil),     // 10: moderator.v1.SetManyResponse
+	(*ListManyRequest)(nil),     // 11: moderator.v1.ListManyRequest
+	(*ListManyResponse)(nil),    // 12: moderator.v1.ListManyResponse
+	(*durationpb.Duration)(nil), // 13: google.protobuf.Duration
 }
 var file_moderator_v1_host_proto_depIdxs = []int32{
-	9, // 0: moderator.v1.SetRequest.ttl:type_name -> google.protobuf.Duration
-	8, // 1: moderator.v1.ListResponse.entries:type_name -> moderator.v1.KVEntry
-	0, // 2: moderator.v1.HostKVService.Get:input_type -> moderator.v1.GetRequest
-	2, // 3: moderator.v1.HostKVService.Set:input_type -> moderator.v1.SetRequest
-	4, // 4: moderator.v1.HostKVService.Delete:input_type -> moderator.v1.DeleteRequest
-	6, // 5: moderator.v1.HostKVService.List:input_type -> moderator.v1.ListRequest
-	1, // 6: moderator.v1.HostKVService.Get:output_type -> moderator.v1.GetResponse
-	3, // 7: moderator.v1.HostKVService.Set:output_type -> moderator.v1.SetResponse
-	5, // 8: moderator.v1.HostKVService.Delete:output_type -> moderator.v1.DeleteResponse
-	7, // 9: moderator.v1.HostKVService.List:output_type -> moderator.v1.ListResponse
-	6, // [6:10] is the sub-list for method output_type
-	2, // [2:6] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	13, // 0: moderator.v1.SetRequest.ttl:type_name -> google.protobuf.Duration
+	8,  // 1: moderator.v1.ListResponse.entries:type_name -> moderator.v1.KVEntry
+	2,  // 2: moderator.v1.SetManyRequest.items:type_name -> moderator.v1.SetRequest
+	6,  // 3: moderator.v1.ListManyRequest.queries:type_name -> moderator.v1.ListRequest
+	7,  // 4: moderator.v1.ListManyResponse.results:type_name -> moderator.v1.ListResponse
+	0,  // 5: moderator.v1.HostKVService.Get:input_type -> moderator.v1.GetRequest
+	2,  // 6: moderator.v1.HostKVService.Set:input_type -> moderator.v1.SetRequest
+	4,  // 7: moderator.v1.HostKVService.Delete:input_type -> moderator.v1.DeleteRequest
+	6,  // 8: moderator.v1.HostKVService.List:input_type -> moderator.v1.ListRequest
+	9,  // 9: moderator.v1.HostKVService.SetMany:input_type -> moderator.v1.SetManyRequest
+	11, // 10: moderator.v1.HostKVService.ListMany:input_type -> moderator.v1.ListManyRequest
+	1,  // 11: moderator.v1.HostKVService.Get:output_type -> moderator.v1.GetResponse
+	3,  // 12: moderator.v1.HostKVService.Set:output_type -> moderator.v1.SetResponse
+	5,  // 13: moderator.v1.HostKVService.Delete:output_type -> moderator.v1.DeleteResponse
+	7,  // 14: moderator.v1.HostKVService.List:output_type -> moderator.v1.ListResponse
+	10, // 15: moderator.v1.HostKVService.SetMany:output_type -> moderator.v1.SetManyResponse
+	12, // 16: moderator.v1.HostKVService.ListMany:output_type -> moderator.v1.ListManyResponse
+	11, // [11:17] is the sub-list for method output_type
+	5,  // [5:11] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_moderator_v1_host_proto_init() }
@@ -572,7 +763,7 @@ func file_moderator_v1_host_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_moderator_v1_host_proto_rawDesc), len(file_moderator_v1_host_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,10 +19,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	HostKVService_Get_FullMethodName    = "/moderator.v1.HostKVService/Get"
-	HostKVService_Set_FullMethodName    = "/moderator.v1.HostKVService/Set"
-	HostKVService_Delete_FullMethodName = "/moderator.v1.HostKVService/Delete"
-	HostKVService_List_FullMethodName   = "/moderator.v1.HostKVService/List"
+	HostKVService_Get_FullMethodName      = "/moderator.v1.HostKVService/Get"
+	HostKVService_Set_FullMethodName      = "/moderator.v1.HostKVService/Set"
+	HostKVService_Delete_FullMethodName   = "/moderator.v1.HostKVService/Delete"
+	HostKVService_List_FullMethodName     = "/moderator.v1.HostKVService/List"
+	HostKVService_SetMany_FullMethodName  = "/moderator.v1.HostKVService/SetMany"
+	HostKVService_ListMany_FullMethodName = "/moderator.v1.HostKVService/ListMany"
 )
 
 // HostKVServiceClient is the client API for HostKVService service.
@@ -37,6 +39,13 @@ type HostKVServiceClient interface {
 	Set(ctx context.Context, in *SetRequest, opts ...grpc.CallOption) (*SetResponse, error)
 	Delete(ctx context.Context, in *DeleteRequest, opts ...grpc.CallOption) (*DeleteResponse, error)
 	List(ctx context.Context, in *ListRequest, opts ...grpc.CallOption) (*ListResponse, error)
+	// SetMany stores several keys in one call (and, on the host, one durable
+	// commit): a plugin that records many keys per batch of comments pays one
+	// round trip and one sync instead of one each. only_if_absent is refused
+	// here; claims go through Set.
+	SetMany(ctx context.Context, in *SetManyRequest, opts ...grpc.CallOption) (*SetManyResponse, error)
+	// ListMany answers several List requests in one call, each as List would.
+	ListMany(ctx context.Context, in *ListManyRequest, opts ...grpc.CallOption) (*ListManyResponse, error)
 }
 
 type hostKVServiceClient struct {
@@ -87,6 +96,26 @@ func (c *hostKVServiceClient) List(ctx context.Context, in *ListRequest, opts ..
 	return out, nil
 }
 
+func (c *hostKVServiceClient) SetMany(ctx context.Context, in *SetManyRequest, opts ...grpc.CallOption) (*SetManyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetManyResponse)
+	err := c.cc.Invoke(ctx, HostKVService_SetMany_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hostKVServiceClient) ListMany(ctx context.Context, in *ListManyRequest, opts ...grpc.CallOption) (*ListManyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListManyResponse)
+	err := c.cc.Invoke(ctx, HostKVService_ListMany_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HostKVServiceServer is the server API for HostKVService service.
 // All implementations must embed UnimplementedHostKVServiceServer
 // for forward compatibility.
@@ -99,6 +128,13 @@ type HostKVServiceServer interface {
 	Set(context.Context, *SetRequest) (*SetResponse, error)
 	Delete(context.Context, *DeleteRequest) (*DeleteResponse, error)
 	List(context.Context, *ListRequest) (*ListResponse, error)
+	// SetMany stores several keys in one call (and, on the host, one durable
+	// commit): a plugin that records many keys per batch of comments pays one
+	// round trip and one sync instead of one each. only_if_absent is refused
+	// here; claims go through Set.
+	SetMany(context.Context, *SetManyRequest) (*SetManyResponse, error)
+	// ListMany answers several List requests in one call, each as List would.
+	ListMany(context.Context, *ListManyRequest) (*ListManyResponse, error)
 	mustEmbedUnimplementedHostKVServiceServer()
 }
 
@@ -120,6 +156,12 @@ func (UnimplementedHostKVServiceServer) Delete(context.Context, *DeleteRequest) 
 }
 func (UnimplementedHostKVServiceServer) List(context.Context, *ListRequest) (*ListResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method List not implemented")
+}
+func (UnimplementedHostKVServiceServer) SetMany(context.Context, *SetManyRequest) (*SetManyResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetMany not implemented")
+}
+func (UnimplementedHostKVServiceServer) ListMany(context.Context, *ListManyRequest) (*ListManyResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListMany not implemented")
 }
 func (UnimplementedHostKVServiceServer) mustEmbedUnimplementedHostKVServiceServer() {}
 func (UnimplementedHostKVServiceServer) testEmbeddedByValue()                       {}
@@ -214,6 +256,42 @@ func _HostKVService_List_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _HostKVService_SetMany_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetManyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostKVServiceServer).SetMany(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HostKVService_SetMany_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostKVServiceServer).SetMany(ctx, req.(*SetManyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HostKVService_ListMany_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListManyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostKVServiceServer).ListMany(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HostKVService_ListMany_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostKVServiceServer).ListMany(ctx, req.(*ListManyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // HostKVService_ServiceDesc is the grpc.ServiceDesc for HostKVService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -236,6 +314,14 @@ var HostKVService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "List",
 			Handler:    _HostKVService_List_Handler,
+		},
+		{
+			MethodName: "SetMany",
+			Handler:    _HostKVService_SetMany_Handler,
+		},
+		{
+			MethodName: "ListMany",
+			Handler:    _HostKVService_ListMany_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
