@@ -139,39 +139,52 @@ func (s *Spam) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 }
 
 // Analyze scores each comment. The comments of a batch are looked up and
-// recorded in the duplicate store in order, so copies within one batch count.
-// A KV failure fails the batch (the host retries it; records are per
-// comment, so a retry does not count a comment twice); a missing KV (no
-// host services) only turns the duplicate signal off.
+// recorded in the duplicate store together, in order, so copies within one
+// batch count. A KV failure fails the batch (the host retries it; records
+// are per comment, so a retry does not count a comment twice); a missing KV
+// (no host services) only turns the duplicate signal off.
 func (s *Spam) Analyze(ctx context.Context, comments []sdk.Comment) ([]sdk.Result, error) {
 	st := s.st.Load()
+	toks := make([][]model.Token, len(comments))
+	for i, c := range comments {
+		if strings.TrimSpace(c.Text) != "" {
+			toks[i] = model.Tokenize(c.Text)
+		}
+	}
+	var dups []dupResult
+	var dupOK []bool
+	if st.kv != nil {
+		var err error
+		dups, dupOK, err = st.duplicates(ctx, comments, toks, st.now())
+		switch {
+		case errors.Is(err, sdk.ErrNoHost):
+			dups, dupOK = nil, nil
+		case err != nil:
+			return nil, err // "duplicate lookup: ..." or "duplicate record: ..."
+		}
+	}
 	results := make([]sdk.Result, len(comments))
-	kvOK := st.kv != nil
 	for i, c := range comments {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		res, err := st.analyze(ctx, c, kvOK)
-		if errors.Is(err, sdk.ErrNoHost) {
-			kvOK = false
-			res, err = st.analyze(ctx, c, false)
+		var dup *dupResult
+		if dupOK != nil && dupOK[i] {
+			dup = &dups[i]
 		}
-		if err != nil {
-			return nil, fmt.Errorf("comment %s: %w", c.ID, err)
-		}
-		results[i] = res
+		results[i] = st.analyze(c, toks[i], dup)
 	}
 	return results, nil
 }
 
-// analyze runs every signal on one comment and combines them.
-func (st *state) analyze(ctx context.Context, c sdk.Comment, useKV bool) (sdk.Result, error) {
+// analyze runs every signal on one comment and combines them; dup is what
+// the duplicate store said about it, if anything.
+func (st *state) analyze(c sdk.Comment, toks []model.Token, dup *dupResult) sdk.Result {
 	res := sdk.Result{CommentID: c.ID}
 	text := c.Text
 	if strings.TrimSpace(text) == "" {
-		return res, nil
+		return res
 	}
-	toks := model.Tokenize(text)
 	nt := normalizeForPhrases(text)
 	var evs []evidence
 	add := func(ev evidence, ok bool) {
@@ -183,14 +196,8 @@ func (st *state) analyze(ctx context.Context, c sdk.Comment, useKV bool) (sdk.Re
 	add(st.floodSignal(text))
 	add(phraseSignal(text, &nt))
 	add(shoutSignal(text))
-	if useKV {
-		r, ok, err := st.duplicates(ctx, c, toks, st.now())
-		if err != nil {
-			return res, err
-		}
-		if ok {
-			add(st.duplicateSignal(text, r))
-		}
+	if dup != nil {
+		add(st.duplicateSignal(text, *dup))
 	}
 
 	logit := priorNoModel
@@ -210,7 +217,7 @@ func (st *state) analyze(ctx context.Context, c sdk.Comment, useKV bool) (sdk.Re
 		logit += modelEv.weight
 	}
 	if modelEv == nil && len(evs) == 0 {
-		return res, nil // nothing to say: no signal, no known word
+		return res // nothing to say: no signal, no known word
 	}
 	score := model.Sigmoid(logit)
 
@@ -238,7 +245,7 @@ func (st *state) analyze(ctx context.Context, c sdk.Comment, useKV bool) (sdk.Re
 			Name: labelModel, Score: modelEv.modelP, Spans: capSpans(modelEv.spans), Reason: modelEv.reason,
 		})
 	}
-	return res, nil
+	return res
 }
 
 // modelEvidence is the model's prediction as evidence, with its own

@@ -197,67 +197,117 @@ type dupResult struct {
 	atLeast bool
 }
 
-// duplicates looks the comment's text up in the KV, then records it. The
-// comment's own earlier entries (a re-analysis, an edit) never count.
-func (s *state) duplicates(ctx context.Context, c sdk.Comment, toks []model.Token, now time.Time) (dupResult, bool, error) {
-	sh, words := shingles(toks)
-	if words < s.cfg.DuplicateMinWords {
-		return dupResult{}, false, nil
+// duplicates looks a batch's comments up in the KV, then records them, in
+// one ListMany and one SetMany: a batch of 100 comments costs the host two
+// calls and one synced commit, where a lookup and a record per comment and
+// band cost it 800 calls and 400 commits (300 comments/s through the host's
+// KV, against thousands now). The comments count in the batch's order, as
+// if each were looked up and recorded in turn: one counts the copies stored
+// before the batch and those earlier in it. A comment's own earlier entries
+// (a re-analysis, an edit) never count. ok[i] is false for a comment too
+// short to compare.
+func (s *state) duplicates(ctx context.Context, comments []sdk.Comment, toks [][]model.Token, now time.Time) (res []dupResult, ok []bool, err error) {
+	type cand struct {
+		i       int // index in comments
+		self    string
+		at      time.Time
+		sig     signature
+		buckets [numBands]string
 	}
-	sig := minhash(sh)
-	self := commentKey(c)
+	var cands []cand
+	for i, c := range comments {
+		sh, words := shingles(toks[i])
+		if words < s.cfg.DuplicateMinWords {
+			continue
+		}
+		cd := cand{i: i, self: commentKey(c), at: now, sig: minhash(sh)}
+		if !c.CreatedAt.IsZero() {
+			cd.at = c.CreatedAt
+		}
+		for b := range numBands {
+			cd.buckets[b] = fmt.Sprintf("%s%d/%s/", dupPrefix, b, cd.sig.bucket(b))
+		}
+		cands = append(cands, cd)
+	}
+	res, ok = make([]dupResult, len(comments)), make([]bool, len(comments))
+	if len(cands) == 0 {
+		return res, ok, nil
+	}
+	queries := make([]sdk.KVQuery, 0, len(cands)*numBands)
+	for _, cd := range cands {
+		for b := range numBands {
+			queries = append(queries, sdk.KVQuery{Prefix: cd.buckets[b], Limit: maxBucket})
+		}
+	}
+	pages, err := sdk.ListMany(ctx, s.kv, queries)
+	if err != nil {
+		return nil, nil, fmt.Errorf("duplicate lookup: %w", err)
+	}
 	window := time.Duration(s.cfg.DuplicateWindow)
-	at := now
-	if !c.CreatedAt.IsZero() {
-		at = c.CreatedAt
-	}
-	matched := map[string]dupEntry{}
-	truncated := false
-	for b := range numBands {
-		if len(matched) >= maxBucket {
-			// A spam run: enough copies are known, the other bands would
-			// only list the same ones again.
-			truncated = true
-			break
-		}
-		prefix := fmt.Sprintf("%s%d/%s/", dupPrefix, b, sig.bucket(b))
-		entries, more, err := s.kv.List(ctx, prefix, "", maxBucket)
-		if err != nil {
-			return dupResult{}, false, fmt.Errorf("duplicate lookup: %w", err)
-		}
-		truncated = truncated || more
-		for _, e := range entries {
-			key := strings.TrimPrefix(e.Key, prefix)
-			if key == self {
-				continue
+	inWindow := func(a, b time.Time) bool { d := a.Sub(b); return d <= window && d >= -window }
+	// earlier holds, per bucket, the batch's comments recorded so far.
+	earlier := map[string][]int{}
+	writes := make([]sdk.KVWrite, 0, len(cands)*numBands)
+	for k, cd := range cands {
+		matched := map[string]dupEntry{}
+		truncated := false
+		for b := range numBands {
+			if len(matched) >= maxBucket {
+				// A spam run: enough copies are known, the other bands
+				// would only list the same ones again.
+				truncated = true
+				break
 			}
-			if _, done := matched[key]; done {
-				continue
+			page := pages[k*numBands+b]
+			truncated = truncated || page.More
+			for _, e := range page.Entries {
+				key := strings.TrimPrefix(e.Key, cd.buckets[b])
+				if _, done := matched[key]; done || key == cd.self {
+					continue
+				}
+				de, ok := decodeEntry(e.Value)
+				if !ok || cd.sig.similarity(&de.Sig) < minSimilarity || !inWindow(cd.at, time.Unix(de.At, 0)) {
+					continue // not ours, another layout, another text, or too long ago
+				}
+				matched[key] = de
 			}
-			de, ok := decodeEntry(e.Value)
-			if !ok || sig.similarity(&de.Sig) < minSimilarity {
-				continue // not ours, another layout, or another text
-			}
-			if d := at.Sub(time.Unix(de.At, 0)); d > window || d < -window {
-				continue
-			}
-			matched[key] = de
 		}
-	}
-	value := dupEntry{Author: c.AuthorID, Post: c.PostID, At: at.Unix(), Sig: sig}.encode()
-	for b := range numBands {
-		key := fmt.Sprintf("%s%d/%s/%s", dupPrefix, b, sig.bucket(b), self)
-		if err := s.kv.Set(ctx, key, value, window); err != nil {
-			return dupResult{}, false, fmt.Errorf("duplicate record: %w", err)
+		for b := range numBands {
+			for _, e := range earlier[cd.buckets[b]] {
+				o := &cands[e]
+				if len(matched) >= maxBucket {
+					truncated = true
+					break
+				}
+				if _, done := matched[o.self]; done || o.self == cd.self {
+					continue
+				}
+				if cd.sig.similarity(&o.sig) < minSimilarity || !inWindow(cd.at, time.Unix(o.at.Unix(), 0)) {
+					continue
+				}
+				c := comments[o.i]
+				matched[o.self] = dupEntry{Author: c.AuthorID, Post: c.PostID, At: o.at.Unix(), Sig: o.sig}
+			}
 		}
+		c := comments[cd.i]
+		value := dupEntry{Author: c.AuthorID, Post: c.PostID, At: cd.at.Unix(), Sig: cd.sig}.encode()
+		for b := range numBands {
+			writes = append(writes, sdk.KVWrite{Key: cd.buckets[b] + cd.self, Value: value, TTL: window})
+			earlier[cd.buckets[b]] = append(earlier[cd.buckets[b]], k)
+		}
+		authors := map[string]bool{c.AuthorID: true}
+		posts := map[string]bool{c.PostID: true}
+		for _, de := range matched {
+			authors[de.Author] = true
+			posts[de.Post] = true
+		}
+		res[cd.i] = dupResult{others: len(matched), authors: len(authors), posts: len(posts), atLeast: truncated}
+		ok[cd.i] = true
 	}
-	authors := map[string]bool{c.AuthorID: true}
-	posts := map[string]bool{c.PostID: true}
-	for _, de := range matched {
-		authors[de.Author] = true
-		posts[de.Post] = true
+	if err := sdk.SetMany(ctx, s.kv, writes); err != nil {
+		return nil, nil, fmt.Errorf("duplicate record: %w", err)
 	}
-	return dupResult{others: len(matched), authors: len(authors), posts: len(posts), atLeast: truncated}, true, nil
+	return res, ok, nil
 }
 
 // duplicateSignal turns a lookup into evidence.

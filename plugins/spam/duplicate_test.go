@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -181,8 +184,8 @@ func TestDuplicatesKVErrorFailsTheBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := a.Analyze(context.Background(), []sdk.Comment{comment("a", "u1", "p", campaign)})
-	if err == nil || !strings.Contains(err.Error(), "disk on fire") || !strings.Contains(err.Error(), "comment a") {
-		t.Errorf("Analyze = %v, want the KV error with the comment id", err)
+	if err == nil || !strings.Contains(err.Error(), "disk on fire") || !strings.Contains(err.Error(), "duplicate lookup") {
+		t.Errorf("Analyze = %v, want the KV error and what it was doing", err)
 	}
 	// With validate_only the KV is never touched.
 	if err := a.Configure(context.Background(), sdk.ConfigureRequest{KV: failingKV{}, ValidateOnly: true}); err != nil {
@@ -290,5 +293,107 @@ func TestHumanDuration(t *testing.T) {
 		if got := humanDuration(d); got != want {
 			t.Errorf("humanDuration(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// batchCountingKV is a batching KV that counts its calls.
+type batchCountingKV struct {
+	sdk.KV
+	calls map[string]int
+}
+
+func (k *batchCountingKV) count(op string) { k.calls[op]++ }
+func (k *batchCountingKV) Set(ctx context.Context, key string, v []byte, ttl time.Duration) error {
+	k.count("Set")
+	return k.KV.Set(ctx, key, v, ttl)
+}
+func (k *batchCountingKV) List(ctx context.Context, p, after string, n int) ([]sdk.KVEntry, bool, error) {
+	k.count("List")
+	return k.KV.List(ctx, p, after, n)
+}
+func (k *batchCountingKV) SetMany(ctx context.Context, w []sdk.KVWrite) error {
+	k.count("SetMany")
+	return k.KV.(sdk.KVBatcher).SetMany(ctx, w)
+}
+func (k *batchCountingKV) ListMany(ctx context.Context, q []sdk.KVQuery) ([]sdk.KVPage, error) {
+	k.count("ListMany")
+	return k.KV.(sdk.KVBatcher).ListMany(ctx, q)
+}
+
+// A batch is looked up and recorded in one call each, and says exactly what
+// the same comments analyzed one at a time say: copies earlier in the batch
+// count as copies stored before it, within the window, never the comment
+// itself.
+func TestDuplicatesOfABatchAreThoseOfItsComments(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	at := func(c sdk.Comment, d time.Duration) sdk.Comment { c.CreatedAt = t0.Add(d); return c }
+	batch := []sdk.Comment{
+		at(comment("a", "u1", "p1", campaign), 0),
+		at(comment("b", "u2", "p1", "An entirely different remark about the article and its many charts"), time.Minute),
+		at(comment("c", "u2", "p2", strings.ToUpper(campaign)+"!!"), 2*time.Minute),
+		at(comment("a", "u1", "p1", campaign), 3*time.Minute), // the same comment again
+		at(comment("d", "u3", "p2", "too short"), 4*time.Minute),
+		at(comment("e", "u4", "p3", campaign), 3*time.Hour), // outside a 1h window of the others
+		at(comment("f", "u5", "p3", strings.Replace(campaign, "cousin", "sister", 1)), 3*time.Hour+time.Minute),
+		at(comment("g", "u6", "p1", campaign), 4*time.Minute),
+		at(comment("h", "u7", "p2", "An entirely different remark about the article and its many charts!"), 5*time.Minute),
+	}
+	cfg := map[string]any{"model": false, "duplicate_window": "1h", "duplicate_threshold": 2}
+	reasons := func(res []sdk.Result) []string {
+		var out []string
+		for _, r := range res {
+			l, _ := r.Label(labelDuplicate)
+			out = append(out, r.CommentID+": "+l.Reason)
+		}
+		return out
+	}
+	oneByOne := configured(t, cfg)
+	var want []sdk.Result
+	for _, c := range batch {
+		res, err := oneByOne.Analyze(context.Background(), []sdk.Comment{c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, res...)
+	}
+
+	kv := &batchCountingKV{KV: sdk.NewMemoryKV(), calls: map[string]int{}}
+	together := newSpam()
+	data, _ := json.Marshal(cfg)
+	if err := together.Configure(context.Background(), sdk.ConfigureRequest{Config: sdk.Config{JSON: data}, KV: kv}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := together.Analyze(context.Background(), batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, w := reasons(got), reasons(want); !slices.Equal(g, w) {
+		t.Errorf("as one batch:\n%s\none at a time:\n%s", strings.Join(g, "\n"), strings.Join(w, "\n"))
+	}
+	for i := range got {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Errorf("comment %s: batch %+v, alone %+v", batch[i].ID, got[i], want[i])
+		}
+	}
+	if fmt.Sprint(kv.calls) != "map[ListMany:1 SetMany:1]" {
+		t.Errorf("KV calls for one batch: %v, want one ListMany and one SetMany", kv.calls)
+	}
+}
+
+// recordFailsKV lists fine and cannot write.
+type recordFailsKV struct{ sdk.KV }
+
+func (recordFailsKV) Set(context.Context, string, []byte, time.Duration) error {
+	return errors.New("read-only file system")
+}
+
+func TestDuplicatesRecordErrorFailsTheBatch(t *testing.T) {
+	a := newSpam()
+	if err := a.Configure(context.Background(), sdk.ConfigureRequest{KV: recordFailsKV{sdk.NewMemoryKV()}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := a.Analyze(context.Background(), []sdk.Comment{comment("a", "u1", "p", campaign)})
+	if err == nil || !strings.Contains(err.Error(), "duplicate record: read-only file system") {
+		t.Errorf("Analyze = %v, want the write's error", err)
 	}
 }
