@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,13 +55,16 @@ func BenchmarkEndToEnd(b *testing.B) {
 	const comments, posts = 60000, 100
 	dir := b.TempDir()
 	for _, p := range []struct{ out, pkg string }{
-		{"synthetic", "../internal/synthetic"}, {"benchanalyzer", "../internal/benchanalyzer/cmd/benchanalyzer"},
+		{"synthetic", "../internal/synthetic"}, {"benchanalyzer", "../internal/benchanalyzer/cmd/benchanalyzer"}, {"spam", "../../plugins/spam"},
 	} {
 		if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, p.out), p.pkg).CombinedOutput(); err != nil {
 			b.Fatalf("build %s: %v\n%s", p.pkg, err, out)
 		}
 	}
-	for _, mode := range []string{"plugins", "inprocess"} {
+	// spam: the spam analyzer alone, as the default config runs it, with its
+	// near-duplicate store in the host's KV; comments are a dozen varied
+	// words, every 20th a copy of one campaign.
+	for _, mode := range []string{"plugins", "inprocess", "spam"} {
 		b.Run(mode, func(b *testing.B) {
 			for b.Loop() {
 				rate := runEndToEnd(b, dir, mode, comments, posts)
@@ -79,12 +83,33 @@ func runEndToEnd(b *testing.B, dir, mode string, comments, posts int) float64 {
 		plat.AddPost(id, "owner")
 		fmt.Fprintf(&targets, "[[target]]\nconnector = \"syn\"\nkind = \"post\"\nid = %q\n", id)
 	}
+	words := strings.Fields("the article reply really interesting read learned good bad think agree disagree point author wrote about this that why how when people time year world work life day way thing government company system program question group problem fact chart data")
 	for i := range comments {
 		text := fmt.Sprintf("an ordinary reply, number %d", i)
 		if i%20 == 0 {
 			text = fmt.Sprintf("buy my spam, number %d", i)
 		}
-		plat.AddComment(platform.Comment{PostID: fmt.Sprint(1000 + i%posts), AuthorID: "a", Text: text})
+		if mode == "spam" {
+			r := rand.New(rand.NewPCG(uint64(i), 1))
+			var sb strings.Builder
+			for range 12 {
+				if r.IntN(2) == 0 {
+					sb.WriteString(words[r.IntN(len(words))])
+				} else {
+					fmt.Fprintf(&sb, "%c%c%c%c", 'a'+r.IntN(26), 'a'+r.IntN(26), 'a'+r.IntN(26), 'a'+r.IntN(26))
+				}
+				sb.WriteByte(' ')
+			}
+			text = sb.String()
+			if i%20 == 0 {
+				text = "I made so much this month with the program my cousin showed me, ask me how"
+			}
+		}
+		author := "a"
+		if mode == "spam" {
+			author = fmt.Sprint("a", i%97) // a campaign's copies come from many accounts
+		}
+		plat.AddComment(platform.Comment{PostID: fmt.Sprint(1000 + i%posts), AuthorID: author, Text: text})
 	}
 	analyzerTOML := `
 [[analyzer]]
@@ -96,8 +121,13 @@ name = "words"
 plugin = "benchanalyzer"
 env = ["BENCH_ANALYZER=words"]
 `
-	if mode == "inprocess" {
+	flagMinScore := 0.0
+	switch mode {
+	case "inprocess":
 		analyzerTOML = ""
+	case "spam":
+		analyzerTOML = "\n[[analyzer]]\nname = \"spam\"\nplugin = \"spam\"\n"
+		flagMinScore = 0.9 // as the default config: the spam label comes with every comment the model knows
 	}
 	src := fmt.Sprintf(`
 [moderator]
@@ -120,12 +150,13 @@ name = "flag-spam"
 action = "flag"
   [policy.rule.when]
   labels = ["spam"]
+  min_score = %g
 [[policy.rule]]
 name = "review-caps"
 action = "review"
   [policy.rule.when]
   labels = ["bench.caps"]
-%s`, filepath.Join(b.TempDir(), "data"), dir, plat.URL(), analyzerTOML, targets.String())
+%s`, filepath.Join(b.TempDir(), "data"), dir, plat.URL(), analyzerTOML, flagMinScore, targets.String())
 	cfg, err := config.Parse("bench.toml", []byte(src), os.LookupEnv)
 	if err != nil {
 		b.Fatal(err)
@@ -136,7 +167,9 @@ action = "review"
 		b.Fatal(err)
 	}
 	defer st.Close()
-	host := pluginhost.New(HostOptions(cfg, log), Specs(cfg))
+	hopts := HostOptions(cfg, log)
+	hopts.KV = st.PluginKV // as the daemon serves it
+	host := pluginhost.New(hopts, Specs(cfg))
 	if err := host.Start(context.Background()); err != nil {
 		b.Fatal(err)
 	}
@@ -206,8 +239,13 @@ action = "review"
 			flagged++
 		}
 	}
-	if flagged != comments/20 {
+	switch {
+	case mode != "spam" && flagged != comments/20:
 		b.Fatalf("%d comments flagged on the platform, want %d", flagged, comments/20)
+	case mode == "spam" && flagged < comments/20-2:
+		// Every copy of the campaign from the third on is spam by the
+		// duplicate signal alone.
+		b.Fatalf("%d comments flagged on the platform, want at least the %d copies of the campaign past the second", flagged, comments/20-2)
 	}
 	return float64(comments) / took.Seconds()
 }
