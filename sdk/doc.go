@@ -130,6 +130,13 @@
 // keys. Without host services (a unit test that passes none) every call
 // fails with [ErrNoHost]; [NewMemoryKV] is a store to pass in tests.
 //
+// Every call is a round trip to the host, and every write a durable commit
+// there. A plugin that touches several keys per comment should batch them:
+// [SetMany] and [ListMany] carry a whole batch's writes or listings in one
+// call each (and one commit for the writes), and fall back to a call per
+// key on a KV that cannot batch. The spam analyzer's near-duplicate store
+// went from about 380 to 5,500 comments/s that way.
+//
 // # Connectors
 //
 // A connector sets [Plugin].Connector to a value that implements one or more
