@@ -306,11 +306,24 @@ func (k kvClient) List(ctx context.Context, prefix, startAfter string, limit int
 	if err != nil {
 		return nil, false, fromStatus(err)
 	}
-	out := make([]KVEntry, len(r.Entries))
+	p := pageFromPB(r)
+	return p.Entries, p.More, nil
+}
+
+func pageFromPB(r *pb.ListResponse) KVPage {
+	p := KVPage{More: r.More, Entries: make([]KVEntry, len(r.Entries))}
 	for i, e := range r.Entries {
-		out[i] = KVEntry{Key: e.Key, Value: e.Value}
+		p.Entries[i] = KVEntry{Key: e.Key, Value: e.Value}
 	}
-	return out, r.More, nil
+	return p
+}
+
+func pageToPB(entries []KVEntry, more bool) *pb.ListResponse {
+	r := &pb.ListResponse{More: more, Entries: make([]*pb.KVEntry, len(entries))}
+	for i, e := range entries {
+		r.Entries[i] = &pb.KVEntry{Key: e.Key, Value: e.Value}
+	}
+	return r
 }
 
 // SetMany and ListMany fall back to a call per key when the host predates
@@ -347,10 +360,7 @@ func (k kvClient) ListMany(ctx context.Context, queries []KVQuery) ([]KVPage, er
 	}
 	out := make([]KVPage, len(queries))
 	for i, p := range r.Results {
-		out[i] = KVPage{More: p.More, Entries: make([]KVEntry, len(p.Entries))}
-		for j, e := range p.Entries {
-			out[i].Entries[j] = KVEntry{Key: e.Key, Value: e.Value}
-		}
+		out[i] = pageFromPB(p)
 	}
 	return out, nil
 }
@@ -399,11 +409,7 @@ func (s *kvServer) List(ctx context.Context, r *pb.ListRequest) (*pb.ListRespons
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	out := &pb.ListResponse{More: more, Entries: make([]*pb.KVEntry, len(entries))}
-	for i, e := range entries {
-		out.Entries[i] = &pb.KVEntry{Key: e.Key, Value: e.Value}
-	}
-	return out, nil
+	return pageToPB(entries, more), nil
 }
 
 func (s *kvServer) SetMany(ctx context.Context, r *pb.SetManyRequest) (*pb.SetManyResponse, error) {
@@ -437,11 +443,7 @@ func (s *kvServer) ListMany(ctx context.Context, r *pb.ListManyRequest) (*pb.Lis
 	}
 	out := &pb.ListManyResponse{Results: make([]*pb.ListResponse, len(pages))}
 	for i, p := range pages {
-		lr := &pb.ListResponse{More: p.More, Entries: make([]*pb.KVEntry, len(p.Entries))}
-		for j, e := range p.Entries {
-			lr.Entries[j] = &pb.KVEntry{Key: e.Key, Value: e.Value}
-		}
-		out.Results[i] = lr
+		out.Results[i] = pageToPB(p.Entries, p.More)
 	}
 	return out, nil
 }
