@@ -197,15 +197,20 @@ type dupResult struct {
 	atLeast bool
 }
 
-// duplicates looks a batch's comments up in the KV, then records them, in
-// one ListMany and one SetMany: a batch of 100 comments costs the host two
+// duplicates records a batch's comments in the KV, then looks them up, in
+// one SetMany and one ListMany: a batch of 100 comments costs the host two
 // calls and one synced commit, where a lookup and a record per comment and
-// band cost it 800 calls and 400 commits (300 comments/s through the host's
-// KV, against thousands now). The comments count in the batch's order, as
-// if each were looked up and recorded in turn: one counts the copies stored
-// before the batch and those earlier in it. A comment's own earlier entries
-// (a re-analysis, an edit) never count. ok[i] is false for a comment too
-// short to compare.
+// band cost it 800 calls and 400 commits (381 comments/s through the host's
+// KV, against thousands now).
+//
+// Within the batch the comments count in order, as if each were looked up
+// and recorded in turn: one counts the copies stored before the batch and
+// those earlier in it, never later ones (the lookup skips the batch's own
+// keys and matches them in memory). Recording first is for batches the
+// host runs at the same time: of two such copies, the one looked up last
+// always sees the other, where looking up first would let each miss the
+// other. A comment's own earlier entries (a re-analysis, an edit) never
+// count. ok[i] is false for a comment too short to compare.
 func (s *state) duplicates(ctx context.Context, comments []sdk.Comment, toks [][]model.Token, now time.Time) (res []dupResult, ok []bool, err error) {
 	type cand struct {
 		i       int // index in comments
@@ -233,21 +238,29 @@ func (s *state) duplicates(ctx context.Context, comments []sdk.Comment, toks [][
 	if len(cands) == 0 {
 		return res, ok, nil
 	}
+	window := time.Duration(s.cfg.DuplicateWindow)
+	writes := make([]sdk.KVWrite, 0, len(cands)*numBands)
 	queries := make([]sdk.KVQuery, 0, len(cands)*numBands)
+	ours := make(map[string]bool, len(cands)) // the batch's own keys
 	for _, cd := range cands {
+		c := comments[cd.i]
+		value := dupEntry{Author: c.AuthorID, Post: c.PostID, At: cd.at.Unix(), Sig: cd.sig}.encode()
 		for b := range numBands {
+			writes = append(writes, sdk.KVWrite{Key: cd.buckets[b] + cd.self, Value: value, TTL: window})
 			queries = append(queries, sdk.KVQuery{Prefix: cd.buckets[b], Limit: maxBucket})
 		}
+		ours[cd.self] = true
+	}
+	if err := sdk.SetMany(ctx, s.kv, writes); err != nil {
+		return nil, nil, fmt.Errorf("duplicate record: %w", err)
 	}
 	pages, err := sdk.ListMany(ctx, s.kv, queries)
 	if err != nil {
 		return nil, nil, fmt.Errorf("duplicate lookup: %w", err)
 	}
-	window := time.Duration(s.cfg.DuplicateWindow)
 	inWindow := func(a, b time.Time) bool { d := a.Sub(b); return d <= window && d >= -window }
-	// earlier holds, per bucket, the batch's comments recorded so far.
+	// earlier holds, per bucket, the batch's comments looked up so far.
 	earlier := map[string][]int{}
-	writes := make([]sdk.KVWrite, 0, len(cands)*numBands)
 	for k, cd := range cands {
 		matched := map[string]dupEntry{}
 		truncated := false
@@ -262,8 +275,8 @@ func (s *state) duplicates(ctx context.Context, comments []sdk.Comment, toks [][
 			truncated = truncated || page.More
 			for _, e := range page.Entries {
 				key := strings.TrimPrefix(e.Key, cd.buckets[b])
-				if _, done := matched[key]; done || key == cd.self {
-					continue
+				if _, done := matched[key]; done || ours[key] {
+					continue // counted already, or the batch's own (below)
 				}
 				de, ok := decodeEntry(e.Value)
 				if !ok || cd.sig.similarity(&de.Sig) < minSimilarity || !inWindow(cd.at, time.Unix(de.At, 0)) {
@@ -290,9 +303,7 @@ func (s *state) duplicates(ctx context.Context, comments []sdk.Comment, toks [][
 			}
 		}
 		c := comments[cd.i]
-		value := dupEntry{Author: c.AuthorID, Post: c.PostID, At: cd.at.Unix(), Sig: cd.sig}.encode()
 		for b := range numBands {
-			writes = append(writes, sdk.KVWrite{Key: cd.buckets[b] + cd.self, Value: value, TTL: window})
 			earlier[cd.buckets[b]] = append(earlier[cd.buckets[b]], k)
 		}
 		authors := map[string]bool{c.AuthorID: true}
@@ -303,9 +314,6 @@ func (s *state) duplicates(ctx context.Context, comments []sdk.Comment, toks [][
 		}
 		res[cd.i] = dupResult{others: len(matched), authors: len(authors), posts: len(posts), atLeast: truncated}
 		ok[cd.i] = true
-	}
-	if err := sdk.SetMany(ctx, s.kv, writes); err != nil {
-		return nil, nil, fmt.Errorf("duplicate record: %w", err)
 	}
 	return res, ok, nil
 }

@@ -171,7 +171,9 @@ func (noHostKV) List(context.Context, string, string, int) ([]sdk.KVEntry, bool,
 	return nil, false, sdk.ErrNoHost
 }
 
-// failingKV fails every call, as a broken host store would.
+func (noHostKV) Set(context.Context, string, []byte, time.Duration) error { return sdk.ErrNoHost }
+
+// failingKV stores, and fails every lookup, as a broken host store could.
 type failingKV struct{ sdk.KV }
 
 func (failingKV) List(context.Context, string, string, int) ([]sdk.KVEntry, bool, error) {
@@ -180,7 +182,7 @@ func (failingKV) List(context.Context, string, string, int) ([]sdk.KVEntry, bool
 
 func TestDuplicatesKVErrorFailsTheBatch(t *testing.T) {
 	a := newSpam()
-	if err := a.Configure(context.Background(), sdk.ConfigureRequest{KV: failingKV{}}); err != nil {
+	if err := a.Configure(context.Background(), sdk.ConfigureRequest{KV: failingKV{sdk.NewMemoryKV()}}); err != nil {
 		t.Fatal(err)
 	}
 	_, err := a.Analyze(context.Background(), []sdk.Comment{comment("a", "u1", "p", campaign)})
@@ -395,5 +397,53 @@ func TestDuplicatesRecordErrorFailsTheBatch(t *testing.T) {
 	_, err := a.Analyze(context.Background(), []sdk.Comment{comment("a", "u1", "p", campaign)})
 	if err == nil || !strings.Contains(err.Error(), "duplicate record: read-only file system") {
 		t.Errorf("Analyze = %v, want the write's error", err)
+	}
+}
+
+// barrierKV holds every SetMany until n of them have stored their writes,
+// so that n batches record before any of them looks up.
+type barrierKV struct {
+	sdk.KV
+	wg *sync.WaitGroup
+}
+
+func (k barrierKV) SetMany(ctx context.Context, w []sdk.KVWrite) error {
+	err := k.KV.(sdk.KVBatcher).SetMany(ctx, w)
+	k.wg.Done()
+	k.wg.Wait()
+	return err
+}
+
+func (k barrierKV) ListMany(ctx context.Context, q []sdk.KVQuery) ([]sdk.KVPage, error) {
+	return k.KV.(sdk.KVBatcher).ListMany(ctx, q)
+}
+
+// Two batches analyzed at once, each with a copy of the same text: each
+// batch records before it looks up, so the copies see each other (looking
+// up first, both would look before either recorded, and neither would).
+func TestDuplicatesInConcurrentBatchesSeeEachOther(t *testing.T) {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	a := newSpam()
+	if err := a.Configure(context.Background(), sdk.ConfigureRequest{Config: sdk.Config{JSON: []byte(`{"model": false}`)}, KV: barrierKV{sdk.NewMemoryKV(), &wg}}); err != nil {
+		t.Fatal(err)
+	}
+	results := make([]sdk.Result, 2)
+	var done sync.WaitGroup
+	for i := range 2 {
+		done.Go(func() {
+			res, err := a.Analyze(context.Background(), []sdk.Comment{comment(fmt.Sprint("c", i), fmt.Sprint("u", i), "p", campaign)})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			results[i] = res[0]
+		})
+	}
+	done.Wait()
+	for i, r := range results {
+		if l, _ := r.Label(labelDuplicate); !strings.HasPrefix(l.Reason, "same text as 1 other comment") {
+			t.Errorf("batch %d: %q, want the other batch's copy counted", i, l.Reason)
+		}
 	}
 }
