@@ -135,7 +135,7 @@
 // [SetMany] and [ListMany] carry a whole batch's writes or listings in one
 // call each (and one commit for the writes), and fall back to a call per
 // key on a KV that cannot batch. The spam analyzer's near-duplicate store
-// went from about 380 to 5,500 comments/s that way.
+// went from a few hundred to a few thousand comments/s that way.
 //
 // # Connectors
 //
