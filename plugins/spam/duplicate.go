@@ -200,8 +200,8 @@ type dupResult struct {
 // duplicates records a batch's comments in the KV, then looks them up, in
 // one SetMany and one ListMany: a batch of 100 comments costs the host two
 // calls and one synced commit, where a lookup and a record per comment and
-// band cost it 800 calls and 400 commits (381 comments/s through the host's
-// KV, against thousands now).
+// band cost it 800 calls and 400 commits (a few hundred comments/s through
+// the host's KV, against thousands now).
 //
 // Within the batch the comments count in order, as if each were looked up
 // and recorded in turn: one counts the copies stored before the batch and
