@@ -228,27 +228,6 @@ func (k *memoryKV) List(_ context.Context, prefix, startAfter string, limit int)
 	return out, more, nil
 }
 
-func (k *memoryKV) SetMany(ctx context.Context, writes []KVWrite) error {
-	for _, w := range writes {
-		if err := k.Set(ctx, w.Key, w.Value, w.TTL); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (k *memoryKV) ListMany(ctx context.Context, queries []KVQuery) ([]KVPage, error) {
-	out := make([]KVPage, len(queries))
-	for i, q := range queries {
-		entries, more, err := k.List(ctx, q.Prefix, q.StartAfter, q.Limit)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = KVPage{Entries: entries, More: more}
-	}
-	return out, nil
-}
-
 // noKV answers every call with ErrNoHost.
 type noKV struct{}
 
@@ -275,11 +254,17 @@ func (k kvClient) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	return r.Value, r.Found, nil
 }
 
-func (k kvClient) set(ctx context.Context, key string, value []byte, ttl time.Duration, onlyIfAbsent bool) (bool, error) {
-	req := &pb.SetRequest{Key: key, Value: value, OnlyIfAbsent: onlyIfAbsent}
+func setRequest(key string, value []byte, ttl time.Duration) *pb.SetRequest {
+	req := &pb.SetRequest{Key: key, Value: value}
 	if ttl > 0 {
 		req.Ttl = durationpb.New(ttl)
 	}
+	return req
+}
+
+func (k kvClient) set(ctx context.Context, key string, value []byte, ttl time.Duration, onlyIfAbsent bool) (bool, error) {
+	req := setRequest(key, value, ttl)
+	req.OnlyIfAbsent = onlyIfAbsent
 	r, err := k.c.Set(ctx, req)
 	if err != nil {
 		return false, fromStatus(err)
@@ -331,10 +316,7 @@ func pageToPB(entries []KVEntry, more bool) *pb.ListResponse {
 func (k kvClient) SetMany(ctx context.Context, writes []KVWrite) error {
 	req := &pb.SetManyRequest{Items: make([]*pb.SetRequest, len(writes))}
 	for i, w := range writes {
-		req.Items[i] = &pb.SetRequest{Key: w.Key, Value: w.Value}
-		if w.TTL > 0 {
-			req.Items[i].Ttl = durationpb.New(w.TTL)
-		}
+		req.Items[i] = setRequest(w.Key, w.Value, w.TTL)
 	}
 	_, err := k.c.SetMany(ctx, req)
 	if status.Code(err) == codes.Unimplemented {

@@ -306,7 +306,7 @@ func (k batchingKV) SetMany(ctx context.Context, writes []sdk.KVWrite) error {
 	k.setManys++
 	k.written += len(writes)
 	k.mu.Unlock()
-	return k.KV.(sdk.KVBatcher).SetMany(ctx, writes)
+	return sdk.SetMany(ctx, k.KV, writes)
 }
 
 func (k batchingKV) ListMany(ctx context.Context, queries []sdk.KVQuery) ([]sdk.KVPage, error) {
@@ -314,7 +314,7 @@ func (k batchingKV) ListMany(ctx context.Context, queries []sdk.KVQuery) ([]sdk.
 	k.listManys++
 	k.queried += len(queries)
 	k.mu.Unlock()
-	return k.KV.(sdk.KVBatcher).ListMany(ctx, queries)
+	return sdk.ListMany(ctx, k.KV, queries)
 }
 
 // A plugin's SetMany and ListMany cross the broker as one call each (in

@@ -151,16 +151,15 @@ func (s *Spam) Analyze(ctx context.Context, comments []sdk.Comment) ([]sdk.Resul
 			toks[i] = model.Tokenize(c.Text)
 		}
 	}
-	var dups []dupResult
-	var dupOK []bool
+	dups := make([]*dupResult, len(comments))
 	if st.kv != nil {
-		var err error
-		dups, dupOK, err = st.duplicates(ctx, comments, toks, st.now())
+		found, err := st.duplicates(ctx, comments, toks, st.now())
 		switch {
-		case errors.Is(err, sdk.ErrNoHost):
-			dups, dupOK = nil, nil
+		case errors.Is(err, sdk.ErrNoHost): // no host services: no duplicate signal
 		case err != nil:
 			return nil, err // "duplicate lookup: ..." or "duplicate record: ..."
+		default:
+			dups = found
 		}
 	}
 	results := make([]sdk.Result, len(comments))
@@ -168,11 +167,7 @@ func (s *Spam) Analyze(ctx context.Context, comments []sdk.Comment) ([]sdk.Resul
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		var dup *dupResult
-		if dupOK != nil && dupOK[i] {
-			dup = &dups[i]
-		}
-		results[i] = st.analyze(c, toks[i], dup)
+		results[i] = st.analyze(c, toks[i], dups[i])
 	}
 	return results, nil
 }

@@ -210,8 +210,8 @@ type dupResult struct {
 // host runs at the same time: of two such copies, the one looked up last
 // always sees the other, where looking up first would let each miss the
 // other. A comment's own earlier entries (a re-analysis, an edit) never
-// count. ok[i] is false for a comment too short to compare.
-func (s *state) duplicates(ctx context.Context, comments []sdk.Comment, toks [][]model.Token, now time.Time) (res []dupResult, ok []bool, err error) {
+// count. A comment too short to compare has no result.
+func (s *state) duplicates(ctx context.Context, comments []sdk.Comment, toks [][]model.Token, now time.Time) ([]*dupResult, error) {
 	type cand struct {
 		i       int // index in comments
 		self    string
@@ -234,9 +234,9 @@ func (s *state) duplicates(ctx context.Context, comments []sdk.Comment, toks [][
 		}
 		cands = append(cands, cd)
 	}
-	res, ok = make([]dupResult, len(comments)), make([]bool, len(comments))
+	res := make([]*dupResult, len(comments))
 	if len(cands) == 0 {
-		return res, ok, nil
+		return res, nil
 	}
 	window := time.Duration(s.cfg.DuplicateWindow)
 	writes := make([]sdk.KVWrite, 0, len(cands)*numBands)
@@ -252,11 +252,11 @@ func (s *state) duplicates(ctx context.Context, comments []sdk.Comment, toks [][
 		ours[cd.self] = true
 	}
 	if err := sdk.SetMany(ctx, s.kv, writes); err != nil {
-		return nil, nil, fmt.Errorf("duplicate record: %w", err)
+		return nil, fmt.Errorf("duplicate record: %w", err)
 	}
 	pages, err := sdk.ListMany(ctx, s.kv, queries)
 	if err != nil {
-		return nil, nil, fmt.Errorf("duplicate lookup: %w", err)
+		return nil, fmt.Errorf("duplicate lookup: %w", err)
 	}
 	inWindow := func(a, b time.Time) bool { d := a.Sub(b); return d <= window && d >= -window }
 	// earlier holds, per bucket, the batch's comments looked up so far.
@@ -312,10 +312,9 @@ func (s *state) duplicates(ctx context.Context, comments []sdk.Comment, toks [][
 			authors[de.Author] = true
 			posts[de.Post] = true
 		}
-		res[cd.i] = dupResult{others: len(matched), authors: len(authors), posts: len(posts), atLeast: truncated}
-		ok[cd.i] = true
+		res[cd.i] = &dupResult{others: len(matched), authors: len(authors), posts: len(posts), atLeast: truncated}
 	}
-	return res, ok, nil
+	return res, nil
 }
 
 // duplicateSignal turns a lookup into evidence.

@@ -315,11 +315,11 @@ func (k *batchCountingKV) List(ctx context.Context, p, after string, n int) ([]s
 }
 func (k *batchCountingKV) SetMany(ctx context.Context, w []sdk.KVWrite) error {
 	k.count("SetMany")
-	return k.KV.(sdk.KVBatcher).SetMany(ctx, w)
+	return sdk.SetMany(ctx, k.KV, w)
 }
 func (k *batchCountingKV) ListMany(ctx context.Context, q []sdk.KVQuery) ([]sdk.KVPage, error) {
 	k.count("ListMany")
-	return k.KV.(sdk.KVBatcher).ListMany(ctx, q)
+	return sdk.ListMany(ctx, k.KV, q)
 }
 
 // A batch is looked up and recorded in one call each, and says exactly what
@@ -408,14 +408,14 @@ type barrierKV struct {
 }
 
 func (k barrierKV) SetMany(ctx context.Context, w []sdk.KVWrite) error {
-	err := k.KV.(sdk.KVBatcher).SetMany(ctx, w)
+	err := sdk.SetMany(ctx, k.KV, w)
 	k.wg.Done()
 	k.wg.Wait()
 	return err
 }
 
 func (k barrierKV) ListMany(ctx context.Context, q []sdk.KVQuery) ([]sdk.KVPage, error) {
-	return k.KV.(sdk.KVBatcher).ListMany(ctx, q)
+	return sdk.ListMany(ctx, k.KV, q)
 }
 
 // Two batches analyzed at once, each with a copy of the same text: each
