@@ -93,18 +93,17 @@ func (r *remote) do(ctx context.Context, method, path string, in, out any) error
 		var e struct {
 			Error string `json:"error"`
 		}
-		_ = json.NewDecoder(resp.Body).Decode(&e)
-		if e.Error == "" {
-			e.Error = resp.Status
+		if json.NewDecoder(resp.Body).Decode(&e) != nil || e.Error == "" {
+			// Not the daemon's error shape: something else holds the port.
+			return fmt.Errorf("%s %s answered %s, not as moderator's daemon does; is [http] listen (%s) another service's address?", method, path, resp.Status, r.addr)
 		}
-		err := errors.New(e.Error)
 		switch resp.StatusCode {
 		case http.StatusNotFound:
-			err = fmt.Errorf("%s: %w", e.Error, store.ErrNotFound)
+			return wrapped{e.Error, store.ErrNotFound}
 		case http.StatusUnauthorized:
-			err = fmt.Errorf("the daemon at %s refused the admin token (set [http] admin_token to the daemon's)", r.addr)
+			return fmt.Errorf("the daemon at %s refused the admin token (set [http] admin_token to the daemon's)", r.addr)
 		}
-		return err
+		return errors.New(e.Error)
 	}
 	if w, ok := out.(io.Writer); ok {
 		_, err = io.Copy(w, resp.Body)
@@ -196,3 +195,13 @@ func (r *remote) Backup(ctx context.Context, w io.Writer) error {
 }
 
 func (r *remote) Close() {}
+
+// wrapped is an error with the daemon's own words that still matches the
+// sentinel its status stands for.
+type wrapped struct {
+	msg string
+	is  error
+}
+
+func (w wrapped) Error() string { return w.msg }
+func (w wrapped) Unwrap() error { return w.is }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/user"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -66,6 +67,12 @@ func (e *env) decisionsCmd() *cobra.Command {
 			if f.BeforeID != "" && f.Before.IsZero() {
 				return usageError{errors.New("--before-id goes with --before: the page starts after the decision seen then with that id")}
 			}
+			if f.Limit < 1 || f.Limit > store.MaxLimit {
+				return usageError{fmt.Errorf("--limit %d: want 1..%d", f.Limit, store.MaxLimit)}
+			}
+			if err := f.Validate(); err != nil {
+				return usageError{fmt.Errorf("--%s", err)}
+			}
 			return e.withBackend(cmd, false, func(b backend) error {
 				recs, err := b.Decisions(cmd.Context(), f)
 				if err != nil {
@@ -88,7 +95,7 @@ func (e *env) decisionsCmd() *cobra.Command {
 	list.Flags().StringVar(&f.Action, "action", "", "only this action")
 	list.Flags().StringVar(&f.Rule, "rule", "", "only this rule")
 	list.Flags().IntVar(&f.Limit, "limit", 50, "at most this many")
-	list.Flags().StringVar(&before, "before", "", "the next page: only decisions after the one seen at this time (its seen_at)")
+	list.Flags().StringVar(&before, "before", "", "the next page: only decisions older than the one seen at this time (its seen_at), as the \"more:\" line gives")
 	list.Flags().StringVar(&f.BeforeID, "before-id", "", "with --before: the id of the last decision of the previous page")
 	list.Flags().BoolVar(&e.json, "json", false, "print JSON")
 
@@ -119,8 +126,11 @@ func (e *env) decisionsCmd() *cobra.Command {
 			if action == "" {
 				return usageError{fmt.Errorf("--action is required")}
 			}
+			if err := pipeline.ValidVerdict(action); err != nil {
+				return usageError{fmt.Errorf("--action %q: choose approve, flag, hide or delete", action)}
+			}
 			if by == "" {
-				by = os.Getenv("USER")
+				by = whoAmI()
 			}
 			return e.withBackend(cmd, true, func(b backend) error {
 				rec, err := b.Override(cmd.Context(), args[0], action, reason, by)
@@ -141,6 +151,18 @@ func (e *env) decisionsCmd() *cobra.Command {
 	override.Flags().StringVar(&reason, "reason", "", "why, for the audit trail")
 	override.Flags().StringVar(&by, "by", "", "who (default: $USER)")
 	return group("decisions", "Review what moderator decided and why", list, show, override)
+}
+
+// whoAmI names the operator for the audit trail: $USER, else the account's
+// login name (services and containers often run without $USER).
+func whoAmI() string {
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return ""
 }
 
 func nonNil[T any](s []T) []T {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/moderatorbot/moderator/core/store"
@@ -22,26 +23,72 @@ type Overrider interface {
 	Save(ctx context.Context, steps []store.Step) error
 }
 
-// Effective is what is in force on the platform for a record: the last
-// action that was applied there ("" when none was).
-func Effective(r store.Record) string {
-	for i := len(r.Overrides) - 1; i >= 0; i-- {
-		o := r.Overrides[i]
-		if o.Platform != nil && o.Platform.Err == "" {
-			return o.Action
+// Standing is what a record's applied actions left on the platform. Hidden
+// and flagged are separate marks: a flag does not undo a hide, nor an unhide
+// a flag (no platform withdraws a report).
+type Standing struct {
+	Hidden, Flagged, Deleted bool
+}
+
+// StandingOf replays the actions the platform accepted for a record, the
+// policy's and then the overrides', in order.
+func StandingOf(r store.Record) Standing {
+	var s Standing
+	apply := func(action string) {
+		switch action {
+		case sdk.ActionHide:
+			s.Hidden = true
+		case sdk.ActionUnhide:
+			s.Hidden = false
+		case sdk.ActionFlag:
+			s.Flagged = true
+		case sdk.ActionDelete:
+			s.Deleted = true
 		}
 	}
 	if d := r.Decision; d != nil && d.Platform != nil && d.Platform.Err == "" {
-		return d.Action
+		apply(d.Action)
 	}
-	return ""
+	for _, o := range r.Overrides {
+		if o.Platform != nil && o.Platform.Err == "" {
+			apply(platformActionOf(o.Action))
+		}
+	}
+	return s
 }
+
+// platformActionOf is the platform call an override to verdict makes when
+// it makes one: approving unhides, the others are their own action.
+func platformActionOf(verdict string) string {
+	if verdict == sdk.ActionApprove {
+		return sdk.ActionUnhide
+	}
+	return verdict
+}
+
+// ValidVerdict reports whether a human may override to verdict.
+func ValidVerdict(verdict string) error {
+	switch verdict {
+	case sdk.ActionApprove, sdk.ActionFlag, sdk.ActionHide, sdk.ActionDelete:
+		return nil
+	}
+	return fmt.Errorf("override to %q: choose approve, flag, hide or delete: %w", verdict, ErrBadVerdict)
+}
+
+// ErrBadVerdict is returned for an override to something other than
+// approve, flag, hide or delete.
+var ErrBadVerdict = errors.New("not a verdict")
 
 // Override replaces a decision's outcome with a human's verdict (approve,
 // flag, hide or delete) and makes the platform match it: approving a hidden
-// comment unhides it. The correction is recorded next to the decision, with
+// comment unhides it, whatever was done to it since it was hidden. A flag
+// only adds the platform's flag and leaves a hide in place. A verdict the
+// platform already shows calls nothing. The correction is recorded next to the decision, with
 // what the platform answered; the decision itself is never rewritten.
 func (p *Pipeline) Override(ctx context.Context, st Overrider, id, verdict, reason, by string) (store.Record, error) {
+	if err := ValidVerdict(verdict); err != nil {
+		return store.Record{}, err
+	}
 	rec, err := st.Get(ctx, id)
 	if err != nil {
 		return rec, err
@@ -54,18 +101,15 @@ func (p *Pipeline) Override(ctx context.Context, st Overrider, id, verdict, reas
 			return rec, ErrPending
 		}
 	}
-	switch verdict {
-	case sdk.ActionApprove, sdk.ActionFlag, sdk.ActionHide, sdk.ActionDelete:
-	default:
-		return rec, fmt.Errorf("override to %q: choose approve, flag, hide or delete", verdict)
-	}
-	platformAction := verdict
-	switch current := Effective(rec); {
-	case current == sdk.ActionDelete:
+	platformAction := platformActionOf(verdict)
+	switch s := StandingOf(rec); {
+	case s.Deleted && verdict == sdk.ActionDelete:
+		platformAction = "" // already done
+	case s.Deleted:
 		return rec, fmt.Errorf("comment was deleted on the platform: %w", ErrCannotUndo)
-	case verdict == sdk.ActionApprove && current == sdk.ActionHide:
-		platformAction = sdk.ActionUnhide
-	case verdict == sdk.ActionApprove || verdict == current:
+	case verdict == sdk.ActionApprove && !s.Hidden,
+		verdict == sdk.ActionHide && s.Hidden,
+		verdict == sdk.ActionFlag && s.Flagged:
 		platformAction = "" // nothing to change on the platform
 	}
 	o := store.Override{At: time.Now().UTC(), Action: verdict, Reason: reason, By: by}
@@ -83,7 +127,12 @@ func (p *Pipeline) Override(ctx context.Context, st Overrider, id, verdict, reas
 		if err != nil {
 			return rec, fmt.Errorf("override: %s on the platform: %w", platformAction, err)
 		}
-		o.Platform = &store.PlatformAnswer{At: time.Now().UTC(), Changed: resp.Changed, Detail: platformAction + ": " + resp.Detail}
+		detail := resp.Detail
+		if !strings.HasPrefix(detail, platformAction) {
+			// Say which call the answer is to, unless the connector did.
+			detail = platformAction + ": " + detail
+		}
+		o.Platform = &store.PlatformAnswer{At: time.Now().UTC(), Changed: resp.Changed, Detail: detail}
 	}
 	rec.Overrides = append(rec.Overrides, o)
 	wasInReview := rec.InReview

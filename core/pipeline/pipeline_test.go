@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -348,8 +349,8 @@ func TestOverride(t *testing.T) {
 	if len(rec.Overrides) != 1 || rec.Overrides[0].By != "alice" || rec.Overrides[0].Platform == nil || rec.Decision.Action != "hide" {
 		t.Errorf("record %+v", rec)
 	}
-	if Effective(f.record(t, ids[0])) != "approve" {
-		t.Errorf("effective %q", Effective(f.record(t, ids[0])))
+	if s := StandingOf(f.record(t, ids[0])); s != (Standing{}) {
+		t.Errorf("standing after the unhide: %+v", s)
 	}
 
 	// The review queue is resolved by an override; a hide is applied.
@@ -377,6 +378,56 @@ func TestOverride(t *testing.T) {
 	}
 	if _, err := p.Override(ctx, f.store, ids[2], "approve", "", ""); !errors.Is(err, ErrCannotUndo) {
 		t.Errorf("undo of a delete: %v", err)
+	}
+}
+
+// TestOverrideSequences checks that each override makes the one platform
+// call that brings the comment to the verdict, given everything applied to
+// it before, and none when the platform already shows it.
+func TestOverrideSequences(t *testing.T) {
+	tests := []struct {
+		name     string
+		verdicts []string
+		calls    []string // platform calls made by the overrides, in order
+		standing Standing
+		err      error // of the last override
+	}{
+		{"approve after a flag still unhides", []string{"flag", "approve"}, []string{"flag", "unhide"}, Standing{Flagged: true}, nil},
+		{"hide again is nothing", []string{"hide"}, nil, Standing{Hidden: true}, nil},
+		{"flag twice flags once", []string{"flag", "flag"}, []string{"flag"}, Standing{Hidden: true, Flagged: true}, nil},
+		{"approve, then hide again", []string{"approve", "hide"}, []string{"unhide", "hide"}, Standing{Hidden: true}, nil},
+		{"approve twice unhides once", []string{"approve", "approve"}, []string{"unhide"}, Standing{}, nil},
+		{"delete twice deletes once", []string{"delete", "delete"}, []string{"delete"}, Standing{Hidden: true, Deleted: true}, nil},
+		{"nothing after a delete", []string{"delete", "approve"}, []string{"delete"}, Standing{Hidden: true, Deleted: true}, ErrCannotUndo},
+		{"not a verdict", []string{"unhide"}, nil, Standing{Hidden: true}, ErrBadVerdict},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, false, local("threats", &wordAnalyzer{word: "hurt", label: "threat"}, "hold"))
+			ids := f.intake(t, "I will hurt you")
+			f.run(t, f.idle)
+			if calls := f.plat.Calls(); len(calls) != 1 || calls[0].Action != "hide" {
+				t.Fatalf("policy's calls %+v", calls)
+			}
+			p, _ := New(f.opts)
+			var err error
+			for _, v := range tt.verdicts {
+				_, err = p.Override(context.Background(), f.store, ids[0], v, "", "ops")
+			}
+			if !errors.Is(err, tt.err) {
+				t.Errorf("last override: %v, want %v", err, tt.err)
+			}
+			var got []string
+			for _, c := range f.plat.Calls()[1:] {
+				got = append(got, c.Action)
+			}
+			if !slices.Equal(got, tt.calls) {
+				t.Errorf("platform calls %q, want %q", got, tt.calls)
+			}
+			if s := StandingOf(f.record(t, ids[0])); s != tt.standing {
+				t.Errorf("standing %+v, want %+v", s, tt.standing)
+			}
+		})
 	}
 }
 

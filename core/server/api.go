@@ -129,7 +129,7 @@ func reply(w http.ResponseWriter, v any, err error) {
 		writeError(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, store.ErrExists), errors.Is(err, pipeline.ErrPending), errors.Is(err, pipeline.ErrCannotUndo):
 		writeError(w, http.StatusConflict, err.Error())
-	case errors.As(err, &bad):
+	case errors.As(err, &bad), errors.Is(err, pipeline.ErrBadVerdict):
 		writeError(w, http.StatusBadRequest, err.Error())
 	default:
 		writeError(w, http.StatusInternalServerError, err.Error())
@@ -161,8 +161,8 @@ func parseFilter(r *http.Request) (store.Filter, error) {
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return f, fmt.Errorf("limit must be 1..1000, got %q", v)
+		if err != nil || n < 1 || n > store.MaxLimit {
+			return f, fmt.Errorf("limit must be 1..%d, got %q", store.MaxLimit, v)
 		}
 		f.Limit = n
 	}
@@ -176,7 +176,7 @@ func parseFilter(r *http.Request) (store.Filter, error) {
 	if f.BeforeID = q.Get("before_id"); f.BeforeID != "" && f.Before.IsZero() {
 		return f, errors.New("before_id goes with before: the next page starts after the record seen at before with id before_id")
 	}
-	return f, nil
+	return f, f.Validate()
 }
 
 // listing is the reply to a listing: the records and, when the page is

@@ -125,10 +125,11 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 // admin requires the bearer token. The comparison takes the same time
 // whatever the token, so it cannot be guessed byte by byte.
 func (s *Server) admin(h http.HandlerFunc) http.Handler {
-	want := []byte("Bearer " + s.opts.AdminToken)
+	want := []byte(s.opts.AdminToken)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := []byte(r.Header.Get("Authorization"))
-		if subtle.ConstantTimeCompare(got, want) != 1 {
+		// The scheme is case-insensitive (RFC 9110, section 11.1).
+		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !strings.EqualFold(scheme, "Bearer") || len(want) == 0 || subtle.ConstantTimeCompare([]byte(token), want) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="moderator"`)
 			writeError(w, http.StatusUnauthorized, "missing or wrong admin token")
 			return

@@ -43,6 +43,9 @@ func (f *fakeAPI) Decision(_ context.Context, id string) (store.Record, error) {
 	return r, nil
 }
 func (f *fakeAPI) Override(_ context.Context, id, action, _, _ string) (store.Record, error) {
+	if err := pipeline.ValidVerdict(action); err != nil {
+		return store.Record{}, err
+	}
 	if id == "busy" {
 		return store.Record{}, pipeline.ErrPending
 	}
@@ -89,7 +92,10 @@ func start(t *testing.T, ready bool) (*Server, *fakeAPI) {
 
 func call(t *testing.T, s *Server, method, path, token, body string) (int, string) {
 	req, _ := http.NewRequest(method, "http://"+s.Addr().String()+path, strings.NewReader(body))
-	if token != "" {
+	switch {
+	case strings.Contains(token, " "): // a whole header: scheme and token
+		req.Header.Set("Authorization", token)
+	case token != "":
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := http.DefaultClient.Do(req)
@@ -114,6 +120,10 @@ func TestAPI(t *testing.T) {
 		{"no token", "GET", "/api/v1/plugins", "", "", 401, "missing or wrong admin token"},
 		{"wrong token", "GET", "/api/v1/plugins", "tok2", "", 401, "missing or wrong admin token"},
 		{"plugins", "GET", "/api/v1/plugins", "tok", "", 200, `"instance": "rules"`},
+		{"the scheme in any case", "GET", "/api/v1/plugins", "bearer tok", "", 200, `"instance": "rules"`},
+		{"another scheme", "GET", "/api/v1/plugins", "Basic tok", "", 401, "missing or wrong admin token"},
+		{"unknown state", "GET", "/api/v1/decisions?state=acted,bogus", "tok", "", 400, `state \"bogus\": choose from seen, held`},
+		{"unknown action", "GET", "/api/v1/decisions?action=obliterate", "tok", "", 400, `action \"obliterate\"`},
 		{"decisions", "GET", "/api/v1/decisions?state=acted,failed&limit=5&connector=x", "tok", "", 200, `"id": "abc"`},
 		{"bad limit", "GET", "/api/v1/decisions?limit=0", "tok", "", 400, "limit must be 1..1000"},
 		{"bad before", "GET", "/api/v1/decisions?before=yesterday", "tok", "", 400, "RFC 3339"},
@@ -123,6 +133,8 @@ func TestAPI(t *testing.T) {
 		{"unknown decision", "GET", "/api/v1/decisions/nope", "tok", "", 404, "not found"},
 		{"override", "POST", "/api/v1/decisions/abc/override", "tok", `{"action":"approve","reason":"r"}`, 200, `"action": "approve"`},
 		{"override in progress", "POST", "/api/v1/decisions/busy/override", "tok", `{"action":"approve"}`, 409, "still being processed"},
+		{"override to a non-verdict", "POST", "/api/v1/decisions/abc/override", "tok", `{"action":"obliterate"}`, 400, `choose approve, flag, hide or delete`},
+		{"override with no verdict", "POST", "/api/v1/decisions/abc/override", "tok", `{}`, 400, `choose approve, flag, hide or delete`},
 		{"override bad body", "POST", "/api/v1/decisions/abc/override", "tok", `{"verdict":"approve"}`, 400, `unknown field`},
 		{"review", "GET", "/api/v1/review", "tok", "", 200, `"review"`},
 		{"add target", "POST", "/api/v1/targets", "tok", `{"connector":"x","kind":"post","id":"1"}`, 201, `"id": "1"`},

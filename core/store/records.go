@@ -746,7 +746,7 @@ func (s *Store) Get(ctx context.Context, id string) (Record, error) {
 	var rec Record
 	err := s.db.View(func(txn *badger.Txn) error { return getRecord(txn, id, &rec) })
 	if errors.Is(err, badger.ErrKeyNotFound) {
-		return rec, fmt.Errorf("no decision or comment with id %q: %w", id, ErrNotFound)
+		return rec, fmt.Errorf("no decision with id %q (an id from the first column of decisions list, not the platform's comment id): %w", id, ErrNotFound)
 	}
 	return rec, err
 }
@@ -773,6 +773,39 @@ type Filter struct {
 
 // DefaultLimit is how many records a listing returns when Filter.Limit is 0.
 const DefaultLimit = 50
+
+// MaxLimit is the largest page a listing returns: larger ones would hold a
+// read transaction and the reply in memory for too long.
+const MaxLimit = 1000
+
+// States lists every comment state, in the order a comment goes through them.
+var States = []State{StateSeen, StateHeld, StateDecided, StateActed, StateFailed}
+
+// Validate says what is wrong with a filter that can match nothing by
+// construction (a state or action that does not exist) or asks for a page
+// out of bounds, so that a typo is an error rather than an empty listing.
+func (f Filter) Validate() error {
+	for _, st := range f.States {
+		if !slices.Contains(States, st) {
+			return fmt.Errorf("state %q: choose from %s", st, joinNames(States))
+		}
+	}
+	if f.Action != "" && !slices.Contains(sdk.Actions, f.Action) {
+		return fmt.Errorf("action %q: choose from %s", f.Action, joinNames(sdk.Actions))
+	}
+	if f.Limit < 0 || f.Limit > MaxLimit {
+		return fmt.Errorf("limit must be 1..%d, got %d", MaxLimit, f.Limit)
+	}
+	return nil
+}
+
+func joinNames[T ~string](vs []T) string {
+	q := make([]string, len(vs))
+	for i, v := range vs {
+		q[i] = string(v)
+	}
+	return strings.Join(q, ", ")
+}
 
 // after says whether r comes after the paging position in a listing.
 func (f Filter) after(r *Record) bool {
@@ -810,7 +843,10 @@ func (f Filter) match(r *Record) bool {
 
 // List returns records, newest first.
 func (s *Store) List(ctx context.Context, f Filter) ([]Record, error) {
-	if f.Limit <= 0 {
+	if err := f.Validate(); err != nil {
+		return nil, fmt.Errorf("list records: %w", err)
+	}
+	if f.Limit == 0 {
 		f.Limit = DefaultLimit
 	}
 	if f.Review {

@@ -114,6 +114,14 @@ func TestExitStatus(t *testing.T) {
 		{"stray argument", []string{"config", "check", "extra"}, 2, "takes no arguments", ""},
 		{"missing config", []string{"config", "check", "--config", "/nonexistent/moderator.toml"}, 1, "/nonexistent/moderator.toml: cannot read config", ""},
 		{"good config", []string{"config", "check", "--config", good.config}, 0, "", "OK (0 connectors, 0 analyzers"},
+		// Mistakes in a listing's filter are usage errors caught before
+		// anything is opened, not an empty listing.
+		{"unknown state", []string{"decisions", "list", "--config", good.config, "--state", "acted,bogus"}, 2, `--state "bogus": choose from seen, held, decided, acted, failed`, ""},
+		{"unknown action", []string{"decisions", "list", "--config", good.config, "--action", "x"}, 2, `--action "x": choose from approve`, ""},
+		{"no rows", []string{"decisions", "list", "--config", good.config, "--limit", "0"}, 2, "--limit 0: want 1..1000", ""},
+		{"too many rows", []string{"decisions", "list", "--config", good.config, "--limit", "5000"}, 2, "--limit 5000: want 1..1000", ""},
+		{"not a verdict", []string{"decisions", "override", "abc", "--config", good.config, "--action", "obliterate"}, 2, `--action "obliterate": choose approve, flag, hide or delete`, ""},
+		{"unknown decision", []string{"decisions", "show", "abc", "--config", good.config}, 1, `no decision with id "abc"`, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -504,4 +512,29 @@ func BenchmarkRunToReady(b *testing.B) {
 		d.cmd.Wait()
 	}
 	b.ReportMetric(float64(total.Milliseconds())/float64(n), "ms-to-ready")
+}
+
+// TestAnotherServiceOnTheAddress: when something other than the daemon
+// answers on [http] listen, the command says so instead of passing that
+// service's 404 off as "not found".
+func TestAnotherServiceOnTheAddress(t *testing.T) {
+	s := newSetup(t, "")
+	// The token a daemon that ran before left behind.
+	if err := os.MkdirAll(filepath.Join(s.dir, "data"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.dir, "data", "admin.token"), []byte("tok\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.NotFoundHandler()}
+	go srv.Serve(ln)
+	defer srv.Close()
+	_, stderr, code := moderator(t, "decisions", "show", "abc", "--config", s.config)
+	if code != 1 || !strings.Contains(stderr, "answered 404 Not Found, not as moderator's daemon does") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
 }
