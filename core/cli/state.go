@@ -328,6 +328,11 @@ func (e *env) backupCmd() *cobra.Command {
 					if err == nil {
 						err = f.Sync()
 					}
+					if err == nil {
+						// The daemon's answer was 200 before it streamed the
+						// backup: only its end marker says it all arrived.
+						err = verifyFile(out + ".partial")
+					}
 					if cerr := f.Close(); err == nil {
 						err = cerr
 					}
@@ -364,6 +369,14 @@ func (e *env) restoreCmd() *cobra.Command {
 				return err
 			}
 			defer f.Close()
+			// Check the whole file before a byte of it is loaded, so that a
+			// file that is not a whole backup changes nothing.
+			if err := store.VerifyBackup(f); err != nil {
+				return fmt.Errorf("%s: %w", in, err)
+			}
+			if _, err := f.Seek(0, io.SeekStart); err != nil {
+				return err
+			}
 			off, err := daemon.OpenOffline(cmd.Context(), cfg, daemon.NewLogger(cfg.Moderator, e.stderr), false)
 			if err != nil {
 				return err
@@ -383,6 +396,18 @@ func (e *env) restoreCmd() *cobra.Command {
 	cmd.Flags().StringVar(&in, "in", "", "backup file")
 	cmd.Flags().BoolVar(&force, "force", false, "restore into a data directory that already holds state")
 	return cmd
+}
+
+func verifyFile(name string) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := store.VerifyBackup(f); err != nil {
+		return fmt.Errorf("the backup did not arrive whole: %w", err)
+	}
+	return nil
 }
 
 type countingWriter struct {

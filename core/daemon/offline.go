@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/moderatorbot/moderator/core/config"
@@ -67,12 +68,22 @@ func (o *Offline) ReplayProgress(ctx context.Context, progress func(int)) (pipel
 	return o.pipeline.Replay(ctx, o.store, progress)
 }
 
-// Restore loads a backup into the (empty) store.
-func (o *Offline) Restore(r interface{ Read([]byte) (int, error) }, force bool) error {
-	if !force && !o.store.Empty() {
+// Restore loads a backup into the (empty) store. Restoring into an empty
+// store is all or nothing: when the backup turns out not to be whole, what
+// it loaded is dropped again. With force, into a store that holds state,
+// check the file with store.VerifyBackup first.
+func (o *Offline) Restore(r io.Reader, force bool) error {
+	empty := o.store.Empty()
+	if !force && !empty {
 		return fmt.Errorf("the data directory %s already holds state; restore into an empty one, or pass --force to merge", o.cfg.Moderator.DataDir)
 	}
-	return o.store.Restore(r)
+	err := o.store.Restore(r)
+	if err != nil && empty {
+		if derr := o.store.DropAll(); derr != nil {
+			return fmt.Errorf("%w; then %w: remove %s by hand", err, derr, o.cfg.Moderator.DataDir)
+		}
+	}
+	return err
 }
 
 // Close stops the plugins and closes the store.

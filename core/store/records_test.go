@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"reflect"
@@ -1007,6 +1008,133 @@ func TestScansHandOutEveryEntryOnce(t *testing.T) {
 			}
 			if q, h, _ := s.Depth(); q != 0 || h != 0 {
 				t.Errorf("left %d queued, %d held", q, h)
+			}
+		})
+	}
+}
+
+// TestRestoreRefusesWhatIsNotAWholeBackup: every way a file can fail to be a
+// whole backup is found by VerifyBackup, and Restore into an empty store
+// loads none of it once a caller drops what a failed load left.
+func TestRestoreRefusesWhatIsNotAWholeBackup(t *testing.T) {
+	ctx := context.Background()
+	src, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	// Enough to take several chunks.
+	for i := range 30 {
+		if _, err := src.Intake(ctx, "x", "poll", comments(100, fmt.Sprintf("batch %d ", i)), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	if err := src.Backup(&buf); err != nil {
+		t.Fatal(err)
+	}
+	whole := buf.Bytes()
+	if err := VerifyBackup(bytes.NewReader(whole)); err != nil {
+		t.Fatalf("a whole backup: %v", err)
+	}
+	firstChunk := len(backupMagic) + 4 + int(binary.BigEndian.Uint32(whole[len(backupMagic):]))
+	flipped := bytes.Clone(whole)
+	flipped[len(whole)/2] ^= 0x40
+	tests := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"empty", nil, "the file is empty"},
+		{"another file", []byte("[moderator]\ndata_dir = \"x\"\n"), "does not start as a backup"},
+		{"Badger's bare stream", whole[len(backupMagic):], "does not start as a backup"},
+		{"only the magic", whole[:len(backupMagic)], "ends after 0 bytes"},
+		{"cut at a chunk boundary", whole[:firstChunk], "before its end"},
+		{"cut inside a chunk", whole[:firstChunk-7], "before its end"},
+		{"cut in the checksum", whole[:len(whole)-5], "before its end"},
+		{"a flipped bit", flipped, ""}, // a bad length, a bad chunk or a bad sum, depending on where
+		{"bytes after the end", append(bytes.Clone(whole), 0), "bytes follow the end"},
+		{"a huge chunk", append([]byte(backupMagic), 0xff, 0xff, 0xff, 0xff), "corrupt after 0 bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := VerifyBackup(bytes.NewReader(tt.data))
+			if !errors.Is(err, ErrBadBackup) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("verify: %v, want ErrBadBackup saying %q", err, tt.want)
+			}
+			dst, err := Open(t.TempDir(), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer dst.Close()
+			if err := dst.Restore(bytes.NewReader(tt.data)); !errors.Is(err, ErrBadBackup) {
+				t.Errorf("restore: %v, want ErrBadBackup", err)
+			}
+			if err := dst.DropAll(); err != nil {
+				t.Fatal(err)
+			}
+			if !dst.Empty() {
+				t.Error("the store holds state after DropAll")
+			}
+		})
+	}
+}
+
+// TestRestoredQueueKeepsItsOrder: a backup taken while the queue's
+// sequence lease was out, restored into a store that leased the same
+// amount, must not number new entries below the restored ones, in the
+// restoring process or after a reopen.
+func TestRestoredQueueKeepsItsOrder(t *testing.T) {
+	ctx := context.Background()
+	src, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if _, err := src.Intake(ctx, "x", "poll", comments(5, "old "), nil); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := src.Backup(&buf); err != nil {
+		t.Fatal(err)
+	}
+	maxSeq := func(s *Store) (old, new uint64) {
+		t.Helper()
+		work, _, err := s.Queued(ctx, 0, 100, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range work {
+			if w.Record.Comment.Version == "old " {
+				old = max(old, w.Seq)
+			} else if new == 0 || w.Seq < new {
+				new = w.Seq
+			}
+		}
+		return old, new
+	}
+	for _, reopen := range []bool{false, true} {
+		t.Run(fmt.Sprintf("reopen=%v", reopen), func(t *testing.T) {
+			dir := t.TempDir()
+			dst, err := Open(dir, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := dst.Restore(bytes.NewReader(buf.Bytes())); err != nil {
+				t.Fatal(err)
+			}
+			if reopen {
+				dst.Close()
+				if dst, err = Open(dir, Options{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			defer dst.Close()
+			if _, err := dst.Intake(ctx, "x", "poll", comments(3, "new "), nil); err != nil {
+				t.Fatal(err)
+			}
+			if old, new := maxSeq(dst); old == 0 || new <= old {
+				t.Errorf("new entries from %d, restored ones up to %d", new, old)
 			}
 		})
 	}

@@ -134,26 +134,12 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.Retention <= 0 {
 		opts.Retention = 30 * 24 * time.Hour
 	}
-	seq, err := db.GetSequence([]byte{nsSeq, 'q'}, 1000)
+	allocated, seq, err := leaseQueueSeq(db)
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open store in %s: queue sequence: %w", dir, err)
+		return nil, fmt.Errorf("open store in %s: %w", dir, err)
 	}
-	s := &Store{db: db, log: opts.Logger, stop: make(chan struct{}), queueSeq: seq, retention: opts.Retention, notifyCh: make(chan struct{}, 1), pending: map[uint64]bool{}, fresh: map[uint64]Record{}}
-	// Everything queued before this start is committed: the watermark
-	// starts above it.
-	err = db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{nsQueue}, Reverse: true, PrefetchValues: false})
-		defer it.Close()
-		if it.Seek([]byte{nsQueue + 1}); it.ValidForPrefix([]byte{nsQueue}) {
-			s.allocated = binary.BigEndian.Uint64(it.Item().Key()[1:9])
-		}
-		return nil
-	})
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open store in %s: read queue: %w", dir, err)
-	}
+	s := &Store{db: db, log: opts.Logger, stop: make(chan struct{}), queueSeq: seq, retention: opts.Retention, notifyCh: make(chan struct{}, 1), pending: map[uint64]bool{}, fresh: map[uint64]Record{}, allocated: allocated}
 	s.unknownBelow = s.allocated + 1
 	q, h, err := s.countWork()
 	if err != nil {
@@ -167,6 +153,68 @@ func Open(dir string, opts Options) (*Store, error) {
 		go s.gcLoop(opts.GCInterval)
 	}
 	return s, nil
+}
+
+var queueSeqKey = []byte{nsSeq, 'q'}
+
+// leaseQueueSeq finds the highest queue entry's sequence and leases the
+// queue's sequence above it.
+func leaseQueueSeq(db *badger.DB) (uint64, *badger.Sequence, error) {
+	var allocated uint64
+	err := db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{nsQueue}, Reverse: true, PrefetchValues: false})
+		defer it.Close()
+		if it.Seek([]byte{nsQueue + 1}); it.ValidForPrefix([]byte{nsQueue}) {
+			allocated = binary.BigEndian.Uint64(it.Item().Key()[1:9])
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, nil, fmt.Errorf("read queue: %w", err)
+	}
+	if err := sequenceAbove(db, queueSeqKey, allocated); err != nil {
+		return 0, nil, fmt.Errorf("queue sequence: %w", err)
+	}
+	seq, err := db.GetSequence(queueSeqKey, 1000)
+	if err != nil {
+		return 0, nil, fmt.Errorf("queue sequence: %w", err)
+	}
+	return allocated, seq, nil
+}
+
+// sequenceAbove makes sure the sequence at key hands out numbers above
+// floor. Badger's sequence lives in its own key, which a restore (of a
+// backup taken while a lease was out, into a store that leased the same
+// amount) or a merge can leave below entries that are already numbered; new
+// queue entries must never sort before old ones.
+func sequenceAbove(db *badger.DB, key []byte, floor uint64) error {
+	return db.Update(func(txn *badger.Txn) error {
+		item, err := txn.Get(key)
+		switch {
+		case errors.Is(err, badger.ErrKeyNotFound):
+		case err != nil:
+			return err
+		default:
+			var next uint64
+			if err := item.Value(func(v []byte) error {
+				if len(v) == 8 {
+					next = binary.BigEndian.Uint64(v)
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+			if next >= floor {
+				return nil
+			}
+		}
+		if floor == 0 {
+			return nil
+		}
+		var buf [8]byte
+		binary.BigEndian.PutUint64(buf[:], floor) // Next returns floor; nextSeq adds one
+		return txn.Set(key, buf[:])
+	})
 }
 
 // Close stops background work and closes the database. Closing twice is

@@ -538,3 +538,42 @@ func TestAnotherServiceOnTheAddress(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestRestoreChecksTheWholeFileFirst: a file that is not a whole backup is
+// refused with one line and leaves the data directory as it was, so the
+// right file can be restored next without --force.
+func TestRestoreChecksTheWholeFileFirst(t *testing.T) {
+	src := newSetup(t, "")
+	good := filepath.Join(t.TempDir(), "state.bak")
+	if _, stderr, code := moderator(t, "backup", "--config", src.config, "--out", good); code != 0 {
+		t.Fatalf("backup: exit %d: %s", code, stderr)
+	}
+	data, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	dst := newSetup(t, "")
+	for _, tt := range []struct{ name, file, want string }{
+		{"empty", write("empty.bak", nil), "the file is empty"},
+		{"another file", write("config.bak", []byte("[moderator]\n")), "does not start as a backup"},
+		{"cut short", write("cut.bak", data[:len(data)-10]), "before its end"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, stderr, code := moderator(t, "restore", "--config", dst.config, "--in", tt.file)
+			if code != 1 || !strings.Contains(stderr, tt.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+				t.Errorf("exit %d, stderr %q; want exit 1 and one line saying %q", code, stderr, tt.want)
+			}
+		})
+	}
+	if stdout, stderr, code := moderator(t, "restore", "--config", dst.config, "--in", good); code != 0 || !strings.Contains(stdout, "restored") {
+		t.Errorf("the whole backup after the refused ones: exit %d, %s%s", code, stdout, stderr)
+	}
+}
