@@ -486,3 +486,52 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestListenerSettings: every [http] value that would make `run` fail or
+// panic, or switch a guard off, is a problem at its position, so `config
+// check` and `run` agree.
+func TestListenerSettings(t *testing.T) {
+	for _, tc := range []struct{ in, problem string }{
+		{`listen = "127.0.0.1:8080"`, ""},
+		{`listen = "[::1]:8080"`, ""},
+		{`listen = "localhost:8080"`, ""},
+		{`listen = ":8080"`, ""},
+		{`listen = "127.0.0.1:99999"`, `http.listen: invalid address "127.0.0.1:99999": port "99999": want a number from 1 to 65535`},
+		{`listen = "127.0.0.1:notaport"`, `port "notaport"`},
+		{`listen = "127.0.0.1:"`, `port "": want a number`},
+		{`listen = "127.0.0.1:0"`, `port "0": want a number`},
+		{`listen = "999.1.1.1:80"`, `host "999.1.1.1" is not an IP address`},
+		{`webhook_prefix = "/hooks"`, ""},
+		{`webhook_prefix = "/in/coming-hooks_v1.2"`, ""},
+		{`webhook_prefix = "/api"`, `"/api" collides with the listener's own /api routes`},
+		{`webhook_prefix = "/api/v1"`, `collides with the listener's own /api routes`},
+		{`webhook_prefix = "/metrics"`, `own /metrics routes`},
+		{`webhook_prefix = "/debug/x"`, `own /debug routes`},
+		{`webhook_prefix = "/a b"`, `may hold only letters, digits`},
+		{`webhook_prefix = "/{x}"`, `may hold only letters, digits`},
+		{`webhook_prefix = "/a//b"`, `may hold only letters, digits`},
+		{`webhook_prefix = "/../x"`, `may hold only letters, digits`},
+		{`webhook_prefix = "/"`, `name a path`},
+		{`read_timeout = "0s"`, `http.read_timeout: must be greater than 0`},
+		{`write_timeout = "0s"`, `http.write_timeout: must be greater than 0`},
+	} {
+		_, err := Parse("m.toml", []byte("[http]\n"+tc.in+"\n"), env(nil))
+		switch {
+		case tc.problem == "" && err != nil:
+			t.Errorf("%s: %v", tc.in, err)
+		case tc.problem != "" && (err == nil || !strings.Contains(err.Error(), "m.toml:2:") || !strings.Contains(err.Error(), tc.problem)):
+			t.Errorf("%s: %v; want a problem at line 2 saying %q", tc.in, err, tc.problem)
+		}
+	}
+	// A zero plugin duration is refused, not taken as the default.
+	for _, key := range []string{"start_timeout", "restart_backoff", "crash_window", "health_interval"} {
+		if _, err := Parse("m.toml", []byte("[plugins]\n"+key+" = \"0s\"\n"), env(nil)); err == nil || !strings.Contains(err.Error(), "plugins."+key+": must be greater than 0") {
+			t.Errorf("%s = 0s: %v", key, err)
+		}
+	}
+	// A failed substitution is reported once, not again as a bad value.
+	_, err := Parse("m.toml", []byte("[http]\nlisten = \"127.0.0.1:${PORT}\"\n"), env(nil))
+	if err == nil || strings.Count(err.Error(), "m.toml:2:") != 1 || !strings.Contains(err.Error(), "PORT is not set") {
+		t.Errorf("unset port: %v", err)
+	}
+}

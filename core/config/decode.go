@@ -17,6 +17,10 @@ type walker struct {
 	index    index
 	env      func(string) (string, bool)
 	problems Problems
+	// unset holds the paths of strings whose substitution failed (already
+	// reported): their value is not what the user meant, and checking it
+	// would only report the same mistake again.
+	unset map[string]bool
 }
 
 func (w *walker) add(path []any, key bool, format string, args ...any) {
@@ -127,6 +131,16 @@ func (w *walker) substitute(path []any, v any) any {
 	return v
 }
 
+// substitutionFailed reports a problem with a ${...} reference at path and
+// marks the value as unusable.
+func (w *walker) substitutionFailed(path []any, format string, args ...any) {
+	if w.unset == nil {
+		w.unset = map[string]bool{}
+	}
+	w.unset[display(path)] = true
+	w.bad(path, format, args...)
+}
+
 // expand handles ${VAR}, ${VAR:-default} (used when VAR is unset or empty,
 // as in the shell) and $${ for a literal ${.
 func (w *walker) expand(path []any, s string) string {
@@ -148,14 +162,14 @@ func (w *walker) expand(path []any, s string) string {
 		b.WriteString(s[:i])
 		end := strings.IndexByte(s[i:], '}')
 		if end < 0 {
-			w.bad(path, `unterminated "${" (write "$${" for a literal "${")`)
+			w.substitutionFailed(path, `unterminated "${" (write "$${" for a literal "${")`)
 			return b.String()
 		}
 		ref := s[i+2 : i+end]
 		s = s[i+end+1:]
 		name, def, hasDef := strings.Cut(ref, ":-")
 		if !envNameRE.MatchString(name) {
-			w.bad(path, "invalid variable reference %q (use ${NAME} or ${NAME:-default})", "${"+ref+"}")
+			w.substitutionFailed(path, "invalid variable reference %q (use ${NAME} or ${NAME:-default})", "${"+ref+"}")
 			continue
 		}
 		val, ok := w.env(name)
@@ -163,7 +177,7 @@ func (w *walker) expand(path []any, s string) string {
 		case hasDef && val == "":
 			val = def
 		case !ok:
-			w.bad(path, "environment variable %s is not set (use ${%s:-default} for an optional value)", name, name)
+			w.substitutionFailed(path, "environment variable %s is not set (use ${%s:-default} for an optional value)", name, name)
 		}
 		b.WriteString(val)
 	}
@@ -206,6 +220,9 @@ func get[T any](t *table, key, want string, dst *T) []any {
 		return nil
 	}
 	*dst = x
+	if t.w.unset[display(p)] {
+		return nil // reported; not worth checking further
+	}
 	return p
 }
 

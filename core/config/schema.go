@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"text/template"
 	"time"
@@ -99,13 +100,13 @@ func (w *walker) resolve(p string) string {
 
 func (w *walker) decodeHTTP(t *table, h *HTTP) {
 	if p := t.str("listen", &h.Listen); p != nil {
-		if _, _, err := net.SplitHostPort(h.Listen); err != nil {
-			w.bad(p, `invalid address %q: want host:port such as "127.0.0.1:8080"`, h.Listen)
+		if err := checkListen(h.Listen); err != nil {
+			w.bad(p, `invalid address %q: %v`, h.Listen, err)
 		}
 	}
 	if p := t.str("webhook_prefix", &h.WebhookPrefix); p != nil {
-		if !strings.HasPrefix(h.WebhookPrefix, "/") || strings.HasSuffix(h.WebhookPrefix, "/") {
-			w.bad(p, `must start with "/" and not end with "/", got %q`, h.WebhookPrefix)
+		if err := checkWebhookPrefix(h.WebhookPrefix); err != nil {
+			w.bad(p, "%v", err)
 		}
 	}
 	if v, p, ok := t.field("admin_token"); ok {
@@ -115,18 +116,69 @@ func (w *walker) decodeHTTP(t *table, h *HTTP) {
 			w.bad(p, "expected a string, got %s", describe(v, true))
 		}
 	}
-	t.duration("read_timeout", &h.ReadTimeout)
-	t.duration("write_timeout", &h.WriteTimeout)
+	// Zero would switch the timeouts off, and one slow client could then
+	// hold a connection for ever.
+	for _, f := range []struct {
+		key string
+		dst *time.Duration
+	}{{"read_timeout", &h.ReadTimeout}, {"write_timeout", &h.WriteTimeout}} {
+		if p := t.duration(f.key, f.dst); p != nil && *f.dst == 0 {
+			w.bad(p, "must be greater than 0 (0 would let a slow client hold a connection open for ever)")
+		}
+	}
 	if p := t.integer("max_body_bytes", &h.MaxBodyBytes); p != nil && h.MaxBodyBytes <= 0 {
 		w.bad(p, "must be greater than 0, got %d", h.MaxBodyBytes)
 	}
 	t.done()
 }
 
+// reservedPaths are the listener's own routes, which a webhook prefix must
+// not shadow or collide with.
+var reservedPaths = []string{"api", "healthz", "readyz", "metrics", "debug"}
+
+func checkWebhookPrefix(prefix string) error {
+	rest, ok := strings.CutPrefix(prefix, "/")
+	if !ok || rest == "" || strings.HasSuffix(rest, "/") {
+		return fmt.Errorf(`must start with "/", name a path and not end with "/", got %q`, prefix)
+	}
+	for seg := range strings.SplitSeq(rest, "/") {
+		if seg == "" || seg == "." || seg == ".." || strings.ContainsFunc(seg, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-._~", r))
+		}) {
+			return fmt.Errorf("%q: each part of the path may hold only letters, digits and - . _ ~", prefix)
+		}
+	}
+	first, _, _ := strings.Cut(rest, "/")
+	if slices.Contains(reservedPaths, first) {
+		return fmt.Errorf("%q collides with the listener's own /%s routes; choose another, such as /webhooks", prefix, first)
+	}
+	return nil
+}
+
+func checkListen(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf(`want host:port such as "127.0.0.1:8080"`)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("port %q: want a number from 1 to 65535 (the commands find the daemon by it)", port)
+	}
+	if host != "" && net.ParseIP(host) == nil && strings.Trim(host, "0123456789.") == "" {
+		return fmt.Errorf("host %q is not an IP address", host)
+	}
+	return nil
+}
+
 func (w *walker) decodePlugins(t *table, pl *Plugins) {
 	t.str("dir", &pl.Dir)
-	t.duration("start_timeout", &pl.StartTimeout)
-	t.duration("restart_backoff", &pl.RestartBackoff)
+	for _, f := range []struct {
+		key string
+		dst *time.Duration
+	}{{"start_timeout", &pl.StartTimeout}, {"restart_backoff", &pl.RestartBackoff}, {"crash_window", &pl.CrashWindow}, {"health_interval", &pl.HealthInterval}} {
+		if p := t.duration(f.key, f.dst); p != nil && *f.dst == 0 {
+			w.bad(p, "must be greater than 0 (leave it out for the default)")
+		}
+	}
 	if p := t.duration("restart_backoff_max", &pl.RestartBackoffMax); p != nil && pl.RestartBackoffMax < pl.RestartBackoff {
 		w.bad(p, "must not be shorter than restart_backoff (%s)", pl.RestartBackoff)
 	}
@@ -138,8 +190,6 @@ func (w *walker) decodePlugins(t *table, pl *Plugins) {
 			pl.CrashLimit = int(min(limit, math.MaxInt32)) // beyond that it means "never" anyway
 		}
 	}
-	t.duration("crash_window", &pl.CrashWindow)
-	t.duration("health_interval", &pl.HealthInterval)
 	t.done()
 }
 
