@@ -25,13 +25,16 @@ func (e *env) configCmd() *cobra.Command {
 			"Every problem is printed as FILE:LINE:COL: message, all of them at once.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := e.loadConfig()
-			if err != nil {
-				return err
-			}
+			cfg, ps := config.LoadPartial(e.configPath)
 			// What goes wrong is reported as problems below, not logged.
 			log := daemon.NewLogger(config.Moderator{LogLevel: "off"}, io.Discard)
-			if ps := daemon.Check(cmd.Context(), cfg, log); len(ps) > 0 {
+			if cfg != nil {
+				// Even when the file has problems, the instances that
+				// decoded cleanly have their plugins check their tables,
+				// so that one run lists everything.
+				ps = append(ps, daemon.Check(cmd.Context(), cfg, log)...)
+			}
+			if len(ps) > 0 {
 				return e.reportProblems(ps)
 			}
 			fmt.Fprintf(e.stdout, "%s: OK (%d connectors, %d analyzers, %d rules, %d targets)\n", e.configPath,

@@ -206,6 +206,32 @@ func Load(path string) (*Config, error) {
 // messages and to resolve relative paths; lookupEnv resolves ${VAR}
 // references (os.LookupEnv in production, and when nil).
 func Parse(name string, data []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
+	c, ps := ParsePartial(name, data, lookupEnv)
+	if len(ps) > 0 {
+		return nil, ps
+	}
+	return c, nil
+}
+
+// LoadPartial is Load for `config check`: along with the problems, it
+// returns what of the config could be read (nil after a syntax error),
+// keeping only the connectors and analyzers without a problem of their
+// own, so that their plugins can check their tables in the same run. Only
+// the instances of a partial config may be relied on.
+func LoadPartial(path string) (*Config, Problems) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, Problems{{File: path, Msg: "cannot read config: " + err.Error(), err: err}}
+	}
+	return ParsePartial(path, data, os.LookupEnv)
+}
+
+// ParsePartial is LoadPartial on bytes already read.
+func ParsePartial(name string, data []byte, lookupEnv func(string) (string, bool)) (*Config, Problems) {
 	if lookupEnv == nil {
 		lookupEnv = os.LookupEnv
 	}
@@ -220,11 +246,17 @@ func Parse(name string, data []byte, lookupEnv func(string) (string, bool)) (*Co
 	w := &walker{file: name, dir: dir, index: buildIndex(data), env: lookupEnv}
 	w.substitute(nil, raw)
 	c := w.decode(raw)
-	if len(w.problems) > 0 {
-		return nil, w.problems.sorted()
-	}
 	c.File, c.Dir, c.index = name, dir, w.index
-	return c, nil
+	if len(w.problems) == 0 {
+		return c, nil
+	}
+	keep := func(ins []Instance) []Instance {
+		return slices.DeleteFunc(ins, func(in Instance) bool {
+			return in.Name == "" || in.Path == "" || w.badInstances[fmt.Sprintf("%s[%d]", in.Kind, in.Index)]
+		})
+	}
+	c.Connectors, c.Analyzers = keep(c.Connectors), keep(c.Analyzers)
+	return c, w.problems.sorted()
 }
 
 // syntaxProblem turns a decoder error into a positioned problem. The

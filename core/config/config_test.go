@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -533,5 +534,50 @@ func TestListenerSettings(t *testing.T) {
 	_, err := Parse("m.toml", []byte("[http]\nlisten = \"127.0.0.1:${PORT}\"\n"), env(nil))
 	if err == nil || strings.Count(err.Error(), "m.toml:2:") != 1 || !strings.Contains(err.Error(), "PORT is not set") {
 		t.Errorf("unset port: %v", err)
+	}
+}
+
+// TestParsePartialKeepsTheCleanInstances: with problems in the file, the
+// instances without a problem of their own are kept for their plugins to
+// check; the others are left out.
+func TestParsePartialKeepsTheCleanInstances(t *testing.T) {
+	dir := pluginDir(t)
+	doc := `
+[moderator]
+log_level = "loud"
+
+[plugins]
+dir = "bin/plugins"
+
+[[connector]]
+name = "tw"
+plugin = "twitter"
+
+[[connector]]
+name = "md"
+plugin = "medium"
+bogus = 1
+
+[[analyzer]]
+name = "r"
+plugin = "rules"
+
+[[analyzer]]
+name = "s"
+plugin = "nosuchplugin"
+`
+	cfg, ps := ParsePartial(filepath.Join(dir, "m.toml"), []byte(doc), env(nil))
+	if len(ps) != 3 {
+		t.Fatalf("problems:\n%v", ps)
+	}
+	var kept []string
+	for _, in := range cfg.Instances() {
+		kept = append(kept, in.Name)
+	}
+	if !slices.Equal(kept, []string{"tw", "r"}) {
+		t.Errorf("kept %q, want the clean tw and r", kept)
+	}
+	if c, err := Parse(filepath.Join(dir, "m.toml"), []byte(doc), env(nil)); c != nil || err == nil {
+		t.Error("Parse returned a config with problems")
 	}
 }

@@ -21,9 +21,20 @@ type walker struct {
 	// reported): their value is not what the user meant, and checking it
 	// would only report the same mistake again.
 	unset map[string]bool
+	// badInstances holds "connector[i]" and "analyzer[i]" for the
+	// instances with a problem of their own.
+	badInstances map[string]bool
 }
 
 func (w *walker) add(path []any, key bool, format string, args ...any) {
+	if len(path) >= 2 && (path[0] == "connector" || path[0] == "analyzer") {
+		if i, ok := path[1].(int); ok {
+			if w.badInstances == nil {
+				w.badInstances = map[string]bool{}
+			}
+			w.badInstances[fmt.Sprintf("%s[%d]", path[0], i)] = true
+		}
+	}
 	line, col := w.index.pos(path, key)
 	w.problems = append(w.problems, Problem{File: w.file, Line: line, Col: col, Msg: fmt.Sprintf(format, args...)})
 }

@@ -46,6 +46,9 @@ func (ps Problems) Error() string {
 	return strings.Join(lines, "\n")
 }
 
+// Sorted returns the problems in the order of their place in the file.
+func (ps Problems) Sorted() Problems { return ps.sorted() }
+
 func (ps Problems) sorted() Problems {
 	return slices.SortedStableFunc(slices.Values(ps), func(a, b Problem) int {
 		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Col, b.Col))

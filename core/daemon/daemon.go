@@ -104,7 +104,13 @@ var platformActions = map[string]bool{sdk.ActionFlag: true, sdk.ActionHide: true
 // returns what they and the policy have against the config: each plugin's
 // field errors at the position of the field, plugins that cannot start, and
 // rules whose action a connector in their scope cannot perform.
+//
+// cfg may be a partial config (config.LoadPartial): every check here holds
+// for the instances it kept, and a rule is only held against those.
 func Check(ctx context.Context, cfg *config.Config, log hclog.Logger) config.Problems {
+	if len(cfg.Instances()) == 0 {
+		return nil
+	}
 	opts := HostOptions(cfg, log)
 	opts.ValidateOnly, opts.NoRestart = true, true
 	opts.KV = func(string) sdk.KV { return sdk.NewMemoryKV() }
@@ -112,10 +118,18 @@ func Check(ctx context.Context, cfg *config.Config, log hclog.Logger) config.Pro
 	_ = host.Start(ctx)
 	defer host.Stop()
 
+	return append(instanceProblems(cfg, host, false), actionProblems(cfg, host)...)
+}
+
+// instanceProblems turns the instances that failed to start into problems
+// at their place in the config: a plugin's field errors at the fields, any
+// other failure at its plugin key. With onlyPermanent, failures a restart
+// may cure are left out.
+func instanceProblems(cfg *config.Config, host *pluginhost.Host, onlyPermanent bool) config.Problems {
 	var problems config.Problems
 	for _, in := range cfg.Instances() {
 		err := host.Instance(in.Name).Err()
-		if err == nil {
+		if err == nil || onlyPermanent && !pluginhost.IsPermanent(err) {
 			continue
 		}
 		var ce *pluginhost.ConfigError
@@ -127,8 +141,7 @@ func Check(ctx context.Context, cfg *config.Config, log hclog.Logger) config.Pro
 		}
 		problems = append(problems, cfg.At(fmt.Sprintf("%s %q: %v", in.Kind, in.Name, err), in.Kind, in.Index, "plugin"))
 	}
-
-	return append(problems, actionProblems(cfg, host)...)
+	return problems
 }
 
 // connectorsInScope returns the connectors whose comments a rule can match:

@@ -98,12 +98,14 @@ func Run(ctx context.Context, cfg *config.Config, log hclog.Logger) error {
 	if ok, _ := ready(host); ok {
 		log.Info("all plugins ready", "plugins", len(host.Instances()), "took", time.Since(started).Round(time.Millisecond).String())
 	}
-	if problems := actionProblems(cfg, host); len(problems) > 0 {
-		for _, p := range problems {
+	// What no restart can cure stops the daemon here, where the operator
+	// is watching, rather than leaving it up with comments held for ever.
+	if problems := append(instanceProblems(cfg, host, true), actionProblems(cfg, host)...); len(problems) > 0 {
+		for _, p := range problems.Sorted() {
 			log.Error("config", "problem", p.Error())
 		}
 		shut(srv, host, log)
-		return fmt.Errorf("%d rules ask for actions their connectors cannot perform (see `moderator config check`)", len(problems))
+		return fmt.Errorf("%d problems in %s that no restart cures, logged above (`moderator config check` lists them too)", len(problems), cfg.File)
 	}
 
 	work, stopWork := context.WithCancel(context.Background())

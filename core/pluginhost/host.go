@@ -322,6 +322,14 @@ func (in *Instance) setState(s State, err error) {
 // permanentError marks a start failure that retrying cannot cure.
 type permanentError struct{ error }
 
+// IsPermanent reports whether err is a start failure that retrying cannot
+// cure (a missing binary, a pin mismatch, a config the plugin refused): the
+// instance stays failed until the config changes.
+func IsPermanent(err error) bool {
+	var perm permanentError
+	return errors.As(err, &perm)
+}
+
 func (e permanentError) Unwrap() error { return e.error }
 
 // supervise runs the instance until ctx is done: launch, watch, restart.

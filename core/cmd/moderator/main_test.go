@@ -136,6 +136,40 @@ func TestExitStatus(t *testing.T) {
 	}
 }
 
+// TestConfigCheckListsEverythingInOneRun: a problem in the file itself does
+// not hide what the plugins have against their tables.
+func TestConfigCheckListsEverythingInOneRun(t *testing.T) {
+	s := newSetup(t, `
+[[analyzer]]
+name = "caps"
+plugin = "shouting"
+  [analyzer.config]
+  colour = "red"
+
+[[analyzer]]
+name = "broken"
+plugin = "shouting"
+timeout = "soon"
+
+[[policy.rule]]
+name = "r"
+action = "hdie"
+  [policy.rule.when]
+  labels = ["negative"]
+`)
+	_, stderr, code := moderator(t, "config", "check", "--config", s.config)
+	for _, want := range []string{
+		`moderator.toml:17:12: analyzer "caps": config.colour: unknown key`,
+		`moderator.toml:22:11: analyzer[1].timeout: invalid duration "soon"`,
+		`moderator.toml:26:10: policy.rule[0].action: unknown action "hdie"`,
+		"moderator: " + s.config + ": 3 problems",
+	} {
+		if code != 1 || !strings.Contains(stderr, want) {
+			t.Errorf("exit %d, missing %q in:\n%s", code, want, stderr)
+		}
+	}
+}
+
 func TestConfigCheckAsksThePlugins(t *testing.T) {
 	s := newSetup(t, `
 [[analyzer]]

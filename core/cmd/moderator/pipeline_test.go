@@ -338,8 +338,26 @@ action = "hide"
   labels = ["threat"]
 `)
 	_, stderr, code := moderator(t, "run", "--config", s.config)
-	if code != 1 || !strings.Contains(stderr, "rules ask for actions their connectors cannot perform") ||
+	if code != 1 || !strings.Contains(stderr, "1 problems in "+s.config+" that no restart cures") ||
 		!strings.Contains(stderr, `connector \"flagonly\" (testconnector) cannot hide comments`) {
+		t.Errorf("exit %d:\n%s", code, tail(stderr, 2000))
+	}
+}
+
+// TestRunRefusesWhatNoRestartCures: a plugin that refuses its config table
+// would stay failed for good, holding every comment; run says so at the
+// field and stops, as config check would.
+func TestRunRefusesWhatNoRestartCures(t *testing.T) {
+	s := newSetup(t, `
+[[analyzer]]
+name = "caps"
+plugin = "shouting"
+  [analyzer.config]
+  colour = "red"
+`)
+	_, stderr, code := moderator(t, "run", "--config", s.config)
+	if code != 1 || !strings.Contains(stderr, "1 problems in "+s.config+" that no restart cures") ||
+		!strings.Contains(stderr, `moderator.toml:17:12: analyzer \"caps\": config.colour: unknown key`) {
 		t.Errorf("exit %d:\n%s", code, tail(stderr, 2000))
 	}
 }
