@@ -266,7 +266,7 @@ func (d *app) webhooks() *ingress.Webhooks {
 				return nil, err
 			}
 			if !in.Description().Has(sdk.CapWebhook) {
-				return nil, fmt.Errorf("connector %s takes no webhooks", c.Name)
+				return nil, fmt.Errorf("connector %s: %w", c.Name, ingress.ErrNoWebhooks)
 			}
 			return p, nil
 		}

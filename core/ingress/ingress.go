@@ -342,6 +342,10 @@ func (b *batcher) handle(batch []*delivery) {
 	}
 }
 
+// ErrNoWebhooks is what a connector getter returns for a connector that
+// does not declare the webhook capability: its deliveries get 404.
+var ErrNoWebhooks = errors.New("takes no webhooks")
+
 func (h *Webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rest := strings.TrimPrefix(r.URL.Path, h.Prefix+"/")
 	name, sub, _ := strings.Cut(rest, "/")
@@ -381,6 +385,13 @@ func (h *Webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return // gone before anyone handled it: nothing was stored
 		}
 		<-d.done // in a batch already: its outcome is on its way
+	}
+	if errors.Is(d.out.Err, ErrNoWebhooks) {
+		// Not a failure a retry cures: a 5xx would have the platform
+		// retry for ever.
+		h.Logger.Warn("webhook for a connector that takes none", "connector", name, "remote", r.RemoteAddr)
+		http.Error(w, fmt.Sprintf("connector %q takes no webhooks", name), http.StatusNotFound)
+		return
 	}
 	if d.out.Err != nil {
 		// The platform retries deliveries we do not accept: say so rather

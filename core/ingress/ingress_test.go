@@ -77,6 +77,9 @@ func newEnv(t testing.TB) *env {
 		Connectors: map[string]func(context.Context) (sdk.WebhookHandler, error){
 			"x":    func(context.Context) (sdk.WebhookHandler, error) { return hook, nil },
 			"down": func(context.Context) (sdk.WebhookHandler, error) { return nil, errors.New("quarantined") },
+			"poller": func(context.Context) (sdk.WebhookHandler, error) {
+				return nil, fmt.Errorf("connector poller: %w", ErrNoWebhooks)
+			},
 		}}
 	mux := http.NewServeMux()
 	mux.Handle("/webhooks/", h)
@@ -123,6 +126,7 @@ func TestWebhooks(t *testing.T) {
 		{"too big", "/webhooks/x", "", bytes.Repeat([]byte("a"), 1025), 413, 0, "body larger than 1024 bytes"},
 		{"unknown connector", "/webhooks/nope", "", good, 404, 0, `no connector "nope"`},
 		{"connector down", "/webhooks/down", "", good, 503, 0, "retry later"},
+		{"connector without webhooks", "/webhooks/poller", "", good, 404, 0, `connector "poller" takes no webhooks`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -73,8 +73,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	}))
 	mux.Handle("POST /api/v1/decisions/{id}/override", s.admin(func(w http.ResponseWriter, r *http.Request) {
 		var req OverrideRequest
-		if err := readJSON(r, &req); err != nil {
-			writeError(w, http.StatusBadRequest, err.Error())
+		if !readJSON(w, r, &req) {
 			return
 		}
 		rec, err := a.Override(r.Context(), r.PathValue("id"), req.Action, req.Reason, req.By)
@@ -86,8 +85,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	}))
 	mux.Handle("POST /api/v1/targets", s.admin(func(w http.ResponseWriter, r *http.Request) {
 		var t store.Target
-		if err := readJSON(r, &t); err != nil {
-			writeError(w, http.StatusBadRequest, err.Error())
+		if !readJSON(w, r, &t) {
 			return
 		}
 		if err := a.AddTarget(r.Context(), t); err != nil {
@@ -142,13 +140,34 @@ type BadRequest struct{ Err error }
 func (e *BadRequest) Error() string { return e.Err.Error() }
 func (e *BadRequest) Unwrap() error { return e.Err }
 
-func readJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+// maxRequestBody bounds an API request's body; the largest, an override,
+// is a few hundred bytes.
+const maxRequestBody = 1 << 20
+
+// readJSON decodes the request's body, which must be one JSON object of
+// the fields v has and nothing after it, or answers the client itself and
+// returns false.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequestBody))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("request body: %w", err)
+	err := dec.Decode(v)
+	if err == nil {
+		if _, next := dec.Token(); next != io.EOF {
+			err = errors.New("more after the JSON object")
+		}
 	}
-	return nil
+	var tooBig *http.MaxBytesError
+	switch {
+	case err == nil:
+		return true
+	case errors.As(err, &tooBig):
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", maxRequestBody))
+	case errors.Is(err, io.EOF):
+		writeError(w, http.StatusBadRequest, "request body: empty, want a JSON object")
+	default:
+		writeError(w, http.StatusBadRequest, "request body: "+err.Error())
+	}
+	return false
 }
 
 func parseFilter(r *http.Request) (store.Filter, error) {
