@@ -102,8 +102,9 @@ var platformActions = map[string]bool{sdk.ActionFlag: true, sdk.ActionHide: true
 
 // Check starts every plugin the config names, in validate-only mode, and
 // returns what they and the policy have against the config: each plugin's
-// field errors at the position of the field, plugins that cannot start, and
-// rules whose action a connector in their scope cannot perform.
+// field errors at the position of the field, plugins that cannot start,
+// rules whose action a connector in their scope cannot perform, and rule
+// labels that no analyzer in their scope emits.
 //
 // cfg may be a partial config (config.LoadPartial): every check here holds
 // for the instances it kept, and a rule is only held against those.
@@ -118,7 +119,8 @@ func Check(ctx context.Context, cfg *config.Config, log hclog.Logger) config.Pro
 	_ = host.Start(ctx)
 	defer host.Stop()
 
-	return append(instanceProblems(cfg, host, false), actionProblems(cfg, host)...)
+	problems := append(instanceProblems(cfg, host, false), actionProblems(cfg, host)...)
+	return append(problems, labelProblems(cfg, host)...)
 }
 
 // instanceProblems turns the instances that failed to start into problems

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -100,7 +101,8 @@ func Run(ctx context.Context, cfg *config.Config, log hclog.Logger) error {
 	}
 	// What no restart can cure stops the daemon here, where the operator
 	// is watching, rather than leaving it up with comments held for ever.
-	if problems := append(instanceProblems(cfg, host, true), actionProblems(cfg, host)...); len(problems) > 0 {
+	problems := append(instanceProblems(cfg, host, true), actionProblems(cfg, host)...)
+	if problems = append(problems, labelProblems(cfg, host)...); len(problems) > 0 {
 		for _, p := range problems.Sorted() {
 			log.Error("config", "problem", p.Error())
 		}
@@ -220,6 +222,48 @@ func actionProblems(cfg *config.Config, host *pluginhost.Host) config.Problems {
 				problems = append(problems, cfg.At(fmt.Sprintf("rule %q: connector %q (%s) cannot %s comments (it can: %s); limit the rule with when.targets or choose another action",
 					rule.Name, c.Name, d.Name, rule.Action, can), "policy", "rule", i, "action"))
 			}
+		}
+	}
+	return problems
+}
+
+// labelProblems finds the labels of rules that no analyzer in the rule's
+// scope declares it can emit: such a rule never fires, most often because
+// of a typo or an analyzer left out of when.analyzers.
+func labelProblems(cfg *config.Config, host *pluginhost.Host) config.Problems {
+	var problems config.Problems
+	for i, rule := range cfg.Policy.Rules {
+		names := rule.When.Analyzers
+		if len(names) == 0 {
+			for _, a := range cfg.Analyzers {
+				names = append(names, a.Name)
+			}
+		}
+		emitted := map[string]bool{}
+		known := len(names) > 0 // with no analyzers at all, nothing fires, and that is plain
+		for _, name := range names {
+			in := host.Instance(name)
+			if in == nil || in.Description().Name == "" {
+				known = false // not started (reported elsewhere) or not in a partial config
+				break
+			}
+			for _, l := range in.Description().Labels {
+				emitted[l] = true
+			}
+		}
+		if !known {
+			continue
+		}
+		for j, label := range rule.When.Labels {
+			if emitted[label] {
+				continue
+			}
+			what := "they emit no labels"
+			if len(emitted) > 0 {
+				what = fmt.Sprintf("they emit %s", strings.Join(slices.Sorted(maps.Keys(emitted)), ", "))
+			}
+			problems = append(problems, cfg.At(fmt.Sprintf("rule %q: no analyzer it looks at (%s) emits %q, so it never fires; %s",
+				rule.Name, strings.Join(names, ", "), label, what), "policy", "rule", i, "when", "labels", j))
 		}
 	}
 	return problems

@@ -170,6 +170,34 @@ action = "hdie"
 	}
 }
 
+// TestConfigCheckFindsRulesThatNeverFire: a rule label that no analyzer in
+// the rule's scope declares is a problem at the label, naming what they do
+// emit.
+func TestConfigCheckFindsRulesThatNeverFire(t *testing.T) {
+	s := newSetup(t, `
+[[analyzer]]
+name = "caps"
+plugin = "shouting"
+
+[[policy.rule]]
+name = "shouting"
+action = "review"
+  [policy.rule.when]
+  labels = ["shouting.caps"]
+
+[[policy.rule]]
+name = "typo"
+action = "review"
+  [policy.rule.when]
+  labels = ["shouting.caps", "shoutng.caps"]
+`)
+	_, stderr, code := moderator(t, "config", "check", "--config", s.config)
+	want := `moderator.toml:27:30: rule "typo": no analyzer it looks at (caps) emits "shoutng.caps", so it never fires; they emit shouting.caps`
+	if code != 1 || !strings.Contains(stderr, want) || strings.Contains(stderr, `rule "shouting"`) {
+		t.Errorf("exit %d; want only %q in:\n%s", code, want, stderr)
+	}
+}
+
 func TestConfigCheckAsksThePlugins(t *testing.T) {
 	s := newSetup(t, `
 [[analyzer]]
