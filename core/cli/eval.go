@@ -32,8 +32,11 @@ func (e *env) evalCmd() *cobra.Command {
 			if dataset == "" {
 				return usageError{fmt.Errorf("--dataset is required")}
 			}
-			if threshold <= 0 || threshold > 1 {
+			if !(threshold > 0 && threshold <= 1) { // NaN too
 				return usageError{fmt.Errorf("--threshold must be in (0,1], got %v", threshold)}
+			}
+			if batch < 1 {
+				return usageError{fmt.Errorf("--batch must be at least 1, got %d", batch)}
 			}
 			f, err := os.Open(dataset)
 			if err != nil {
@@ -56,6 +59,7 @@ func (e *env) evalCmd() *cobra.Command {
 				return err
 			}
 			defer stop()
+			e.warnUnknownLabels(examples, analyzers)
 			p := newProgress(e.stderr, "eval", len(examples))
 			predicted, err := eval.Predict(cmd.Context(), examples, analyzers, batch, threshold, p.update)
 			p.done()
@@ -77,6 +81,27 @@ func (e *env) evalCmd() *cobra.Command {
 	cmd.Flags().IntVar(&batch, "batch", 100, "comments per Analyze call")
 	cmd.Flags().BoolVar(&e.json, "json", false, "print JSON: per label tp, fp, fn, tn, precision, recall, f1")
 	return cmd
+}
+
+// warnUnknownLabels names the dataset's labels that no analyzer declares:
+// their recall is 0 by construction, which is a typo more often than a
+// finding.
+func (e *env) warnUnknownLabels(examples []eval.Example, analyzers []eval.Analyzer) {
+	declared := map[string]bool{}
+	for _, a := range analyzers {
+		for _, l := range a.Labels {
+			declared[l] = true
+		}
+	}
+	warned := map[string]bool{}
+	for _, ex := range examples {
+		for _, l := range ex.Labels {
+			if !declared[l] && !warned[l] {
+				warned[l] = true
+				fmt.Fprintf(e.stderr, "moderator: warning: the dataset's label %q is declared by none of the analyzers, so nothing can predict it\n", l)
+			}
+		}
+	}
 }
 
 // startAnalyzers runs only the config's analyzers, with a throwaway KV: an
@@ -103,7 +128,7 @@ func startAnalyzers(cmd *cobra.Command, cfg *config.Config) ([]eval.Analyzer, fu
 			host.Stop()
 			return nil, nil, err
 		}
-		out = append(out, eval.Analyzer{Name: in.Name(), Analyzer: p, MaxBatch: in.Description().MaxBatch})
+		out = append(out, eval.Analyzer{Name: in.Name(), Analyzer: p, MaxBatch: in.Description().MaxBatch, Labels: in.Description().Labels})
 	}
 	return out, host.Stop, nil
 }

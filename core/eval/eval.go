@@ -39,8 +39,14 @@ func ReadDataset(r io.Reader, name string) ([]Example, error) {
 	sc.Buffer(make([]byte, 64<<10), maxLine)
 	var out []Example
 	seen := map[string]int{}
-	for line := 1; sc.Scan(); line++ {
-		raw := bytes.TrimSpace(sc.Bytes())
+	line := 0
+	for sc.Scan() {
+		line++
+		raw := sc.Bytes()
+		if line == 1 {
+			raw = bytes.TrimPrefix(raw, []byte("\ufeff")) // a byte order mark some editors write
+		}
+		raw = bytes.TrimSpace(raw)
 		if len(raw) == 0 {
 			continue
 		}
@@ -50,8 +56,8 @@ func ReadDataset(r io.Reader, name string) ([]Example, error) {
 		if err := dec.Decode(&ex); err != nil {
 			return nil, fmt.Errorf("%s:%d: %v", name, line, err)
 		}
-		if dec.More() {
-			return nil, fmt.Errorf("%s:%d: more than one JSON value on the line", name, line)
+		if _, err := dec.Token(); err != io.EOF {
+			return nil, fmt.Errorf("%s:%d: more after the JSON object", name, line)
 		}
 		switch {
 		case ex.ID == "":
@@ -69,7 +75,7 @@ func ReadDataset(r io.Reader, name string) ([]Example, error) {
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, fmt.Errorf("%s: a line is longer than %d bytes", name, maxLine)
+			return nil, fmt.Errorf("%s:%d: the line is longer than %d bytes", name, line+1, maxLine)
 		}
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}

@@ -1,6 +1,9 @@
 package eval
 
 import (
+	"context"
+
+	"github.com/moderatorbot/moderator/sdk"
 	"math"
 	"strings"
 	"testing"
@@ -19,7 +22,11 @@ func TestReadDataset(t *testing.T) {
 		{"duplicate id", `{"id":"1","text":"x"}` + "\n" + `{"id":"1","text":"y"}`, `d.jsonl:2: id "1" was already used on line 1`, 0},
 		{"labels not a list", `{"id":"1","text":"x","labels":"spam"}`, "d.jsonl:1: json: cannot unmarshal", 0},
 		{"empty label", `{"id":"1","text":"x","labels":[""]}`, "d.jsonl:1: an empty label", 0},
-		{"two values", `{"id":"1","text":"x"} {"id":"2"}`, "d.jsonl:1: more than one JSON value", 0},
+		{"two values", `{"id":"1","text":"x"} {"id":"2"}`, "d.jsonl:1: more after the JSON object", 0},
+		{"a stray bracket", `{"id":"1","text":"x"}]`, "d.jsonl:1: more after the JSON object", 0},
+		{"a byte order mark", "\ufeff" + `{"id":"1","text":"x"}`, "", 1},
+		{"a byte order mark later is not", `{"id":"1","text":"x"}` + "\n\ufeff" + `{"id":"2","text":"y"}`, "d.jsonl:2: invalid character", 0},
+		{"a line too long", `{"id":"1","text":"x"}` + "\n" + `{"id":"2","text":"` + strings.Repeat("x", maxLine) + `"}`, "d.jsonl:2: the line is longer than", 0},
 		{"empty file", "\n", "d.jsonl: no examples", 0},
 	}
 	for _, tt := range tests {
@@ -78,4 +85,34 @@ func FuzzReadDataset(f *testing.F) {
 			}
 		}
 	})
+}
+
+// failsOn is an analyzer that fails one comment of each batch and scores
+// the rest as spam.
+type failsOn string
+
+func (f failsOn) Analyze(_ context.Context, cs []sdk.Comment) ([]sdk.Result, error) {
+	out := make([]sdk.Result, len(cs))
+	for i, c := range cs {
+		out[i] = sdk.Result{CommentID: c.ID, Labels: []sdk.Label{{Name: "spam", Score: 1}}}
+		if c.ID == string(f) {
+			out[i] = sdk.Result{CommentID: c.ID, Err: "model not loaded"}
+		}
+	}
+	return out, nil
+}
+
+// TestPredictFailsOnACommentTheAnalyzerFailed: a comment an analyzer could
+// not analyze is not counted as "nothing predicted", which would lower the
+// figures without a sign.
+func TestPredictFailsOnACommentTheAnalyzerFailed(t *testing.T) {
+	examples := []Example{{ID: "1", Text: "a"}, {ID: "2", Text: "b"}}
+	got, err := Predict(context.Background(), examples, []Analyzer{{Name: "m", Analyzer: failsOn("none")}}, 10, 0.5, nil)
+	if err != nil || len(got[1]) != 1 {
+		t.Fatalf("%v %v", got, err)
+	}
+	_, err = Predict(context.Background(), examples, []Analyzer{{Name: "m", Analyzer: failsOn("2")}}, 10, 0.5, nil)
+	if err == nil || !strings.Contains(err.Error(), `analyzer m on example "2": model not loaded`) {
+		t.Errorf("error %v", err)
+	}
 }

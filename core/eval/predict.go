@@ -9,11 +9,13 @@ import (
 	"github.com/moderatorbot/moderator/sdk"
 )
 
-// Analyzer is one named analyzer and the largest batch it takes (0: any).
+// Analyzer is one named analyzer, the largest batch it takes (0: any) and
+// the labels it declares.
 type Analyzer struct {
 	Name     string
 	Analyzer sdk.Analyzer
 	MaxBatch int
+	Labels   []string
 }
 
 // Predict runs every analyzer over the examples, batch by batch, all
@@ -55,6 +57,11 @@ func Predict(ctx context.Context, examples []Example, analyzers []Analyzer, batc
 		for j := range comments {
 			set := map[string]bool{}
 			for i := range analyzers {
+				if err := results[i][j].Err; err != "" {
+					// Counting it as "nothing predicted" would lower the
+					// figures with no sign of why.
+					return nil, fmt.Errorf("analyzer %s on example %q: %s", analyzers[i].Name, comments[j].ID, err)
+				}
 				for _, l := range results[i][j].Labels {
 					if l.Score >= threshold {
 						set[l.Name] = true

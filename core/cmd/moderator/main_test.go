@@ -326,6 +326,16 @@ plugin = "shouting"
 	if _, _, code := moderator(t, "eval", "--config", s.config); code != 2 {
 		t.Errorf("no --dataset: exit %d, want 2", code)
 	}
+	for _, flags := range [][]string{{"--threshold", "NaN"}, {"--threshold", "0"}, {"--batch", "0"}, {"--batch", "-5"}} {
+		if _, stderr, code := moderator(t, append([]string{"eval", "--dataset", dataset, "--config", s.config}, flags...)...); code != 2 || !strings.Contains(stderr, flags[0]) {
+			t.Errorf("%q: exit %d %s, want 2", flags, code, stderr)
+		}
+	}
+	// A label none of the analyzers declares is most likely a typo: said.
+	os.WriteFile(dataset, []byte(`{"id":"1","text":"HEY","labels":["shouting.cap"]}`), 0o644)
+	if _, stderr, code := moderator(t, "eval", "--dataset", dataset, "--config", s.config); code != 0 || !strings.Contains(stderr, `warning: the dataset's label "shouting.cap" is declared by none of the analyzers`) {
+		t.Errorf("typo label: exit %d %q", code, stderr)
+	}
 }
 
 func get(t testing.TB, url, token string, out any) int {
