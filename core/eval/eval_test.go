@@ -2,11 +2,11 @@ package eval
 
 import (
 	"context"
-
-	"github.com/moderatorbot/moderator/sdk"
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/moderatorbot/moderator/sdk"
 )
 
 func TestReadDataset(t *testing.T) {
