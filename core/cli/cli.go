@@ -165,6 +165,28 @@ func (e *env) loadConfig() (*config.Config, error) {
 	return nil, err
 }
 
+// loadConfigLenient loads the config for a command that may only talk to
+// the running daemon, which needs no plugin's secrets: unset variables read
+// as empty. unset says whether any was; a command that then runs plugins
+// itself must call loadConfig to have them reported.
+func (e *env) loadConfigLenient() (cfg *config.Config, unset bool, err error) {
+	cfg, err = config.LoadWith(e.configPath, func(name string) (string, bool) {
+		v, ok := os.LookupEnv(name)
+		if !ok {
+			unset = true
+		}
+		return v, true
+	})
+	if err != nil {
+		var ps config.Problems
+		if errors.As(err, &ps) {
+			return nil, false, e.reportProblems(ps)
+		}
+		return nil, false, err
+	}
+	return cfg, unset, nil
+}
+
 func (e *env) reportProblems(ps config.Problems) error {
 	if len(ps) == 1 {
 		return reportedError{ps[0].Error()}

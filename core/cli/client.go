@@ -32,7 +32,9 @@ var errNoDaemon = errors.New("the daemon is not running")
 
 // connect returns the daemon's API when it answers, else the store opened
 // directly, with the plugins started when withPlugins.
-func (e *env) connect(ctx context.Context, cfg *config.Config, withPlugins bool) (backend, error) {
+// connect finds the running daemon, or opens the store itself (with the
+// plugins when withPlugins) after strict says the config is complete.
+func (e *env) connect(ctx context.Context, cfg *config.Config, withPlugins bool, strict func() error) (backend, error) {
 	rc, err := newRemote(cfg)
 	if err == nil {
 		if err = rc.ping(ctx); err == nil {
@@ -41,6 +43,11 @@ func (e *env) connect(ctx context.Context, cfg *config.Config, withPlugins bool)
 	}
 	if !errors.Is(err, errNoDaemon) {
 		return nil, err
+	}
+	if withPlugins {
+		if err := strict(); err != nil {
+			return nil, err
+		}
 	}
 	return daemon.OpenOffline(ctx, cfg, daemon.NewLogger(config.Moderator{LogLevel: "error", LogFormat: cfg.Moderator.LogFormat}, e.stderr), withPlugins)
 }

@@ -53,11 +53,11 @@ func (e *env) pluginsCmd() *cobra.Command {
 			"(including restarts and quarantine); otherwise each plugin is started once to describe itself.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := e.loadConfig()
+			cfg, unset, err := e.loadConfigLenient()
 			if err != nil {
 				return err
 			}
-			statuses, live, err := e.pluginStatuses(cmd.Context(), cfg)
+			statuses, live, err := e.pluginStatuses(cmd.Context(), cfg, unset)
 			if err != nil {
 				return err
 			}
@@ -76,7 +76,7 @@ func (e *env) pluginsCmd() *cobra.Command {
 
 // pluginStatuses asks the running daemon, or starts the plugins itself when
 // no daemon answers on the configured address.
-func (e *env) pluginStatuses(ctx context.Context, cfg *config.Config) ([]pluginhost.Status, bool, error) {
+func (e *env) pluginStatuses(ctx context.Context, cfg *config.Config, unset bool) ([]pluginhost.Status, bool, error) {
 	var resp struct {
 		Plugins []pluginhost.Status `json:"plugins"`
 	}
@@ -91,6 +91,11 @@ func (e *env) pluginStatuses(ctx context.Context, cfg *config.Config) ([]pluginh
 	}
 	if !errors.Is(err, errNoDaemon) {
 		return nil, false, err
+	}
+	if unset { // the plugins start here: they need their secrets
+		if _, err := e.loadConfig(); err != nil {
+			return nil, false, err
+		}
 	}
 	log := daemon.NewLogger(config.Moderator{LogLevel: "off", LogFormat: "text"}, io.Discard)
 	opts := daemon.HostOptions(cfg, log)

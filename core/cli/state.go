@@ -28,12 +28,21 @@ func exactArgs(n int, names string) cobra.PositionalArgs {
 }
 
 // withBackend loads the config and connects to the daemon or the store.
+// Talking to the daemon needs none of the plugins' secrets, so they need
+// not be in the caller's environment; running plugins here does.
 func (e *env) withBackend(cmd *cobra.Command, withPlugins bool, fn func(backend) error) error {
-	cfg, err := e.loadConfig()
+	cfg, unset, err := e.loadConfigLenient()
 	if err != nil {
 		return err
 	}
-	b, err := e.connect(cmd.Context(), cfg, withPlugins)
+	strict := func() error {
+		if unset {
+			_, err := e.loadConfig() // reports the unset variables
+			return err
+		}
+		return nil
+	}
+	b, err := e.connect(cmd.Context(), cfg, withPlugins, strict)
 	if err != nil {
 		return err
 	}
@@ -270,7 +279,7 @@ func (e *env) targetsCmd() *cobra.Command {
 		Args: exactArgs(3, "CONNECTOR KIND ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			t := store.Target{Connector: args[0], Kind: args[1], ID: args[2], PollInterval: interval}
-			cfg, err := e.loadConfig()
+			cfg, _, err := e.loadConfigLenient()
 			if err != nil {
 				return err
 			}

@@ -190,6 +190,11 @@ func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 // Load reads and validates the file at path. On any problem it returns a nil
 // *Config and a Problems error listing all of them.
 func Load(path string) (*Config, error) {
+	return LoadWith(path, os.LookupEnv)
+}
+
+// LoadWith is Load with the environment looked up through lookupEnv.
+func LoadWith(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		// The path is already in the problem's FILE prefix.
@@ -199,7 +204,7 @@ func Load(path string) (*Config, error) {
 		}
 		return nil, Problems{{File: path, Msg: "cannot read config: " + err.Error(), err: err}}
 	}
-	return Parse(path, data, os.LookupEnv)
+	return Parse(path, data, lookupEnv)
 }
 
 // Parse is Load on bytes already read: name is the file name used in

@@ -649,3 +649,35 @@ func TestRestoreChecksTheWholeFileFirst(t *testing.T) {
 		t.Errorf("the whole backup after the refused ones: exit %d, %s%s", code, stdout, stderr)
 	}
 }
+
+// TestCommandsNeedNoPluginSecretsToTalkToTheDaemon: the plugins' secrets
+// live in the daemon's environment; a command that only asks the daemon, or
+// reads the store, runs without them, and one that would start the plugins
+// itself says which are missing.
+func TestCommandsNeedNoPluginSecretsToTalkToTheDaemon(t *testing.T) {
+	s := newSetup(t, `
+[[analyzer]]
+name = "caps"
+plugin = "shouting"
+env = ["TOKEN=${CAPS_SECRET}"]
+`)
+	os.Unsetenv("CAPS_SECRET")
+	if _, stderr, code := moderator(t, "decisions", "list", "--config", s.config); code != 0 {
+		t.Errorf("listing the store without the secret: exit %d %s", code, stderr)
+	}
+	if _, stderr, code := moderator(t, "decisions", "override", "abc", "--action", "approve", "--config", s.config); code != 1 || !strings.Contains(stderr, "CAPS_SECRET is not set") {
+		t.Errorf("starting the plugins without the secret: exit %d %s", code, stderr)
+	}
+	d := &daemon{setup: s, cmd: exec.Command(bin.moderator, "run", "--config", s.config), stderr: &syncBuffer{}}
+	d.cmd.Env, d.cmd.Stderr = append(os.Environ(), "CAPS_SECRET=s3cret"), d.stderr
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.cmd.Process.Kill(); d.cmd.Wait() })
+	d.waitReady(t)
+	for _, args := range [][]string{{"review"}, {"decisions", "list"}, {"plugins", "list"}, {"targets", "list"}} {
+		if stdout, stderr, code := moderator(t, append(args, "--config", s.config)...); code != 0 {
+			t.Errorf("%q with the daemon up: exit %d %s%s", args, code, stdout, stderr)
+		}
+	}
+}
