@@ -191,9 +191,13 @@ func (r *remote) RemoveTarget(ctx context.Context, connector, kind, id string) e
 	return r.do(ctx, http.MethodDelete, "/api/v1/targets/"+strings.Join([]string{url.PathEscape(connector), url.PathEscape(kind), url.PathEscape(id)}, "/"), nil, nil)
 }
 
-func (r *remote) Replay(ctx context.Context) (pipeline.ReplayReport, error) {
+func (r *remote) Replay(ctx context.Context, req server.ReplayRequest) (pipeline.ReplayReport, error) {
 	var rep pipeline.ReplayReport
-	err := r.do(ctx, http.MethodPost, "/api/v1/replay", nil, &rep)
+	var body any
+	if req != (server.ReplayRequest{}) {
+		body = req
+	}
+	err := r.do(ctx, http.MethodPost, "/api/v1/replay", body, &rep)
 	return rep, err
 }
 

@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/moderatorbot/moderator/core/server"
 	"io"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -209,19 +211,35 @@ func (e *env) reviewCmd() *cobra.Command {
 func (e *env) replayCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "replay",
-		Short: "Re-run the current analyzers and policy over stored comments and report what would change",
-		Long:  "Re-run the current analyzers and policy over every stored decision and report the ones that would\ncome out differently. Nothing is acted on and nothing is written.",
-		Args:  noArgs,
+		Short: "Re-run the config's analyzers and policy over stored comments and report what would change",
+		Long: "Re-run the analyzers and policy of --config over every stored decision and report the ones that\n" +
+			"would come out differently: edit a threshold or a word list, replay, then restart the daemon\n" +
+			"with it. With the daemon running, the daemon replays the file as it is now (its secrets come\n" +
+			"from the daemon's environment). The analyzers run in instances of their own whose writes are\n" +
+			"dropped: nothing is acted on and nothing is written.",
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return e.withBackend(cmd, true, func(b backend) error {
+			return e.withBackend(cmd, false, func(b backend) error {
 				var rep pipeline.ReplayReport
 				var err error
 				if off, ok := b.(*daemon.Offline); ok {
+					// The analyzers start here: they need their secrets.
+					if _, err := e.loadConfig(); err != nil {
+						return err
+					}
 					p := newProgress(e.stderr, "replay", 0)
 					rep, err = off.ReplayProgress(cmd.Context(), p.count)
 					p.done()
 				} else {
-					rep, err = b.Replay(cmd.Context())
+					// The daemon replays this file's analyzers and policy,
+					// not its own: the point is to try an edit before
+					// restarting with it.
+					text, rerr := os.ReadFile(e.configPath)
+					if rerr != nil {
+						return rerr
+					}
+					abs, _ := filepath.Abs(e.configPath)
+					rep, err = b.Replay(cmd.Context(), server.ReplayRequest{Config: string(text), File: abs})
 				}
 				if err != nil {
 					return err

@@ -52,20 +52,11 @@ func (o *Offline) Override(ctx context.Context, id, action, reason, by string) (
 	return o.app.Override(ctx, id, action, reason, by)
 }
 
-// Replay runs the analyzers started for it.
-func (o *Offline) Replay(ctx context.Context) (pipeline.ReplayReport, error) {
-	if !o.started {
-		return pipeline.ReplayReport{}, errNeedsPlugins
-	}
-	return o.app.Replay(ctx)
-}
-
-// ReplayProgress is Replay with progress reports.
+// ReplayProgress replays the config's analyzers and policy (see
+// ReplayWith) with progress reports. It starts the analyzers it needs
+// itself, so the store need not be opened with the plugins.
 func (o *Offline) ReplayProgress(ctx context.Context, progress func(int)) (pipeline.ReplayReport, error) {
-	if !o.started {
-		return pipeline.ReplayReport{}, errNeedsPlugins
-	}
-	return o.pipeline.Replay(ctx, o.store, progress)
+	return o.ReplayWith(ctx, o.cfg, progress)
 }
 
 // Restore loads a backup into the (empty) store. Restoring into an empty

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -380,8 +381,53 @@ func (d *app) RemoveTarget(ctx context.Context, connector, kind, id string) erro
 	return nil
 }
 
-func (d *app) Replay(ctx context.Context) (pipeline.ReplayReport, error) {
-	return d.pipeline.Replay(ctx, d.store, nil)
+// Replay runs the analyzers and policy of a config over the stored
+// decisions and reports what would change: those of req.Config, the text of
+// the operator's edited file (read as if it were at req.File), or the
+// daemon's own when it is empty.
+func (d *app) Replay(ctx context.Context, req server.ReplayRequest) (pipeline.ReplayReport, error) {
+	cfg := d.cfg
+	if req.Config != "" {
+		c, err := config.Parse(cmp.Or(req.File, d.cfg.File), []byte(req.Config), os.LookupEnv)
+		if err != nil {
+			return pipeline.ReplayReport{}, &server.BadRequest{Err: fmt.Errorf("the config to replay:\n%w", err)}
+		}
+		cfg = c
+	}
+	return d.ReplayWith(ctx, cfg, nil)
+}
+
+// ReplayWith runs cfg's analyzers and policy over the stored decisions. The
+// analyzers run as plugin instances of their own, started for the replay,
+// whose KV reads the store and keeps their writes in memory: a replay
+// changes nothing, not even an analyzer's memory of what it has seen.
+func (d *app) ReplayWith(ctx context.Context, cfg *config.Config, progress func(int)) (pipeline.ReplayReport, error) {
+	pol, err := policy.New(cfg.Policy, cfg.Moderator.DryRun)
+	if err != nil {
+		return pipeline.ReplayReport{}, &server.BadRequest{Err: err}
+	}
+	opts := HostOptions(cfg, d.log)
+	opts.NoRestart = true
+	opts.KV = func(instance string) sdk.KV { return newOverlayKV(d.store.PluginKV(instance)) }
+	var specs []pluginhost.Spec
+	for _, s := range Specs(cfg) {
+		if s.Kind == sdk.KindAnalyzer {
+			specs = append(specs, s)
+		}
+	}
+	host := pluginhost.New(opts, specs)
+	defer host.Stop()
+	if err := host.Start(ctx); err != nil {
+		return pipeline.ReplayReport{}, fmt.Errorf("start the analyzers to replay: %w", err)
+	}
+	p, err := pipeline.New(pipeline.Options{
+		Logger: d.log.Named("replay"), Store: d.store, Policy: pol, Analyzers: analyzers(cfg, host),
+		BatchSize: cfg.Pipeline.BatchSize, AnalyzerRetries: cfg.Pipeline.AnalyzerRetries, RetryBackoff: cfg.Pipeline.RetryBackoff,
+	})
+	if err != nil {
+		return pipeline.ReplayReport{}, err
+	}
+	return p.Replay(ctx, d.store, progress)
 }
 
 func (d *app) Backup(_ context.Context, w io.Writer) error { return d.store.Backup(w) }

@@ -32,7 +32,7 @@ type State interface {
 	Targets(ctx context.Context) ([]store.Target, error)
 	AddTarget(ctx context.Context, t store.Target) error
 	RemoveTarget(ctx context.Context, connector, kind, id string) error
-	Replay(ctx context.Context) (pipeline.ReplayReport, error)
+	Replay(ctx context.Context, req ReplayRequest) (pipeline.ReplayReport, error)
 	Backup(ctx context.Context, w io.Writer) error
 }
 
@@ -99,7 +99,11 @@ func (s *Server) routes(mux *http.ServeMux) {
 		reply(w, map[string]string{"status": "removed"}, err)
 	}))
 	mux.Handle("POST /api/v1/replay", s.admin(func(w http.ResponseWriter, r *http.Request) {
-		rep, err := a.Replay(r.Context())
+		var req ReplayRequest
+		if r.ContentLength != 0 && !readJSON(w, r, &req) { // no body: the daemon's own config
+			return
+		}
+		rep, err := a.Replay(r.Context(), req)
 		reply(w, rep, err)
 	}))
 	mux.Handle("GET /api/v1/backup", s.admin(func(w http.ResponseWriter, r *http.Request) {
@@ -132,6 +136,15 @@ func reply(w http.ResponseWriter, v any, err error) {
 	default:
 		writeError(w, http.StatusInternalServerError, err.Error())
 	}
+}
+
+// ReplayRequest asks for a replay with another config than the daemon's:
+// Config is the text of a moderator.toml, its ${VAR} read from the daemon's
+// environment and relative paths from File's directory. Only its analyzers
+// and policy are used. Empty: the daemon's own config.
+type ReplayRequest struct {
+	Config string `json:"config,omitempty"`
+	File   string `json:"file,omitempty"`
 }
 
 // BadRequest marks an error caused by what the client sent.

@@ -22,6 +22,7 @@ type fakeAPI struct {
 	records map[string]store.Record
 	added   []store.Target
 	filter  store.Filter
+	replay  ReplayRequest
 }
 
 func (f *fakeAPI) Plugins() []pluginhost.Status {
@@ -64,7 +65,8 @@ func (f *fakeAPI) AddTarget(_ context.Context, t store.Target) error {
 func (f *fakeAPI) RemoveTarget(context.Context, string, string, string) error {
 	return fmt.Errorf("x: %w", store.ErrNotFound)
 }
-func (f *fakeAPI) Replay(context.Context) (pipeline.ReplayReport, error) {
+func (f *fakeAPI) Replay(_ context.Context, req ReplayRequest) (pipeline.ReplayReport, error) {
+	f.replay = req
 	return pipeline.ReplayReport{Replayed: 3}, nil
 }
 func (f *fakeAPI) Backup(_ context.Context, w io.Writer) error {
@@ -144,6 +146,8 @@ func TestAPI(t *testing.T) {
 		{"bad target", "POST", "/api/v1/targets", "tok", `{"connector":"x","kind":"bogus","id":"1"}`, 400, "bogus"},
 		{"remove unknown target", "DELETE", "/api/v1/targets/x/post/9", "tok", "", 404, "not found"},
 		{"replay", "POST", "/api/v1/replay", "tok", "", 200, `"replayed": 3`},
+		{"replay a config", "POST", "/api/v1/replay", "tok", `{"config":"[moderator]","file":"/etc/m.toml"}`, 200, `"replayed": 3`},
+		{"replay a bad body", "POST", "/api/v1/replay", "tok", `{"toml":"x"}`, 400, "unknown field \\\"toml\\\""},
 		{"backup", "GET", "/api/v1/backup", "tok", "", 200, "BACKUP"},
 		{"unknown endpoint", "GET", "/api/v1/nothing", "tok", "", 404, "no such API endpoint"},
 	}
@@ -154,6 +158,9 @@ func TestAPI(t *testing.T) {
 				t.Errorf("%s %s: %d %s; want %d ~%q", tt.method, tt.path, code, body, tt.status, tt.want)
 			}
 		})
+	}
+	if call(t, s, "POST", "/api/v1/replay", "tok", `{"config":"[moderator]","file":"/etc/m.toml"}`); api.replay != (ReplayRequest{Config: "[moderator]", File: "/etc/m.toml"}) {
+		t.Errorf("replay asked for %+v", api.replay)
 	}
 	call(t, s, "GET", "/api/v1/decisions?state=acted,failed&limit=5&connector=x&rule=r1", "tok", "")
 	if f := api.filter; len(f.States) != 2 || f.States[1] != store.StateFailed || f.Connector != "x" || f.Rule != "r1" || f.Limit != 5 || f.Review {

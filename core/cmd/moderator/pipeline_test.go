@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+	"github.com/moderatorbot/moderator/core/config"
+	moddaemon "github.com/moderatorbot/moderator/core/daemon"
 	"github.com/moderatorbot/moderator/core/internal/synthetic/platform"
 )
 
@@ -153,6 +156,11 @@ plugin = "shouting"
   [analyzer.config]
   min_letters = 4
 
+# It counts each author's comments in its KV: a replay must not count again.
+[[analyzer]]
+name = "counter"
+plugin = "testplugin"
+
 [[policy.rule]]
 name = "hide-shouting"
 action = "hide"
@@ -211,31 +219,37 @@ dry_run = false
 	if _, stderr, code := moderator(t, "decisions", "list", "--before-id", "x", "--config", s.config); code != 2 || !strings.Contains(stderr, "--before-id goes with --before") {
 		t.Errorf("--before-id alone: exit %d %s", code, stderr)
 	}
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	d.cmd.Wait()
 	before := len(plat.Actions())
 
-	// The operator lowers the threshold and asks what would change.
+	// The operator lowers the threshold and asks what would change: the
+	// running daemon replays the edited file, and so does the CLI once the
+	// daemon is stopped.
 	cfg, _ := os.ReadFile(s.config)
 	os.WriteFile(s.config, []byte(strings.Replace(string(cfg), "min_score = 0.9", "min_score = 0.5", 1)), 0o644)
-	stdout, stderr, code = moderator(t, "replay", "--json", "--config", s.config)
-	if code != 0 {
-		t.Fatalf("replay: exit %d %s", code, stderr)
-	}
-	var rep struct {
-		Replayed, Changed int
-		Changes           []struct {
-			OldAction string `json:"old_action"`
-			NewAction string `json:"new_action"`
-			Comment   struct{ Text string }
+	for _, running := range []bool{true, false} {
+		if !running {
+			d.cmd.Process.Signal(syscall.SIGTERM)
+			d.cmd.Wait()
 		}
-	}
-	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
-		t.Fatalf("%v: %s", err, stdout)
-	}
-	if rep.Replayed != 4 || rep.Changed != 1 || rep.Changes[0].Comment.Text != "MOSTLY CAPS here" ||
-		rep.Changes[0].OldAction != "approve" || rep.Changes[0].NewAction != "hide" {
-		t.Errorf("replay report %s", stdout)
+		stdout, stderr, code = moderator(t, "replay", "--json", "--config", s.config)
+		if code != 0 {
+			t.Fatalf("replay (daemon running: %v): exit %d %s", running, code, stderr)
+		}
+		var rep struct {
+			Replayed, Changed int
+			Changes           []struct {
+				OldAction string `json:"old_action"`
+				NewAction string `json:"new_action"`
+				Comment   struct{ Text string }
+			}
+		}
+		if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+			t.Fatalf("%v: %s", err, stdout)
+		}
+		if rep.Replayed != 4 || rep.Changed != 1 || rep.Changes[0].Comment.Text != "MOSTLY CAPS here" ||
+			rep.Changes[0].OldAction != "approve" || rep.Changes[0].NewAction != "hide" {
+			t.Errorf("replay report (daemon running: %v) %s", running, stdout)
+		}
 	}
 	if after := len(plat.Actions()); after != before {
 		t.Errorf("replay acted: %d platform calls, was %d", after, before)
@@ -265,6 +279,20 @@ dry_run = false
 	}
 	if st := plat.State(plat.Actions()[0].CommentID); st != platform.StateVisible {
 		t.Errorf("after the override the platform shows %s", st)
+	}
+	// The counter saw the four comments once, in the daemon; the three
+	// replays' counting went nowhere.
+	loaded, err := config.Load(s.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := moddaemon.OpenStore(loaded, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if v, _, err := st.PluginKV("counter").Get(context.Background(), "count/a"); err != nil || string(v) != "4" {
+		t.Errorf("the counter's KV holds %q (%v), want 4", v, err)
 	}
 }
 
