@@ -69,10 +69,10 @@ type Scheduler struct {
 type Pipeline struct {
 	BatchSize       int           // batch_size, default 100: comments per analyzer call
 	Workers         int           // workers, default 2: batches in flight at once
-	AnalyzerRetries int           // analyzer_retries, default 2: retries of a failed analyzer call before on_failure applies
+	AnalyzerRetries int           // analyzer_retries, default 2: retries of a failed analyzer call before its batch is split and on_failure applies
 	ActionRetries   int           // action_retries, default 5: retries of a failed platform action before it is recorded as failed
 	RetryBackoff    time.Duration // retry_backoff, default 1s: first delay between retries, doubling
-	HoldRetry       time.Duration // hold_retry, default 1m: when a held comment is tried again
+	HoldRetry       time.Duration // hold_retry, default 1m: when a held comment is tried again (doubling up to 64 × hold_retry for one an analyzer fails on alone)
 }
 
 // HTTP is the [http] table: the single listener for webhooks and the admin API.

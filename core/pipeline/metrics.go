@@ -25,7 +25,7 @@ func NewMetrics() *Metrics {
 			Name: "moderator_actions_total", Help: "Platform actions attempted, by connector, action and outcome (ok, retry, failed)."},
 			[]string{"connector", "action", "outcome"}),
 		analyzerLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "moderator_analyzer_seconds", Help: "Time an analyzer took for one batch, retries included.",
+			Name: "moderator_analyzer_seconds", Help: "Time an analyzer took for one batch, retries and splits included.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}, []string{"analyzer"}),
 		analyzerErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "moderator_analyzer_errors_total", Help: "Analyzer batches that failed after retries."}, []string{"analyzer"}),

@@ -3,6 +3,33 @@
 // action, writing each state to the store before the next step starts, so
 // that a crash at any instant resumes where it stopped and nothing is acted
 // on twice (actions are idempotent and carry the decision's id as key).
+//
+// # When an analyzer fails
+//
+// A failed analyzer call is retried (analyzer_retries, with backoff). If it
+// still fails, and its error does not say that the analyzer is unavailable
+// (not running, restarting, quarantined, timed out, rate limited), the
+// batch is split in halves and each failing half again, so that one comment
+// that makes the analyzer fail (a panic, an error, an invalid reply) no
+// longer takes its batch down with it: the others are decided in the same
+// run, and only the comments the analyzer fails on alone meet its
+// on_failure. That costs about 2·log2(n) calls per such comment in a batch
+// of n, within a budget of 8·⌈log2 n⌉ calls; until the analyzer answers any
+// of them only one path down is followed, so an analyzer that fails on
+// everything costs about 2·log2(n) calls, never n.
+//
+// With on_failure = "skip", those comments are decided without the analyzer
+// and its analysis in the record carries the error. With "hold" (the
+// default) they are held and tried again: at hold_retry when the analyzer
+// failed for its own sake, since its recovery is what they wait for; at
+// hold_retry doubling with each attempt, up to 64·hold_retry, when the
+// failure is the comment's own: the analyzer failed on it alone while it
+// answers others, or said so in its Result.Err. Held is never decided
+// without the analyzer, however often it fails: a fixed plugin, or
+// on_failure = "skip", lets it through. The record's last_error names the
+// analyzer and its error. The log has one error line a minute at most per
+// failing analyzer, a warning for each comment it failed on alone, and the
+// comments held while it is down at debug level.
 package pipeline
 
 import (
@@ -33,9 +60,12 @@ type Analyzer struct {
 	// Get returns the running analyzer, waiting while it restarts.
 	Get func(ctx context.Context) (sdk.Analyzer, error)
 	// Info names the plugin and its version, for the record.
-	Info      func() (plugin, version string)
-	Timeout   time.Duration
-	OnFailure string // "hold" or "skip"
+	Info    func() (plugin, version string)
+	Timeout time.Duration
+	// OnFailure is what happens to the comments an analyzer fails on:
+	// "hold" (tried again later) or "skip" (decided without it). See the
+	// package documentation.
+	OnFailure string
 	// MaxBatch, when set, returns the most comments one call may carry
 	// (0: any); it can change when the plugin restarts as a new version.
 	MaxBatch func() int
@@ -59,7 +89,10 @@ type Options struct {
 	AnalyzerRetries int
 	ActionRetries   int
 	RetryBackoff    time.Duration
-	HoldRetry       time.Duration
+	// HoldRetry is when a held comment is tried again; for a comment an
+	// analyzer fails on alone it doubles with each attempt, up to
+	// 64·HoldRetry.
+	HoldRetry time.Duration
 	// Linger is how long a batch that is not full waits for more work
 	// before it goes (default 5ms; negative: not at all). Comments that
 	// trickle in one by one (webhooks) are then decided and saved together,
@@ -74,6 +107,9 @@ type Pipeline struct {
 	opts       Options
 	log        hclog.Logger
 	connectors map[string]Connector
+	// lastAnswer is when each analyzer last answered a call (Unix ns).
+	lastAnswer map[string]*atomic.Int64
+	errorGate  *logGate
 }
 
 // New checks the options and fills in defaults.
@@ -102,9 +138,13 @@ func New(opts Options) (*Pipeline, error) {
 	if opts.Metrics == nil {
 		opts.Metrics = NewMetrics()
 	}
-	p := &Pipeline{opts: opts, log: opts.Logger, connectors: map[string]Connector{}}
+	p := &Pipeline{opts: opts, log: opts.Logger, connectors: map[string]Connector{},
+		lastAnswer: map[string]*atomic.Int64{}, errorGate: newLogGate(time.Minute)}
 	for _, c := range opts.Connectors {
 		p.connectors[c.Name] = c
+	}
+	for _, a := range opts.Analyzers {
+		p.lastAnswer[a.Name] = new(atomic.Int64)
 	}
 	return p, nil
 }
@@ -245,9 +285,17 @@ func (p *Pipeline) process(ctx context.Context, work []store.Work) bool {
 		for j, i := range analyze {
 			rec := &work[i].Record
 			rec.Attempts++
-			if held[j] != "" {
-				rec.State, rec.LastError, rec.RetryAt = store.StateHeld, held[j], now.Add(p.opts.HoldRetry)
-				p.log.Warn("comment held: an analyzer failed", "id", rec.ID, "error", held[j], "retry_at", rec.RetryAt)
+			if h := held[j]; h.why != "" {
+				rec.State, rec.LastError, rec.RetryAt = store.StateHeld, h.why, now.Add(p.holdDelay(h.own, rec.Attempts))
+				// A comment held because its analyzer is down is one of a
+				// batch that the analyzer's error line speaks for; one the
+				// analyzer fails on alone is its own story, and comes round
+				// less and less often.
+				logf := p.log.Debug
+				if h.own {
+					logf = p.log.Warn
+				}
+				logf("comment held: an analyzer failed", "id", rec.ID, "error", h.why, "attempts", rec.Attempts, "retry_at", rec.RetryAt)
 				p.opts.Metrics.held.Inc()
 				steps = append(steps, store.Step{Seq: work[i].Seq, Record: *rec, Delay: true})
 				continue
@@ -322,102 +370,6 @@ func contains(list []int, x int) bool {
 		}
 	}
 	return false
-}
-
-// analyze runs every analyzer over the comments at once. It returns each
-// comment's analyses, and for each comment held back by a failing "hold"
-// analyzer, why.
-func (p *Pipeline) analyze(ctx context.Context, comments []sdk.Comment) ([][]store.Analysis, []string) {
-	type outcome struct {
-		results []sdk.Result
-		err     error
-		took    time.Duration
-	}
-	outs := make([]outcome, len(p.opts.Analyzers))
-	var wg sync.WaitGroup
-	for ai, a := range p.opts.Analyzers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			start := time.Now()
-			res, err := p.runAnalyzer(ctx, a, comments)
-			outs[ai] = outcome{res, err, time.Since(start)}
-			p.opts.Metrics.analyzerLatency.WithLabelValues(a.Name).Observe(time.Since(start).Seconds())
-		}()
-	}
-	wg.Wait()
-
-	analyses := make([][]store.Analysis, len(comments))
-	held := make([]string, len(comments))
-	for ai, a := range p.opts.Analyzers {
-		o := outs[ai]
-		plugin, version := "", ""
-		if a.Info != nil {
-			plugin, version = a.Info()
-		}
-		if o.err != nil {
-			p.opts.Metrics.analyzerErrors.WithLabelValues(a.Name).Inc()
-			p.log.Error("analyzer failed", "analyzer", a.Name, "comments", len(comments), "on_failure", a.OnFailure, "error", o.err)
-		}
-		for ci := range comments {
-			an := store.Analysis{Analyzer: a.Name, Plugin: plugin, Version: version, DurationMS: float64(o.took.Microseconds()) / 1000}
-			errText := ""
-			switch {
-			case o.err != nil:
-				errText = o.err.Error()
-			case o.results[ci].Err != "":
-				errText = o.results[ci].Err
-			default:
-				an.Labels = o.results[ci].Labels
-			}
-			if errText != "" {
-				if a.OnFailure != "skip" {
-					if held[ci] == "" {
-						held[ci] = fmt.Sprintf("analyzer %s: %s", a.Name, errText)
-					}
-					continue
-				}
-				// Decided without it, and the record says so: never a silent approve.
-				an.Err = errText
-			}
-			analyses[ci] = append(analyses[ci], an)
-		}
-	}
-	return analyses, held
-}
-
-// runAnalyzer calls one analyzer over the comments in batches it accepts,
-// with its timeout, retrying failures with backoff.
-func (p *Pipeline) runAnalyzer(ctx context.Context, a Analyzer, comments []sdk.Comment) ([]sdk.Result, error) {
-	size := len(comments)
-	if a.MaxBatch != nil {
-		if m := a.MaxBatch(); m > 0 && m < size {
-			size = m
-		}
-	}
-	out := make([]sdk.Result, 0, len(comments))
-	for start := 0; start < len(comments); start += size {
-		chunk := comments[start:min(start+size, len(comments))]
-		var res []sdk.Result
-		err := retry(ctx, p.opts.AnalyzerRetries, p.opts.RetryBackoff, func() error {
-			an, err := a.Get(ctx)
-			if err != nil {
-				return err
-			}
-			cctx, cancel := context.WithTimeout(ctx, a.Timeout)
-			defer cancel()
-			res, err = an.Analyze(cctx, chunk)
-			if err == nil && len(res) != len(chunk) {
-				err = fmt.Errorf("%d results for %d comments", len(res), len(chunk))
-			}
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, res...)
-	}
-	return out, nil
 }
 
 // act applies a decided action through the record's connector and returns

@@ -49,7 +49,7 @@ func (p *Pipeline) Replay(ctx context.Context, records Records, progress func(do
 		analyses, held := p.analyze(ctx, comments)
 		for i, r := range batch {
 			rep.Replayed++
-			if held[i] != "" {
+			if held[i].why != "" {
 				rep.Held++
 				continue
 			}
