@@ -16,6 +16,7 @@ import (
 	"github.com/moderatorbot/moderator/core/daemon"
 	"github.com/moderatorbot/moderator/core/pipeline"
 	"github.com/moderatorbot/moderator/core/store"
+	"github.com/moderatorbot/moderator/sdk"
 	"github.com/spf13/cobra"
 )
 
@@ -294,10 +295,13 @@ func (e *env) targetsCmd() *cobra.Command {
 	var interval time.Duration
 	add := &cobra.Command{
 		Use: "add CONNECTOR KIND ID", Short: "Watch a post, author, publication or query (kept across restarts)",
+		Long: "Watch a post, author, publication or query (kept across restarts). Every connector takes post\n" +
+			"targets; author, publication and query targets only when the connector says in its Describe that\n" +
+			"it can discover them. Another kind is refused, and nothing is stored.",
 		Args: exactArgs(3, "CONNECTOR KIND ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			t := store.Target{Connector: args[0], Kind: args[1], ID: args[2], PollInterval: interval}
-			cfg, _, err := e.loadConfigLenient()
+			cfg, unset, err := e.loadConfigLenient()
 			if err != nil {
 				return err
 			}
@@ -305,6 +309,13 @@ func (e *env) targetsCmd() *cobra.Command {
 				return usageError{err}
 			}
 			return e.withBackend(cmd, false, func(b backend) error {
+				if _, offline := b.(*daemon.Offline); offline && unset && t.Kind != sdk.TargetPost {
+					// The connector is started here to say which kinds
+					// it takes: it needs its secrets.
+					if _, err := e.loadConfig(); err != nil {
+						return err
+					}
+				}
 				if err := b.AddTarget(cmd.Context(), t); err != nil {
 					return err
 				}
@@ -316,6 +327,12 @@ func (e *env) targetsCmd() *cobra.Command {
 	add.Flags().DurationVar(&interval, "poll-interval", 0, "poll this target at this interval instead of adaptively")
 	remove := &cobra.Command{
 		Use: "remove CONNECTOR KIND ID", Short: "Stop watching a target added at run time", Args: exactArgs(3, "CONNECTOR KIND ID"),
+		Long: "Stop watching a target added at run time (a [[target]] of the config is removed by editing the file\n" +
+			"and restarting, with the same effect). Once the command returns, the posts this target brought in are\n" +
+			"no longer polled, in the running daemon and after restarts, and nothing more is queued from them: a\n" +
+			"poll in flight drops what it brought for them. A post that another target also brought in (its own\n" +
+			"post target, or another author, publication or query) stays watched. Comments queued before the\n" +
+			"removal are still analyzed and acted on.",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.withBackend(cmd, false, func(b backend) error {
 				if err := b.RemoveTarget(cmd.Context(), args[0], args[1], args[2]); err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/moderatorbot/moderator/core/config"
 	"github.com/moderatorbot/moderator/core/pluginhost"
+	"github.com/moderatorbot/moderator/core/scheduler"
 	"github.com/moderatorbot/moderator/sdk"
 )
 
@@ -103,8 +104,9 @@ var platformActions = map[string]bool{sdk.ActionFlag: true, sdk.ActionHide: true
 // Check starts every plugin the config names, in validate-only mode, and
 // returns what they and the policy have against the config: each plugin's
 // field errors at the position of the field, plugins that cannot start,
-// rules whose action a connector in their scope cannot perform, and rule
-// labels that no analyzer in their scope emits.
+// rules whose action a connector in their scope cannot perform, rule labels
+// that no analyzer in their scope emits, and targets of a kind their
+// connector cannot watch.
 //
 // cfg may be a partial config (config.LoadPartial): every check here holds
 // for the instances it kept, and a rule is only held against those.
@@ -120,7 +122,8 @@ func Check(ctx context.Context, cfg *config.Config, log hclog.Logger) config.Pro
 	defer host.Stop()
 
 	problems := append(instanceProblems(cfg, host, false), actionProblems(cfg, host)...)
-	return append(problems, labelProblems(cfg, host)...)
+	problems = append(problems, labelProblems(cfg, host)...)
+	return append(problems, targetProblems(cfg, host)...)
 }
 
 // instanceProblems turns the instances that failed to start into problems
@@ -144,6 +147,47 @@ func instanceProblems(cfg *config.Config, host *pluginhost.Host, onlyPermanent b
 		problems = append(problems, cfg.At(fmt.Sprintf("%s %q: %v", in.Kind, in.Name, err), in.Kind, in.Index, "plugin"))
 	}
 	return problems
+}
+
+// targetProblems is the run-time half of config check for targets: those of
+// a kind their connector does not declare (see scheduler.CheckTargetKind).
+func targetProblems(cfg *config.Config, host *pluginhost.Host) config.Problems {
+	var problems config.Problems
+	for _, t := range cfg.Targets {
+		in := host.Instance(t.Connector)
+		if in == nil {
+			continue // not a connector; reported by the config's own checks
+		}
+		d := in.Description()
+		if d.Name == "" {
+			continue // it did not start; reported elsewhere
+		}
+		if err := scheduler.CheckTargetKind(d, t.Kind); err != nil {
+			problems = append(problems, cfg.At(fmt.Sprintf("target[%d].kind: connector %q (%s) %v; choose a kind it takes, or another connector",
+				t.Index, t.Connector, d.Name, err), "target", t.Index, "kind"))
+		}
+	}
+	return problems
+}
+
+// describeOnce starts the named connector alone, in validate-only mode, and
+// returns what it says in Describe: what the CLI asks when no daemon runs.
+func describeOnce(ctx context.Context, cfg *config.Config, log hclog.Logger, name string) (sdk.Description, error) {
+	var specs []pluginhost.Spec
+	for _, sp := range Specs(cfg) {
+		if sp.Name == name {
+			specs = append(specs, sp)
+		}
+	}
+	opts := HostOptions(cfg, log)
+	opts.ValidateOnly, opts.NoRestart = true, true
+	opts.KV = func(string) sdk.KV { return sdk.NewMemoryKV() }
+	host := pluginhost.New(opts, specs)
+	defer host.Stop()
+	if err := host.Start(ctx); err != nil {
+		return sdk.Description{}, fmt.Errorf("start connector %q to ask which targets it takes: %w", name, err)
+	}
+	return host.Instance(name).Description(), nil
 }
 
 // connectorsInScope returns the connectors whose comments a rule can match:

@@ -10,6 +10,7 @@ import (
 	"github.com/moderatorbot/moderator/core/config"
 	"github.com/moderatorbot/moderator/core/pipeline"
 	"github.com/moderatorbot/moderator/core/store"
+	"github.com/moderatorbot/moderator/sdk"
 )
 
 // Offline is the daemon's admin surface without the daemon: the store opened
@@ -32,6 +33,13 @@ func OpenOffline(ctx context.Context, cfg *config.Config, log hclog.Logger, with
 		return nil, err
 	}
 	o := &Offline{app: a}
+	running := a.describe
+	a.describe = func(ctx context.Context, name string) (sdk.Description, error) {
+		if o.started {
+			return running(ctx, name)
+		}
+		return describeOnce(ctx, cfg, log, name)
+	}
 	if withPlugins {
 		o.started = true
 		if err := a.host.Start(ctx); err != nil {

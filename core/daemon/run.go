@@ -103,6 +103,7 @@ func Run(ctx context.Context, cfg *config.Config, log hclog.Logger) error {
 	// What no restart can cure stops the daemon here, where the operator
 	// is watching, rather than leaving it up with comments held for ever.
 	problems := append(instanceProblems(cfg, host, true), actionProblems(cfg, host)...)
+	problems = append(problems, targetProblems(cfg, host)...)
 	if problems = append(problems, labelProblems(cfg, host)...); len(problems) > 0 {
 		for _, p := range problems.Sorted() {
 			log.Error("config", "problem", p.Error())
@@ -280,6 +281,12 @@ func newApp(cfg *config.Config, log hclog.Logger, st *store.Store) (*app, error)
 	opts.KV = st.PluginKV
 	host := pluginhost.New(opts, Specs(cfg))
 	a := &app{cfg: cfg, log: log, store: st, host: host, intake: ingress.NewIntake(st)}
+	a.describe = func(_ context.Context, name string) (sdk.Description, error) {
+		if in := host.Instance(name); in != nil {
+			return in.Description(), nil
+		}
+		return sdk.Description{}, nil
+	}
 	a.pipeline, err = pipeline.New(pipeline.Options{
 		Logger: log.Named("pipeline"), Store: st, Policy: pol,
 		Analyzers: analyzers(cfg, host), Connectors: connectors(cfg, host),
@@ -299,6 +306,9 @@ type app struct {
 	pipeline *pipeline.Pipeline
 	intake   *ingress.Intake
 	sched    *scheduler.Scheduler // nil offline
+	// describe returns what a connector said in Describe (zero when it is
+	// not known yet).
+	describe func(ctx context.Context, connector string) (sdk.Description, error)
 }
 
 func (d *app) webhooks() *ingress.Webhooks {
@@ -348,6 +358,11 @@ func (d *app) Targets(ctx context.Context) ([]store.Target, error) {
 	return append(out, rt...), err
 }
 
+// AddTarget watches a target from now on, and across restarts. A kind the
+// connector does not declare in Describe is refused; when the connector has
+// not described itself yet (the daemon is starting it), the scheduler
+// refuses the target instead, and says so in the log. Once it returns, the
+// running scheduler watches the target.
 func (d *app) AddTarget(ctx context.Context, t store.Target) error {
 	if err := CheckTarget(d.cfg, t); err != nil {
 		return &server.BadRequest{Err: err}
@@ -357,15 +372,31 @@ func (d *app) AddTarget(ctx context.Context, t store.Target) error {
 			return fmt.Errorf("target %s %s on %s is in the config: %w", t.Kind, t.ID, t.Connector, store.ErrExists)
 		}
 	}
+	if t.Kind != sdk.TargetPost { // every connector takes posts
+		desc, err := d.describe(ctx, t.Connector)
+		if err != nil {
+			return err
+		}
+		if desc.Name != "" {
+			if err := scheduler.CheckTargetKind(desc, t.Kind); err != nil {
+				return &server.BadRequest{Err: fmt.Errorf("target %s %s: connector %q (%s) %w", t.Kind, t.ID, t.Connector, desc.Name, err)}
+			}
+		}
+	}
 	if err := d.store.AddTarget(ctx, t); err != nil {
 		return err
 	}
 	if d.sched != nil {
-		d.sched.Reload()
+		return d.sched.Apply(ctx)
 	}
 	return nil
 }
 
+// RemoveTarget stops watching a target added at run time. Once it returns,
+// the running scheduler no longer polls the posts that target alone brought
+// in (the store forgets them, so a restart does not poll them either) and
+// queues nothing more from them; comments queued before are still
+// moderated.
 func (d *app) RemoveTarget(ctx context.Context, connector, kind, id string) error {
 	for _, ct := range d.cfg.Targets {
 		if ct.Connector == connector && ct.Kind == kind && ct.ID == id {
@@ -376,7 +407,7 @@ func (d *app) RemoveTarget(ctx context.Context, connector, kind, id string) erro
 		return err
 	}
 	if d.sched != nil {
-		d.sched.Reload()
+		return d.sched.Apply(ctx)
 	}
 	return nil
 }

@@ -2,7 +2,13 @@
 //
 // Targets (from the config and added at run time) are expanded into posts:
 // a "post" target is a post, and "author", "publication" and "query" targets
-// are discovered into posts on their own interval. Each post is polled
+// are discovered into posts on their own interval. A post remembers every
+// target that brought it in, and is polled while one of them is watched:
+// when the last goes (removed at run time, or from the config before a
+// restart), the post is forgotten at once, and what a poll in flight brings
+// for it is dropped. A target whose discovery fails is retried on its own
+// backoff, so one bad target neither floods the platform nor holds up the
+// others. Each post is polled
 // adaptively: soon after a comment arrives, less and less often as the
 // conversation goes quiet, and not at all once it is old and quiet. Due posts
 // of one connector are polled together, as many per call as the connector
@@ -22,6 +28,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,6 +58,7 @@ type Connector struct {
 type Store interface {
 	Cursor(connector, post string) ([]byte, error)
 	SavePosts(ctx context.Context, posts []store.Post) error
+	RemovePosts(ctx context.Context, connector string, ids []string) error
 	Posts(ctx context.Context, fn func(store.Post) error) error
 }
 
@@ -71,6 +80,8 @@ type Options struct {
 	MaxInterval      time.Duration // 15m: poll interval once it is quiet
 	StopAfter        time.Duration // 168h: stop polling posts older and quieter than this
 	DiscoverInterval time.Duration // 15m: how often author/publication/query targets are expanded
+	DiscoverRetry    time.Duration // 30s: wait after a target's discovery first fails; it doubles with each failure
+	DiscoverRetryMax time.Duration // 1h: the longest wait between a target's failing discoveries
 	Tick             time.Duration // 250ms: how often due work is looked for
 	MaxBatch         int           // 100: posts per poll when the connector sets no limit
 	Now              func() time.Time
@@ -90,6 +101,11 @@ func (o *Options) defaults() {
 	def(&o.MaxInterval, 15*time.Minute)
 	def(&o.StopAfter, 7*24*time.Hour)
 	def(&o.DiscoverInterval, 15*time.Minute)
+	def(&o.DiscoverRetry, 30*time.Second)
+	def(&o.DiscoverRetryMax, time.Hour)
+	if o.DiscoverRetryMax < o.DiscoverRetry {
+		o.DiscoverRetryMax = o.DiscoverRetry
+	}
 	def(&o.Tick, 250*time.Millisecond)
 	if o.MaxInterval < o.MinInterval {
 		o.MaxInterval = o.MinInterval
@@ -116,10 +132,18 @@ type Scheduler struct {
 
 	// unsaved is post activity the run loop saves once it has started the
 	// calls that are due, so that a sync to disk does not hold them up.
-	unsaved []store.Post
+	// It holds the posts, not copies: what is saved is their state then, so
+	// that a target added to or removed from a post meanwhile is not undone,
+	// and a post no target watches any more is not written back.
+	unsaved []*post
 
-	mu     sync.Mutex // guards the status snapshot only
+	mu     sync.Mutex // guards status and applied
 	status map[string]Status
+	// applied is closed once a reading of the targets that started after it
+	// was made is in effect (see Apply); nil until Run starts.
+	applied chan struct{}
+	// stopped is closed when Run returns.
+	stopped chan struct{}
 }
 
 // Status is what the operator sees of a connector's scheduling.
@@ -156,6 +180,7 @@ type conn struct {
 	// platform's fault, and a successful poll says nothing about it.
 	intakeBackoff time.Duration
 	rate          sdk.RateLimit
+	stream        streamCtl
 }
 
 type post struct {
@@ -171,19 +196,32 @@ type post struct {
 	// in flight (the pipeline's among them).
 	cursor      []byte
 	cursorKnown bool
+	// removed: no target watches the post any more. It is out of posts and
+	// due; a poll or intake in flight that holds it drops what it brought
+	// for it and does not put it back.
+	removed bool
 }
 
 type target struct {
 	store.Target
 	nextDiscover time.Time
 	cursor       []byte
+	// backoff is the wait after the last of failures discover calls in a
+	// row that failed for this target: a target of its own, so that one
+	// bad target is retried slowly while the others and the polls go on.
+	backoff  time.Duration
+	failures int
+	// unsupported: the connector said it cannot watch the target's kind,
+	// and the operator was told.
+	unsupported bool
 }
 
 // New makes a scheduler; Run starts it.
 func New(opts Options) *Scheduler {
 	opts.defaults()
 	s := &Scheduler{opts: opts, log: opts.Logger, conns: map[string]*conn{}, reload: make(chan struct{}, 1),
-		done: make(chan result, len(opts.Connectors)+1), gaps: make(chan *conn, len(opts.Connectors)+1), status: map[string]Status{}}
+		done: make(chan result, len(opts.Connectors)+1), gaps: make(chan *conn, len(opts.Connectors)+1), status: map[string]Status{},
+		stopped: make(chan struct{})}
 	for _, c := range opts.Connectors {
 		s.conns[c.Name] = &conn{Connector: c, posts: map[string]*post{}, targets: map[string]*target{}}
 	}
@@ -194,12 +232,47 @@ func New(opts Options) *Scheduler {
 func (s *Scheduler) Metrics() *Metrics { return s.opts.Metrics }
 
 // Reload makes the scheduler read its targets again (after one was added or
-// removed at run time).
+// removed at run time), without waiting for it; see Apply.
 func (s *Scheduler) Reload() {
 	select {
 	case s.reload <- struct{}{}:
 	default:
 	}
+}
+
+// Apply makes the scheduler read its targets again and waits until what it
+// read is in effect: once it returns, the posts a removed target alone
+// brought in are no longer polled, and nothing more from them is queued
+// but the comments of a poll that were already being written to the store.
+// It returns at once when the scheduler has not started (it reads the
+// targets when it does) or has stopped, and ctx's error if ctx ends first.
+func (s *Scheduler) Apply(ctx context.Context) error {
+	s.mu.Lock()
+	applied := s.applied
+	s.mu.Unlock()
+	s.Reload()
+	if applied == nil {
+		return nil
+	}
+	select {
+	case <-applied:
+		return nil
+	case <-s.stopped:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait for the scheduler to apply the targets: %w", ctx.Err())
+	}
+}
+
+// beginLoad is called before the targets are read: it returns the channel
+// that callers of Apply waiting since the previous reading wait on, for the
+// caller to close once this reading is in effect (nil on the first).
+func (s *Scheduler) beginLoad() chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := s.applied
+	s.applied = make(chan struct{})
+	return ch
 }
 
 // Statuses returns each connector's scheduling state.
@@ -215,21 +288,10 @@ func (s *Scheduler) Statuses() []Status {
 
 // Run schedules until ctx is done, then waits for calls and intakes in flight.
 func (s *Scheduler) Run(ctx context.Context) error {
-	now := s.opts.Now()
-	err := s.opts.Store.Posts(ctx, func(p store.Post) error {
-		c, ok := s.conns[p.Connector]
-		if !ok || p.Done {
-			return nil
-		}
-		// Spread the first round over the shortest interval so a restart
-		// does not poll everything at once.
-		s.track(c, p, now.Add(jitter(s.opts.MinInterval)))
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("load tracked posts: %w", err)
+	defer close(s.stopped)
+	if err := s.start(ctx); err != nil {
+		return err
 	}
-	s.loadTargets(ctx)
 	var streams sync.WaitGroup
 	s.startStreams(ctx, &streams)
 	tick := time.NewTicker(s.opts.Tick)
@@ -261,7 +323,11 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			inflight--
 			inflight += s.apply(ctx, r)
 		case <-s.reload:
-			s.loadTargets(ctx)
+			applied := s.beginLoad()
+			if err := s.loadTargets(ctx); err != nil {
+				s.log.Error("targets not applied", "error", err)
+			}
+			close(applied)
 		case c := <-s.gaps:
 			now := s.opts.Now()
 			for _, p := range c.posts {
@@ -296,50 +362,170 @@ func (s *Scheduler) track(c *conn, p store.Post, next time.Time) *post {
 	return tp
 }
 
-// loadTargets reads the targets and tracks new post targets at once; other
-// kinds are discovered when due.
-func (s *Scheduler) loadTargets(ctx context.Context) {
+// start reads the targets, then the tracked posts: those of targets no
+// longer watched (removed from the config, or at run time while the daemon
+// was stopped) are forgotten, the others are scheduled.
+func (s *Scheduler) start(ctx context.Context) error {
+	s.beginLoad()
 	ts, err := s.opts.Targets(ctx)
 	if err != nil {
-		s.log.Error("read targets", "error", err)
-		return
+		return fmt.Errorf("read targets: %w", err)
+	}
+	added := s.setTargets(ctx, ts)
+	now := s.opts.Now()
+	orphans := map[*conn][]string{}
+	err = s.opts.Store.Posts(ctx, func(p store.Post) error {
+		c, ok := s.conns[p.Connector]
+		if !ok {
+			return nil // its connector is not configured: leave it be
+		}
+		live := slices.DeleteFunc(slices.Clone(p.Targets), func(k string) bool { return c.targets[k] == nil })
+		if len(live) == 0 {
+			orphans[c] = append(orphans[c], p.ID)
+			return nil
+		}
+		if p.Done {
+			return nil
+		}
+		trimmed := len(live) < len(p.Targets)
+		p.Targets = live
+		// Spread the first round over the shortest interval so a restart
+		// does not poll everything at once.
+		tp := s.track(c, p, now.Add(jitter(s.opts.MinInterval)))
+		if trimmed {
+			s.unsaved = append(s.unsaved, tp)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("load tracked posts: %w", err)
+	}
+	for c, ids := range orphans {
+		s.log.Info("no target watches these posts any more: they are no longer polled", "connector", c.Name, "posts", len(ids))
+		if err := s.opts.Store.RemovePosts(ctx, c.Name, ids); err != nil {
+			return fmt.Errorf("forget the posts of removed targets: %w", err)
+		}
+	}
+	s.trackPostTargets(ctx, added, now)
+	return nil
+}
+
+// loadTargets reads the targets again and brings the schedule in line.
+func (s *Scheduler) loadTargets(ctx context.Context) error {
+	ts, err := s.opts.Targets(ctx)
+	if err != nil {
+		return fmt.Errorf("read targets: %w", err)
+	}
+	s.trackPostTargets(ctx, s.setTargets(ctx, ts), s.opts.Now())
+	return nil
+}
+
+// setTargets makes ts each connector's targets, and returns those that are
+// new. New ones are discovered when due (post targets are tracked by
+// trackPostTargets); removed ones let go of their posts (see release). A
+// connector whose targets changed restarts its stream with them.
+func (s *Scheduler) setTargets(ctx context.Context, ts []store.Target) map[*conn][]*target {
+	want := make(map[*conn]map[string]store.Target, len(s.conns))
+	for _, c := range s.conns {
+		want[c] = map[string]store.Target{}
+	}
+	for _, t := range ts {
+		if c, ok := s.conns[t.Connector]; ok {
+			want[c][t.Key()] = t
+		}
 	}
 	now := s.opts.Now()
-	var newPosts []store.Post
-	seen := map[*conn]map[string]bool{}
-	for _, t := range ts {
-		c, ok := s.conns[t.Connector]
-		if !ok {
-			continue
-		}
-		key := t.Kind + ":" + t.ID
-		if seen[c] == nil {
-			seen[c] = map[string]bool{}
-		}
-		seen[c][key] = true
-		if _, ok := c.targets[key]; ok {
-			continue
-		}
-		c.targets[key] = &target{Target: t, nextDiscover: now}
-		if t.Kind == sdk.TargetPost {
-			if _, ok := c.posts[t.ID]; !ok {
-				p := store.Post{Connector: c.Name, ID: t.ID, Target: key, CreatedAt: now, Interval: t.PollInterval}
-				s.track(c, p, now)
-				newPosts = append(newPosts, p)
-			}
-		}
-	}
-	// Targets removed at run time stop being discovered; their posts run
-	// out their conversation and stop on their own.
-	for c, keys := range seen {
+	added := map[*conn][]*target{}
+	for c, keep := range want {
+		var gone []string
 		for k := range c.targets {
-			if !keys[k] {
+			if _, ok := keep[k]; !ok {
 				delete(c.targets, k)
+				gone = append(gone, k)
 			}
 		}
+		for k, t := range keep {
+			if _, ok := c.targets[k]; !ok {
+				nt := &target{Target: t, nextDiscover: now}
+				c.targets[k] = nt
+				added[c] = append(added[c], nt)
+			}
+		}
+		if len(gone) > 0 {
+			s.log.Info("targets no longer watched", "connector", c.Name, "targets", strings.Join(gone, ", "))
+			s.release(ctx, c, gone)
+		}
+		if len(gone) > 0 || len(added[c]) > 0 {
+			s.restream(c)
+		}
 	}
-	if len(newPosts) > 0 {
-		if err := s.opts.Store.SavePosts(ctx, newPosts); err != nil {
+	return added
+}
+
+// trackPostTargets polls new post targets at once. A post already tracked
+// (discovered by an author target, say) is now watched by the post target
+// too.
+func (s *Scheduler) trackPostTargets(ctx context.Context, added map[*conn][]*target, now time.Time) {
+	var save []store.Post
+	for c, ts := range added {
+		for _, t := range ts {
+			if t.Kind != sdk.TargetPost {
+				continue
+			}
+			key := t.Key()
+			if p, ok := c.posts[t.ID]; ok {
+				if !slices.Contains(p.Targets, key) {
+					p.Targets = append(slices.Clip(p.Targets), key)
+					save = append(save, p.Post)
+				}
+				continue
+			}
+			p := store.Post{Connector: c.Name, ID: t.ID, Targets: []string{key}, CreatedAt: now, Interval: t.PollInterval}
+			s.track(c, p, now)
+			save = append(save, p)
+		}
+	}
+	if len(save) > 0 {
+		if err := s.opts.Store.SavePosts(ctx, save); err != nil {
+			s.log.Error("save tracked posts", "error", err)
+		}
+	}
+}
+
+// release lets go of what the removed targets gone brought in: a post that
+// no other target watches is no longer polled and is forgotten by the store
+// (so a restart does not poll it either); a poll or intake in flight that
+// holds it drops what it brought for it. A post another target also
+// brought in stays, watched by that one.
+func (s *Scheduler) release(ctx context.Context, c *conn, gone []string) {
+	var forget []string
+	var save []store.Post
+	for id, p := range c.posts {
+		if !slices.ContainsFunc(p.Targets, func(k string) bool { return slices.Contains(gone, k) }) {
+			continue
+		}
+		// A new slice: copies of the post being saved share the old.
+		p.Targets = slices.DeleteFunc(slices.Clone(p.Targets), func(k string) bool { return slices.Contains(gone, k) })
+		if len(p.Targets) > 0 {
+			save = append(save, p.Post)
+			continue
+		}
+		p.removed = true
+		delete(c.posts, id)
+		if p.index >= 0 {
+			heap.Remove(&c.due, p.index)
+		}
+		forget = append(forget, id)
+	}
+	if len(forget) > 0 {
+		s.log.Info("posts no longer polled: no target watches them", "connector", c.Name, "posts", len(forget))
+		if err := s.opts.Store.RemovePosts(ctx, c.Name, forget); err != nil {
+			// They are not polled in this run; the next start forgets them.
+			s.log.Error("forget the posts of removed targets", "connector", c.Name, "error", err)
+		}
+	}
+	if len(save) > 0 {
+		if err := s.opts.Store.SavePosts(ctx, save); err != nil {
 			s.log.Error("save tracked posts", "error", err)
 		}
 	}
@@ -372,12 +558,26 @@ func (s *Scheduler) dispatch(ctx context.Context) (started int, wake time.Time) 
 		}
 		// Discovery first: new posts are what the operator asked for.
 		for _, t := range c.targets {
-			if t.Kind != sdk.TargetPost && !now.Before(t.nextDiscover) && d.Has(sdk.CapDiscover) {
-				c.busy = true
-				started++
-				go s.discover(ctx, c, t)
-				break
+			if t.Kind == sdk.TargetPost || now.Before(t.nextDiscover) {
+				continue
 			}
+			if err := CheckTargetKind(d, t.Kind); err != nil {
+				// Added before the connector could be asked, or before
+				// the host checked kinds: say so once, and never call.
+				if !t.unsupported {
+					t.unsupported = true
+					s.log.Error("target not watched: the connector "+err.Error()+"; remove it with `moderator targets remove`",
+						"connector", c.Name, "target", t.Key())
+				}
+				continue
+			}
+			if !d.Has(sdk.CapDiscover) {
+				continue
+			}
+			c.busy = true
+			started++
+			go s.discover(ctx, c, t)
+			break
 		}
 		if c.busy || !d.Has(sdk.CapPoll) || c.intakes >= maxIntakes {
 			continue
@@ -504,6 +704,9 @@ func (s *Scheduler) apply(ctx context.Context, r result) int {
 			s.log.Error("polled comments could not be queued; their posts will be polled again from the old cursors",
 				"connector", c.Name, "posts", len(r.batch), "backoff", c.intakeBackoff, "error", r.err)
 			for _, p := range r.batch {
+				if p.removed {
+					continue
+				}
 				// Whether the cursors were written is not known.
 				p.cursor, p.cursorKnown = nil, false
 				p.next = now.Add(max(c.intakeBackoff, p.interval))
@@ -520,11 +723,15 @@ func (s *Scheduler) apply(ctx context.Context, r result) int {
 	defer func() { s.opts.Metrics.calls.WithLabelValues(c.Name, callKind(r), outcome).Inc() }()
 	if r.err != nil {
 		outcome = "error"
-		s.failed(c, r.err, now)
 		if r.t != nil {
-			r.t.nextDiscover = now.Add(c.backoff)
+			s.discoverFailed(c, r.t, r.err, now)
+			return 0
 		}
+		s.failed(c, r.err, now)
 		for _, p := range r.batch {
+			if p.removed {
+				continue
+			}
 			p.next = now.Add(max(c.backoff, p.interval))
 			heap.Push(&c.due, p)
 		}
@@ -539,11 +746,19 @@ func (s *Scheduler) apply(ctx context.Context, r result) int {
 	// intake of its comments takes.
 	s.pace(c, rl, now)
 	if r.t != nil {
+		if r.t.failures > 0 {
+			s.log.Info("discover works again", "connector", c.Name, "target", r.t.Key(), "after_failures", r.t.failures)
+		}
+		r.t.backoff, r.t.failures = 0, 0
+		if c.targets[r.t.Key()] != r.t {
+			return 0 // removed while it was discovered
+		}
 		// Discovered posts are saved even while shutting down; only new
 		// intakes see ctx end.
 		s.discovered(context.WithoutCancel(ctx), c, r.t, r.disc, now)
 		return 0
 	}
+	dropRemoved(&r)
 	if len(r.comments) == 0 && len(r.cursors) == 0 {
 		s.reschedule(c, r, now)
 		return 0
@@ -553,18 +768,47 @@ func (s *Scheduler) apply(ctx context.Context, r result) int {
 	return 1
 }
 
+// dropRemoved takes out of a poll's results the comments and cursors of the
+// posts that were let go while it was in flight: nothing is queued for a
+// post after its last target was removed.
+func dropRemoved(r *result) {
+	var removed map[string]bool
+	for _, p := range r.batch {
+		if p.removed {
+			if removed == nil {
+				removed = map[string]bool{}
+			}
+			removed[p.ID] = true
+		}
+	}
+	if removed == nil {
+		return
+	}
+	kept := r.comments[:0]
+	for _, pc := range r.resp.Posts {
+		if !removed[pc.PostID] {
+			kept = append(kept, pc.Comments...)
+		}
+	}
+	clear(r.comments[len(kept):])
+	r.comments = kept
+	r.cursors = slices.DeleteFunc(r.cursors, func(cu store.CursorUpdate) bool { return removed[cu.PostID] })
+}
+
 // reschedule puts the posts of a poll whose results are queued back in the
 // schedule, sooner when the conversation is active, and lets old quiet ones
 // go.
 func (s *Scheduler) reschedule(c *conn, r result, now time.Time) {
 	s.learnCursors(c, r)
-	var save []store.Post
 	for _, p := range r.batch {
+		if p.removed {
+			continue
+		}
 		p.backlog = false
 		if r.found[p.ID] > 0 {
 			p.LastActivity = now
 			p.interval = s.opts.MinInterval
-			save = append(save, p.Post)
+			s.unsaved = append(s.unsaved, p)
 		} else {
 			p.interval = min(p.interval*2, s.opts.MaxInterval)
 		}
@@ -578,7 +822,7 @@ func (s *Scheduler) reschedule(c *conn, r result, now time.Time) {
 		if now.Sub(last) > s.opts.StopAfter {
 			p.Done = true
 			delete(c.posts, p.ID)
-			save = append(save, p.Post)
+			s.unsaved = append(s.unsaved, p)
 			s.log.Debug("post is old and quiet: no longer polled", "connector", c.Name, "post", p.ID)
 			continue
 		}
@@ -593,7 +837,6 @@ func (s *Scheduler) reschedule(c *conn, r result, now time.Time) {
 			}
 		}
 	}
-	s.unsaved = append(s.unsaved, save...)
 }
 
 // learnCursors records the cursors a poll's intake stored: the last one given
@@ -624,10 +867,21 @@ func (s *Scheduler) saveActivity(ctx context.Context) {
 	if len(s.unsaved) == 0 {
 		return
 	}
-	if err := s.opts.Store.SavePosts(ctx, s.unsaved); err != nil {
-		s.log.Error("save post activity", "error", err)
+	save := make([]store.Post, 0, len(s.unsaved))
+	seen := make(map[*post]bool, len(s.unsaved))
+	for _, p := range s.unsaved {
+		if !p.removed && !seen[p] {
+			seen[p] = true
+			save = append(save, p.Post)
+		}
 	}
 	s.unsaved = nil
+	if len(save) == 0 {
+		return
+	}
+	if err := s.opts.Store.SavePosts(ctx, save); err != nil {
+		s.log.Error("save post activity", "error", err)
+	}
 }
 
 func callKind(r result) string {
@@ -665,6 +919,61 @@ func (s *Scheduler) failed(c *conn, err error, now time.Time) {
 	}
 }
 
+// discoverFailed schedules the target's next discovery after its own
+// backoff: doubling from DiscoverRetry with each failure in a row, up to
+// DiscoverRetryMax (at once for an error the connector says retrying will
+// not cure), with a quarter of jitter on top. Polls, and the other targets,
+// go on meanwhile; a rate limit pauses the whole connector as for a poll.
+// Each failure is logged once, as each is a step of the backoff.
+func (s *Scheduler) discoverFailed(c *conn, t *target, err error, now time.Time) {
+	var rl *sdk.RateLimitedError
+	if errors.As(err, &rl) {
+		s.failed(c, err, now)
+		t.nextDiscover = c.paused
+		return
+	}
+	t.failures++
+	if sdk.IsPermanent(err) {
+		t.backoff = s.opts.DiscoverRetryMax
+	} else {
+		t.backoff = min(max(2*t.backoff, s.opts.DiscoverRetry), s.opts.DiscoverRetryMax)
+	}
+	wait := t.backoff + jitter(t.backoff/4)
+	t.nextDiscover = now.Add(wait)
+	s.log.Warn("discover failed; the target is tried again later", "connector", c.Name, "target", t.Key(),
+		"failures", t.failures, "retry_in", wait.Round(time.Second).String(), "error", err)
+}
+
+// CheckTargetKind says whether a connector that described itself as d can
+// watch targets of kind (post, author, publication or query): post targets
+// always (the host polls them itself, and rules may name them), other kinds
+// when the connector lists them in its Describe (Info.TargetKinds). A
+// connector that discovers or streams but lists no kinds, as plugins built
+// before the SDK asked for them, is taken at its word for any kind; a target
+// it then fails on is backed off on its own.
+func CheckTargetKind(d sdk.Description, kind string) error {
+	if kind == sdk.TargetPost || slices.Contains(d.TargetKinds, kind) {
+		return nil
+	}
+	if len(d.TargetKinds) == 0 && (d.Has(sdk.CapDiscover) || d.Has(sdk.CapStream)) {
+		return nil
+	}
+	takes := []string{sdk.TargetPost}
+	for _, k := range d.TargetKinds {
+		if !slices.Contains(takes, k) {
+			takes = append(takes, k)
+		}
+	}
+	return kindError(fmt.Sprintf("cannot watch %q targets (it takes: %s)", kind, strings.Join(takes, ", ")))
+}
+
+// kindError is CheckTargetKind's error: it reads as a sentence, and is
+// sdk.ErrUnsupported to errors.Is.
+type kindError string
+
+func (e kindError) Error() string { return string(e) }
+func (e kindError) Unwrap() error { return sdk.ErrUnsupported }
+
 // pace spaces calls so that what is left of the window lasts until its
 // reset, keeping a tenth of it in reserve, and stops calling when only the
 // reserve is left.
@@ -687,29 +996,39 @@ func (s *Scheduler) pace(c *conn, rl sdk.RateLimit, now time.Time) {
 	c.nextCall = now.Add(rl.Reset.Sub(now) / time.Duration(left))
 }
 
+// discovered tracks the posts a target's discovery found; a post another
+// target brought in already is now watched by both.
 func (s *Scheduler) discovered(ctx context.Context, c *conn, t *target, resp sdk.DiscoverResponse, now time.Time) {
 	var save []store.Post
+	key, fresh := t.Key(), 0
 	for _, p := range resp.Posts {
-		if _, ok := c.posts[p.ID]; ok {
+		if tp, ok := c.posts[p.ID]; ok {
+			if !slices.Contains(tp.Targets, key) {
+				tp.Targets = append(slices.Clip(tp.Targets), key)
+				save = append(save, tp.Post)
+			}
 			continue
 		}
 		created := p.CreatedAt
 		if created.IsZero() || created.After(now) {
 			created = now
 		}
-		sp := store.Post{Connector: c.Name, ID: p.ID, Target: t.Kind + ":" + t.ID, CreatedAt: created, Interval: t.PollInterval}
+		sp := store.Post{Connector: c.Name, ID: p.ID, Targets: []string{key}, CreatedAt: created, Interval: t.PollInterval}
 		if now.Sub(created) > s.opts.StopAfter {
 			continue // already old: nothing new will come
 		}
 		s.track(c, sp, now)
 		save = append(save, sp)
+		fresh++
 	}
 	if len(resp.Cursor) > 0 {
 		t.cursor = resp.Cursor
 	}
 	t.nextDiscover = now.Add(s.opts.DiscoverInterval + jitter(s.opts.DiscoverInterval/10))
+	if fresh > 0 {
+		s.log.Info("discovered posts", "connector", c.Name, "target", key, "new", fresh)
+	}
 	if len(save) > 0 {
-		s.log.Info("discovered posts", "connector", c.Name, "target", t.Kind+":"+t.ID, "new", len(save))
 		if err := s.opts.Store.SavePosts(ctx, save); err != nil {
 			s.log.Error("save discovered posts", "error", err)
 		}

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -68,13 +69,34 @@ type fakeConn struct {
 	more     map[string]bool
 	streamCh chan sdk.Comment
 	gapCh    chan struct{}
+	// targetKinds is what Describe declares in Info.TargetKinds.
+	targetKinds []string
+	// discoverErr, when set, is what Discover of a target returns (nil:
+	// the posts of authors).
+	discoverErr func(sdk.Target) error
+	discovers   []discoverCall
+	// pollGate and discoverGate, when set, hold each call (once recorded)
+	// until they yield.
+	pollGate, discoverGate chan struct{}
+	streams                [][]sdk.Target // the targets of each Stream call
+}
+
+type discoverCall struct {
+	target sdk.Target
+	at     time.Time
 }
 
 func (f *fakeConn) Poll(_ context.Context, posts []sdk.PostCursor) (sdk.PollResponse, error) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.polls = append(f.polls, posts)
 	f.polledAt = append(f.polledAt, f.clock.Now())
+	gate := f.pollGate
+	f.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	var resp sdk.PollResponse
 	if f.rate != nil {
 		rl, err := f.rate(len(f.polls))
@@ -99,15 +121,30 @@ func (f *fakeConn) Poll(_ context.Context, posts []sdk.PostCursor) (sdk.PollResp
 
 func (f *fakeConn) Discover(_ context.Context, r sdk.DiscoverRequest) (sdk.DiscoverResponse, error) {
 	f.mu.Lock()
+	f.discovers = append(f.discovers, discoverCall{r.Target, f.clock.Now()})
+	gate := f.discoverGate
+	f.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
+	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out sdk.DiscoverResponse
+	if f.discoverErr != nil {
+		if err := f.discoverErr(r.Target); err != nil {
+			return out, err
+		}
+	}
 	for _, id := range f.authors[r.Target.ID] {
 		out.Posts = append(out.Posts, sdk.Post{ID: id, CreatedAt: f.clock.Now()})
 	}
 	return out, nil
 }
 
-func (f *fakeConn) Stream(ctx context.Context, _ sdk.StreamRequest, sink sdk.StreamSink) error {
+func (f *fakeConn) Stream(ctx context.Context, req sdk.StreamRequest, sink sdk.StreamSink) error {
+	f.mu.Lock()
+	f.streams = append(f.streams, req.Targets)
+	f.mu.Unlock()
 	if f.streamCh == nil {
 		<-ctx.Done()
 		return nil
@@ -143,7 +180,8 @@ type env struct {
 	conn  *fakeConn
 	store *store.Store
 	s     *Scheduler
-	stop  func()
+	// halt stops the scheduler; stop stops it and closes the store.
+	halt, stop func()
 }
 
 func start(t *testing.T, targets []store.Target, tune func(*Options), conn *fakeConn) *env {
@@ -153,6 +191,16 @@ func start(t *testing.T, targets []store.Target, tune func(*Options), conn *fake
 		t.Fatal(err)
 	}
 	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	e := startOn(t, st, clk, targets, tune, conn)
+	halt := e.halt
+	e.stop = func() { halt(); st.Close() }
+	t.Cleanup(e.stop)
+	return e
+}
+
+// startOn runs a scheduler over st, which outlives it (restarts).
+func startOn(t *testing.T, st *store.Store, clk *clock, targets []store.Target, tune func(*Options), conn *fakeConn) *env {
+	t.Helper()
 	if conn == nil {
 		conn = &fakeConn{}
 	}
@@ -170,7 +218,7 @@ func start(t *testing.T, targets []store.Target, tune func(*Options), conn *fake
 		Connectors: []Connector{{Name: "x",
 			Get: func(context.Context) (Client, error) { return conn, nil },
 			Describe: func() sdk.Description {
-				return sdk.Description{Info: sdk.Info{Name: "fake", MaxBatch: conn.maxBatch}, Capabilities: caps}
+				return sdk.Description{Info: sdk.Info{Name: "fake", MaxBatch: conn.maxBatch, TargetKinds: conn.targetKinds}, Capabilities: caps}
 			},
 		}},
 		Targets: func(context.Context) ([]store.Target, error) { return targets, nil },
@@ -183,8 +231,10 @@ func start(t *testing.T, targets []store.Target, tune func(*Options), conn *fake
 	done := make(chan struct{})
 	go func() { s.Run(ctx); close(done) }()
 	e := &env{clock: clk, conn: conn, store: st, s: s}
-	e.stop = func() { cancel(); <-done; st.Close() }
-	t.Cleanup(e.stop)
+	var once sync.Once
+	e.halt = func() { once.Do(func() { cancel(); <-done }) }
+	e.stop = e.halt
+	t.Cleanup(e.halt)
 	return e
 }
 
@@ -399,7 +449,7 @@ func TestDiscoverAuthor(t *testing.T) {
 	eventually(t, "a comment from a discovered post", func() bool { return len(e.queued(t)) == 1 })
 	n := 0
 	e.store.Posts(context.Background(), func(p store.Post) error {
-		if p.Target != "author:alice" {
+		if !slices.Equal(p.Targets, []string{"author:alice"}) {
 			t.Errorf("post %+v", p)
 		}
 		n++

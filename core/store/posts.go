@@ -2,6 +2,9 @@ package store
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -14,8 +17,11 @@ const nsPost byte = 'p'
 type Post struct {
 	Connector string `json:"connector"`
 	ID        string `json:"id"`
-	// Target is the target that brought the post in ("author:123").
-	Target string `json:"target,omitempty"`
+	// Targets are the keys (Target.Key) of the targets that brought the
+	// post in: the post target itself, and every author, publication or
+	// query target whose discovery found it. A post is polled while one of
+	// them is watched.
+	Targets []string `json:"targets,omitempty"`
 	// CreatedAt is when the platform says the post was made (or when it was
 	// first tracked, when the platform does not say).
 	CreatedAt time.Time `json:"created_at"`
@@ -25,6 +31,24 @@ type Post struct {
 	Interval time.Duration `json:"interval,omitempty"`
 	// Done: the conversation is old and quiet; it is no longer polled.
 	Done bool `json:"done,omitempty"`
+}
+
+// UnmarshalJSON reads a post, also as written before a post kept all its
+// targets: with the one that brought it in under "target".
+func (p *Post) UnmarshalJSON(data []byte) error {
+	type plain Post
+	var v struct {
+		plain
+		Target string `json:"target"`
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	*p = Post(v.plain)
+	if v.Target != "" && !slices.Contains(p.Targets, v.Target) {
+		p.Targets = append(p.Targets, v.Target)
+	}
+	return nil
 }
 
 func postKey(connector, id string) []byte {
@@ -42,6 +66,24 @@ func (s *Store) SavePosts(ctx context.Context, posts []Post) error {
 		}
 		if err := wb.Set(postKey(p.Connector, p.ID), data); err != nil {
 			return err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return wb.Flush()
+}
+
+// RemovePosts forgets posts of a connector: they are no longer tracked, and a
+// restart does not poll them again. Their cursors stay, so that a target
+// added again later resumes where polling stopped instead of reading the
+// whole conversation again.
+func (s *Store) RemovePosts(ctx context.Context, connector string, ids []string) error {
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, id := range ids {
+		if err := wb.Delete(postKey(connector, id)); err != nil {
+			return fmt.Errorf("remove post %s of %s: %w", id, connector, err)
 		}
 	}
 	if err := ctx.Err(); err != nil {

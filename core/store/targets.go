@@ -24,6 +24,13 @@ type Target struct {
 	Source string `json:"source"`
 }
 
+// Key names the target among its connector's: "author:123". Posts record
+// the keys of the targets that brought them in.
+func (t Target) Key() string { return TargetKey(t.Kind, t.ID) }
+
+// TargetKey is Target.Key of a target of that kind and id.
+func TargetKey(kind, id string) string { return kind + ":" + id }
+
 func targetKey(connector, kind, id string) []byte {
 	k := append([]byte{nsTarget}, connector...)
 	k = append(append(k, 0), kind...)
