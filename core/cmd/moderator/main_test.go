@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -86,10 +87,18 @@ restart_backoff_max = "100ms"
 
 func moderator(t testing.TB, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := exec.Command(bin.moderator, args...)
+	// No command waits this long: one that does has hung (a run that
+	// should have refused to start), and the test should say so, not the
+	// package's timeout ten minutes later.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin.moderator, args...)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("moderator %s: still running after 2 minutes, killed; stderr:\n%s", strings.Join(args, " "), e.String())
+	}
 	if ee, ok := err.(*exec.ExitError); ok {
 		return o.String(), e.String(), ee.ExitCode()
 	} else if err != nil {
