@@ -293,6 +293,7 @@ func newApp(cfg *config.Config, log hclog.Logger, st *store.Store) (*app, error)
 		BatchSize: cfg.Pipeline.BatchSize, Workers: cfg.Pipeline.Workers,
 		AnalyzerRetries: cfg.Pipeline.AnalyzerRetries, ActionRetries: cfg.Pipeline.ActionRetries,
 		RetryBackoff: cfg.Pipeline.RetryBackoff, HoldRetry: cfg.Pipeline.HoldRetry,
+		PostTargets: st.PostTargets,
 	})
 	return a, err
 }
@@ -454,6 +455,7 @@ func (d *app) ReplayWith(ctx context.Context, cfg *config.Config, progress func(
 	p, err := pipeline.New(pipeline.Options{
 		Logger: d.log.Named("replay"), Store: d.store, Policy: pol, Analyzers: analyzers(cfg, host),
 		BatchSize: cfg.Pipeline.BatchSize, AnalyzerRetries: cfg.Pipeline.AnalyzerRetries, RetryBackoff: cfg.Pipeline.RetryBackoff,
+		PostTargets: d.store.PostTargets,
 	})
 	if err != nil {
 		return pipeline.ReplayReport{}, err

@@ -100,6 +100,10 @@ type Options struct {
 	// synced writes. A full batch never waits.
 	Linger  time.Duration
 	Metrics *Metrics
+	// PostTargets gives, for a connector's posts, the ids of the targets
+	// that brought each in, for rules scoped with when.targets (see
+	// policy.Decide). Nil: rules match on the post's id alone.
+	PostTargets func(ctx context.Context, connector string, posts []string) (map[string][]string, error)
 }
 
 // Pipeline processes the store's work queue.
@@ -258,6 +262,27 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	}
 }
 
+// postTargets looks up the targets of the comments' posts, by connector
+// and post.
+func (p *Pipeline) postTargets(ctx context.Context, comments []sdk.Comment) (map[string]map[string][]string, error) {
+	if p.opts.PostTargets == nil {
+		return nil, nil
+	}
+	posts := map[string][]string{}
+	for _, c := range comments {
+		posts[c.Connector] = append(posts[c.Connector], c.PostID)
+	}
+	out := make(map[string]map[string][]string, len(posts))
+	for connector, ids := range posts {
+		m, err := p.opts.PostTargets(ctx, connector, ids)
+		if err != nil {
+			return nil, err
+		}
+		out[connector] = m
+	}
+	return out, nil
+}
+
 // process takes one batch through analysis, decision and action, and says
 // whether every outcome was saved.
 func (p *Pipeline) process(ctx context.Context, work []store.Work) bool {
@@ -281,6 +306,11 @@ func (p *Pipeline) process(ctx context.Context, work []store.Work) bool {
 		if ctx.Err() != nil {
 			return false // shutting down: the queue still has it all
 		}
+		targets, err := p.postTargets(ctx, comments)
+		if err != nil {
+			p.log.Error("look up the targets of the batch's posts", "error", err)
+			return false // the batch is tried again, like after a failed save
+		}
 		now := time.Now().UTC()
 		for j, i := range analyze {
 			rec := &work[i].Record
@@ -300,7 +330,7 @@ func (p *Pipeline) process(ctx context.Context, work []store.Work) bool {
 				steps = append(steps, store.Step{Seq: work[i].Seq, Record: *rec, Delay: true})
 				continue
 			}
-			v := p.opts.Policy.Decide(rec.Comment, analyses[j])
+			v := p.opts.Policy.Decide(rec.Comment, analyses[j], targets[rec.Comment.Connector][rec.Comment.PostID])
 			rec.State, rec.LastError, rec.RetryAt = store.StateDecided, "", time.Time{}
 			rec.Decision = &store.Decision{At: now, Analyses: analyses[j], Rule: v.Rule, Action: v.Action, Reason: v.Reason, DryRun: v.DryRun}
 			rec.InReview = v.Action == sdk.ActionReview

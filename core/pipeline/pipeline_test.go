@@ -667,3 +667,38 @@ func TestLoneCommentGoesAfterTheLinger(t *testing.T) {
 		t.Errorf("batches %v, want one of 1", b)
 	}
 }
+
+// TestRulesScopedToATargetSeeItsPosts: a rule whose when.targets names an
+// author target fires on comments on the posts that target brought in, as
+// the store records them; where the lookup fails the batch waits rather
+// than being decided without its scope.
+func TestRulesScopedToATargetSeeItsPosts(t *testing.T) {
+	f := newFixture(t, false, local("spam", &wordAnalyzer{word: "buy", label: "spam"}, "hold"))
+	pol, err := policy.New(config.Policy{Rules: []config.Rule{
+		{Name: "strict-on-alice", Action: "hide", When: config.Condition{Labels: []string{"spam"}, MinScore: 0.5, Targets: []string{"alice"}}},
+		{Name: "review-spam", Action: "review", When: config.Condition{Labels: []string{"spam"}, MinScore: 0.5}},
+	}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.opts.Policy = pol
+	if err := f.store.SavePosts(context.Background(), []store.Post{{Connector: "x", ID: "p", Targets: []string{"author:alice"}}}); err != nil {
+		t.Fatal(err)
+	}
+	fail := true
+	f.opts.PostTargets = func(ctx context.Context, connector string, posts []string) (map[string][]string, error) {
+		if fail {
+			fail = false
+			return nil, errors.New("disk on fire")
+		}
+		return f.store.PostTargets(ctx, connector, posts)
+	}
+	ids := f.intake(t, "buy now")
+	f.run(t, func() bool { return f.record(t, ids[0]).State == store.StateActed })
+	if r := f.record(t, ids[0]); r.Decision.Rule != "strict-on-alice" || r.Decision.Action != "hide" {
+		t.Errorf("decided by %q (%s), want strict-on-alice's hide", r.Decision.Rule, r.Decision.Action)
+	}
+	if fail {
+		t.Error("the failed lookup was not retried")
+	}
+}

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 
 	"github.com/moderatorbot/moderator/core/store"
@@ -38,6 +39,7 @@ type Records interface {
 func (p *Pipeline) Replay(ctx context.Context, records Records, progress func(done int)) (ReplayReport, error) {
 	var rep ReplayReport
 	var batch []store.Record
+	var flushErr error
 	flush := func() {
 		if len(batch) == 0 {
 			return
@@ -47,13 +49,18 @@ func (p *Pipeline) Replay(ctx context.Context, records Records, progress func(do
 			comments[i] = r.Comment
 		}
 		analyses, held := p.analyze(ctx, comments)
+		targets, err := p.postTargets(ctx, comments)
+		if err != nil {
+			flushErr = err
+			return
+		}
 		for i, r := range batch {
 			rep.Replayed++
 			if held[i].why != "" {
 				rep.Held++
 				continue
 			}
-			v := p.opts.Policy.Decide(r.Comment, analyses[i])
+			v := p.opts.Policy.Decide(r.Comment, analyses[i], targets[r.Comment.Connector][r.Comment.PostID])
 			if v.Action != r.Decision.Action || v.Rule != r.Decision.Rule {
 				rep.Changed++
 				rep.Changes = append(rep.Changes, Change{ID: r.ID, Comment: r.Comment, OldAction: r.Decision.Action, OldRule: r.Decision.Rule,
@@ -73,11 +80,11 @@ func (p *Pipeline) Replay(ctx context.Context, records Records, progress func(do
 		if len(batch) == p.opts.BatchSize {
 			flush()
 		}
-		return ctx.Err()
+		return cmp.Or(flushErr, ctx.Err())
 	})
 	if err != nil {
 		return rep, err
 	}
 	flush()
-	return rep, ctx.Err()
+	return rep, cmp.Or(flushErr, ctx.Err())
 }

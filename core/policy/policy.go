@@ -6,6 +6,7 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"text/template"
 
@@ -77,15 +78,18 @@ type ReasonData struct {
 	Comment     sdk.Comment
 }
 
-// Decide applies the rules to one comment's analyses.
-func (p *Policy) Decide(c sdk.Comment, analyses []store.Analysis) Verdict {
+// Decide applies the rules to one comment's analyses. targets are the ids
+// of the targets whose watch brought the comment's post in (its author's,
+// publication's or query's, or the post's own): a rule's when.targets
+// matches any of them, or the post's id.
+func (p *Policy) Decide(c sdk.Comment, analyses []store.Analysis, targets []string) Verdict {
 	for _, who := range []string{c.AuthorID, c.AuthorHandle} {
 		if who != "" && p.allow[normAuthor(who)] {
 			return Verdict{Action: sdk.ActionApprove, Reason: fmt.Sprintf("author %s is on the allow list", author(c)), DryRun: p.dryRun}
 		}
 	}
 	for _, r := range p.rules {
-		m, ok := r.match(c, analyses)
+		m, ok := r.match(c, analyses, targets)
 		if !ok {
 			continue
 		}
@@ -107,11 +111,12 @@ type match struct {
 	label    sdk.Label
 }
 
-func (r *rule) match(c sdk.Comment, analyses []store.Analysis) (match, bool) {
+func (r *rule) match(c sdk.Comment, analyses []store.Analysis, targets []string) (match, bool) {
 	if len(r.When.Authors) > 0 && !r.authorIn(c) {
 		return match{}, false
 	}
-	if len(r.When.Targets) > 0 && !contains(r.When.Targets, c.PostID) {
+	if len(r.When.Targets) > 0 && !contains(r.When.Targets, c.PostID) &&
+		!slices.ContainsFunc(targets, func(t string) bool { return contains(r.When.Targets, t) }) {
 		return match{}, false
 	}
 	var best match

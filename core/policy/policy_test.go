@@ -55,7 +55,7 @@ func TestDecide(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := pol.Decide(tt.c, tt.analyses); got != tt.want {
+			if got := pol.Decide(tt.c, tt.analyses, nil); got != tt.want {
 				t.Errorf("got  %+v\nwant %+v", got, tt.want)
 			}
 		})
@@ -68,8 +68,37 @@ func TestBadTemplate(t *testing.T) {
 		t.Fatal("bad template accepted")
 	}
 	pol, _ := New(config.Policy{Rules: []config.Rule{{Name: "x", Action: "flag", Reason: "{{.Missing}}", When: config.Condition{Labels: []string{"spam"}}}}}, false)
-	v := pol.Decide(sdk.Comment{}, []store.Analysis{{Analyzer: "a", Labels: []sdk.Label{{Name: "spam", Score: 1}}}})
+	v := pol.Decide(sdk.Comment{}, []store.Analysis{{Analyzer: "a", Labels: []sdk.Label{{Name: "spam", Score: 1}}}}, nil)
 	if v.Action != "flag" || v.Reason == "" {
 		t.Errorf("a template failing at run time must still give a decision with a reason: %+v", v)
+	}
+}
+
+// TestTargetScope: when.targets names targets of any kind; a comment is in
+// scope when its post is one of them, or was brought in by one of them.
+func TestTargetScope(t *testing.T) {
+	pol, err := New(config.Policy{Rules: []config.Rule{
+		{Name: "strict-on-alice", Action: "hide", When: config.Condition{Labels: []string{"spam"}, MinScore: 0.5, Targets: []string{"alice", "p1"}}},
+	}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spam := []store.Analysis{{Analyzer: "s", Labels: []sdk.Label{{Name: "spam", Score: 0.9}}}}
+	for _, tt := range []struct {
+		name    string
+		post    string
+		targets []string
+		rule    string
+	}{
+		{"the post target itself", "p1", []string{"p1"}, "strict-on-alice"},
+		{"a post named in the rule, untracked (webhook)", "p1", nil, "strict-on-alice"},
+		{"a post of alice's, found by her author target", "p7", []string{"alice"}, "strict-on-alice"},
+		{"a post of alice's, also watched by a query", "p7", []string{"launch-query", "alice"}, "strict-on-alice"},
+		{"someone else's post", "p8", []string{"bob"}, ""},
+		{"an untracked post", "p9", nil, ""},
+	} {
+		if v := pol.Decide(sdk.Comment{PostID: tt.post}, spam, tt.targets); v.Rule != tt.rule {
+			t.Errorf("%s: rule %q, want %q", tt.name, v.Rule, tt.rule)
+		}
 	}
 }

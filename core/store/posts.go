@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -108,4 +110,38 @@ func (s *Store) Posts(ctx context.Context, fn func(Post) error) error {
 		}
 		return ctx.Err()
 	})
+}
+
+// PostTargets returns, for each of a connector's posts that is tracked, the
+// ids of the targets that brought it in (a post target's id is the post's
+// own). Untracked posts (a webhook's comment on a post nobody watches) are
+// left out.
+func (s *Store) PostTargets(ctx context.Context, connector string, postIDs []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	err := s.db.View(func(txn *badger.Txn) error {
+		for _, id := range postIDs {
+			if _, done := out[id]; done {
+				continue
+			}
+			var p Post
+			err := getJSON(txn, postKey(connector, id), &p)
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			ids := make([]string, 0, len(p.Targets))
+			for _, key := range p.Targets {
+				_, tid, _ := strings.Cut(key, ":")
+				ids = append(ids, tid)
+			}
+			out[id] = ids
+		}
+		return ctx.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("targets of %s's posts: %w", connector, err)
+	}
+	return out, nil
 }

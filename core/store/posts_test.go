@@ -55,6 +55,12 @@ func TestPostsKeepTheirTargetsAndCanBeForgotten(t *testing.T) {
 	if !maps.EqualFunc(got, want, slices.Equal) {
 		t.Errorf("posts %v, want %v", got, want)
 	}
+	// The pipeline asks which targets a batch's posts came by, for rules
+	// scoped with when.targets: target ids, without their kind.
+	ids, err := s.PostTargets(ctx, "x", []string{"a1", "old", "a2", "nosuchpost", "a1"})
+	if want := map[string][]string{"a1": {"alice", "a1"}, "old": {"bob"}}; err != nil || !maps.EqualFunc(ids, want, slices.Equal) {
+		t.Errorf("post targets %v (%v), want %v", ids, err, want)
+	}
 }
 
 func TestTargetKey(t *testing.T) {
