@@ -581,3 +581,16 @@ plugin = "nosuchplugin"
 		t.Error("Parse returned a config with problems")
 	}
 }
+
+// TestPluginTablesHoldOnlyNumbersJSONCanCarry: nan and inf in a plugin's
+// table are problems at their place, not a JSON encoding failure at start.
+func TestPluginTablesHoldOnlyNumbersJSONCanCarry(t *testing.T) {
+	dir := pluginDir(t)
+	doc := "[plugins]\ndir = \"bin/plugins\"\n\n[[analyzer]]\nname = \"r\"\nplugin = \"rules\"\n  [analyzer.config]\n  threshold = nan\n  ok = 0.5\n  lists = [1.0, -inf]\n"
+	_, err := Parse(filepath.Join(dir, "m.toml"), []byte(doc), env(nil))
+	for _, want := range []string{"m.toml:8:15: analyzer[0].config.threshold: NaN is not a number", "m.toml:10:17: analyzer[0].config.lists[1]: -Inf is not a number"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v; want %q", err, want)
+		}
+	}
+}

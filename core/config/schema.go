@@ -225,11 +225,35 @@ func (w *walker) decodeInstances(root *table, kind, pluginDir string) []Instance
 		}
 		if ct := t.table("config"); ct != nil {
 			in.Config = ct.m // the plugin's own schema: not checked here
+			w.noNonNumbers(ct.path, ct.m)
 		}
 		t.done()
 		out = append(out, in)
 	}
 	return out
+}
+
+// noNonNumbers reports TOML's nan and inf in a plugin's table: the table
+// reaches the plugin as JSON, which has no way to write them.
+func (w *walker) noNonNumbers(path []any, v any) {
+	switch v := v.(type) {
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			w.bad(path, "%v is not a number a plugin can be given (its table reaches it as JSON)", v)
+		}
+	case map[string]any:
+		for k, e := range v {
+			w.noNonNumbers(join(path, k), e)
+		}
+	case []any:
+		for i, e := range v {
+			w.noNonNumbers(join(path, i), e)
+		}
+	case []map[string]any:
+		for i, e := range v {
+			w.noNonNumbers(join(path, i), e)
+		}
+	}
 }
 
 // checkBinary resolves an instance's plugin to an absolute path and reports

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -654,8 +655,25 @@ func (t *tail) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// String is what the plugin said, on one line: its lines joined with " | ",
+// without the debug and trace lines of its logger (go-plugin's own chatter,
+// such as "configuring server automatic mTLS"), which explain nothing.
 func (t *tail) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return strings.TrimSpace(string(t.buf))
+	var kept []string
+	for line := range strings.SplitSeq(string(t.buf), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		var entry struct {
+			Level string `json:"@level"`
+		}
+		if strings.HasPrefix(line, "{") && json.Unmarshal([]byte(line), &entry) == nil && (entry.Level == "debug" || entry.Level == "trace") {
+			continue
+		}
+		kept = append(kept, line)
+	}
+	return strings.Join(kept, " | ")
 }

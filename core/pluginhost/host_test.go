@@ -390,3 +390,17 @@ func TestStartFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestTailSaysWhatMatters: the stderr a failed start reports is one line,
+// without the plugin logger's debug and trace chatter.
+func TestTailSaysWhatMatters(t *testing.T) {
+	tl := &tail{max: 4096}
+	tl.Write([]byte(`{"@level":"debug","@message":"configuring server automatic mTLS","@timestamp":"2026-11-22T04:00:00Z"}` + "\n"))
+	tl.Write([]byte("panic: token is required\n\ngoroutine 1 [running]:\n"))
+	tl.Write([]byte(`{"@level":"error","@message":"cannot reach the platform"}` + "\n"))
+	tl.Write([]byte(`{"@level":"trace","@message":"noise"}` + "\n"))
+	want := `panic: token is required | goroutine 1 [running]: | {"@level":"error","@message":"cannot reach the platform"}`
+	if got := tl.String(); got != want {
+		t.Errorf("tail %q\nwant %q", got, want)
+	}
+}
