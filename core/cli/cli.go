@@ -115,6 +115,16 @@ func (e *env) root() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&e.configPath, "config", "moderator.toml", "config file")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetHelpCommand(&cobra.Command{
+		Use: "help [command]", Short: "Help about any command",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			target, rest, err := root.Find(args)
+			if err != nil || len(rest) > 0 {
+				return usageError{fmt.Errorf("no help for %q: not a command", strings.Join(args, " "))}
+			}
+			return target.Help()
+		},
+	})
 	root.AddCommand(e.versionCmd(), e.configCmd(), e.pluginsCmd(), e.runCmd(), e.evalCmd(),
 		e.decisionsCmd(), e.reviewCmd(), e.replayCmd(), e.targetsCmd(), e.backupCmd(), e.restoreCmd())
 	return root
@@ -131,7 +141,17 @@ func noArgs(cmd *cobra.Command, args []string) error {
 // group is a command that only holds subcommands.
 func group(use, short string, subs ...*cobra.Command) *cobra.Command {
 	c := &cobra.Command{
-		Use: use, Short: short, Args: noArgs,
+		Use: use, Short: short,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				var names []string
+				for _, sub := range cmd.Commands() {
+					names = append(names, sub.Name())
+				}
+				return usageError{fmt.Errorf("%q has no subcommand %q (it has: %s)", cmd.CommandPath(), args[0], strings.Join(names, ", "))}
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			_ = cmd.Help()
 			return usageError{fmt.Errorf("%q needs a subcommand", cmd.CommandPath())}

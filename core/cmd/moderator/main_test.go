@@ -121,6 +121,9 @@ func TestExitStatus(t *testing.T) {
 		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"`, ""},
 		{"unknown flag", []string{"version", "--frob"}, 2, "unknown flag: --frob", ""},
 		{"stray argument", []string{"config", "check", "extra"}, 2, "takes no arguments", ""},
+		{"unknown subcommand", []string{"decisions", "bogus"}, 2, `"moderator decisions" has no subcommand "bogus" (it has: list, override, show)`, ""},
+		{"help on a command", []string{"help", "decisions", "list"}, 0, "", "List decisions, newest first"},
+		{"help on nothing", []string{"help", "bogus"}, 2, `no help for "bogus"`, ""},
 		{"missing config", []string{"config", "check", "--config", "/nonexistent/moderator.toml"}, 1, "/nonexistent/moderator.toml: cannot read config", ""},
 		{"good config", []string{"config", "check", "--config", good.config}, 0, "", "OK (0 connectors, 0 analyzers"},
 		// Mistakes in a listing's filter are usage errors caught before
