@@ -184,7 +184,8 @@ func (r *remote) Targets(ctx context.Context) ([]store.Target, error) {
 }
 
 func (r *remote) AddTarget(ctx context.Context, t store.Target) error {
-	return r.do(ctx, http.MethodPost, "/api/v1/targets", t, nil)
+	req := server.TargetRequest{Connector: t.Connector, Kind: t.Kind, ID: t.ID, PollInterval: server.Duration(t.PollInterval)}
+	return r.do(ctx, http.MethodPost, "/api/v1/targets", req, nil)
 }
 
 func (r *remote) RemoveTarget(ctx context.Context, connector, kind, id string) error {

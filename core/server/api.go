@@ -84,10 +84,14 @@ func (s *Server) routes(mux *http.ServeMux) {
 		reply(w, map[string]any{"targets": nonNil(ts)}, err)
 	}))
 	mux.Handle("POST /api/v1/targets", s.admin(func(w http.ResponseWriter, r *http.Request) {
-		var t store.Target
-		if !readJSON(w, r, &t) {
+		var req TargetRequest
+		if !readJSON(w, r, &req) {
 			return
 		}
+		// When it was added and how are the daemon's to say, not the
+		// client's; the reply is the target as it is kept.
+		t := store.Target{Connector: req.Connector, Kind: req.Kind, ID: req.ID, PollInterval: time.Duration(req.PollInterval),
+			AddedAt: time.Now().UTC(), Source: "runtime"}
 		if err := a.AddTarget(r.Context(), t); err != nil {
 			reply(w, nil, err)
 			return
@@ -136,6 +140,38 @@ func reply(w http.ResponseWriter, v any, err error) {
 	default:
 		writeError(w, http.StatusInternalServerError, err.Error())
 	}
+}
+
+// TargetRequest is the body of POST /api/v1/targets. poll_interval is a
+// duration string ("90s", as in the TOML) or, as the target listing gives
+// it, nanoseconds.
+type TargetRequest struct {
+	Connector    string   `json:"connector"`
+	Kind         string   `json:"kind"`
+	ID           string   `json:"id"`
+	PollInterval Duration `json:"poll_interval,omitempty"`
+}
+
+// Duration reads a JSON duration string ("90s") or a number of nanoseconds.
+type Duration time.Duration
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		v, err := time.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("invalid duration %q (use Go syntax such as \"90s\", \"5m\")", s)
+		}
+		*d = Duration(v)
+		return nil
+	}
+	var n int64
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("want a duration string such as \"90s\", got %s", b)
+	}
+	*d = Duration(n)
+	return nil
 }
 
 // ReplayRequest asks for a replay with another config than the daemon's:
