@@ -390,8 +390,14 @@ func (s *Scheduler) start(ctx context.Context) error {
 		trimmed := len(live) < len(p.Targets)
 		p.Targets = live
 		// Spread the first round over the shortest interval so a restart
-		// does not poll everything at once.
-		tp := s.track(c, p, now.Add(jitter(s.opts.MinInterval)))
+		// does not poll everything at once: the post's own, when it is
+		// shorter (a target's poll_interval of 2s waited up to the 30s
+		// minimum after every restart).
+		spread := s.opts.MinInterval
+		if p.Interval > 0 && p.Interval < spread {
+			spread = p.Interval
+		}
+		tp := s.track(c, p, now.Add(jitter(spread)))
 		if trimmed {
 			s.unsaved = append(s.unsaved, tp)
 		}

@@ -479,3 +479,45 @@ func TestStreamAndGap(t *testing.T) {
 	conn.gapCh <- struct{}{}
 	eventually(t, "a gap-filling poll", func() bool { return conn.calls() > n })
 }
+
+// TestRestartPollsWithinAPostsOwnInterval: after a restart the first round
+// is spread over each post's own interval when it is shorter than the
+// minimum, so a target polled every 2s is not left for up to a minute.
+func TestRestartPollsWithinAPostsOwnInterval(t *testing.T) {
+	st, err := store.Open("", store.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	var targets []store.Target
+	for i := range 10 {
+		targets = append(targets, store.Target{Connector: "x", Kind: sdk.TargetPost, ID: fmt.Sprintf("p%d", i), PollInterval: 2 * time.Second})
+	}
+	conn := &fakeConn{}
+	polled := func() map[string]bool {
+		conn.mu.Lock()
+		defer conn.mu.Unlock()
+		seen := map[string]bool{}
+		for _, call := range conn.polls {
+			for _, pc := range call {
+				seen[pc.PostID] = true
+			}
+		}
+		return seen
+	}
+	e := startOn(t, st, clk, targets, nil, conn)
+	eventually(t, "the first polls", func() bool { return len(polled()) == 10 })
+	e.halt()
+	conn.mu.Lock()
+	conn.polls = nil
+	conn.mu.Unlock()
+
+	startOn(t, st, clk, targets, nil, conn)
+	// Twice the interval: the restarted scheduler may read the clock for
+	// its first round after the first step. Spread over the minute, all
+	// ten would fall in those 4s with a chance of (4/60)^10.
+	clk.Step(2*time.Second + time.Millisecond)
+	clk.Step(2*time.Second + time.Millisecond)
+	eventually(t, "every post polled within its 2s after the restart", func() bool { return len(polled()) == 10 })
+}
