@@ -195,6 +195,14 @@ func Load(path string) (*Config, error) {
 
 // LoadWith is Load with the environment looked up through lookupEnv.
 func LoadWith(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
+	data, ps := read(path)
+	if ps != nil {
+		return nil, ps
+	}
+	return Parse(path, data, lookupEnv)
+}
+
+func read(path string) ([]byte, Problems) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		// The path is already in the problem's FILE prefix.
@@ -204,7 +212,7 @@ func LoadWith(path string, lookupEnv func(string) (string, bool)) (*Config, erro
 		}
 		return nil, Problems{{File: path, Msg: "cannot read config: " + err.Error(), err: err}}
 	}
-	return Parse(path, data, lookupEnv)
+	return data, nil
 }
 
 // Parse is Load on bytes already read: name is the file name used in
@@ -224,13 +232,9 @@ func Parse(name string, data []byte, lookupEnv func(string) (string, bool)) (*Co
 // own, so that their plugins can check their tables in the same run. Only
 // the instances of a partial config may be relied on.
 func LoadPartial(path string) (*Config, Problems) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, Problems{{File: path, Msg: "cannot read config: " + err.Error(), err: err}}
+	data, ps := read(path)
+	if ps != nil {
+		return nil, ps
 	}
 	return ParsePartial(path, data, os.LookupEnv)
 }
