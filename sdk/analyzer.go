@@ -5,16 +5,27 @@ import "context"
 // Analyzer scores comments. It is the one method an analyzer plugin must have.
 //
 // Analyze gets a batch and returns exactly one Result per comment, in the same
-// order. Scores are in [0,1]; spans are byte offsets into the comment's
-// original Text. Return an error only when the whole batch failed (the host
-// retries it); a problem with one comment goes in that Result's Err.
-// Analyze may be called concurrently.
+// order. Every label is one the plugin declares in Info.Labels; scores are in
+// [0,1]; spans are byte offsets into the comment's original Text. Return an
+// error only when the whole batch failed (the host retries it); a problem
+// with one comment goes in that Result's Err. Analyze may be called
+// concurrently.
+//
+// A reply that breaks these rules never reaches the policy: Serve and the
+// host both check it with CheckResults, and the host treats the batch as
+// failed, with an error naming what was wrong.
 type Analyzer interface {
 	Analyze(ctx context.Context, comments []Comment) ([]Result, error)
 }
 
 // Result is what an analyzer found in one comment.
 type Result struct {
+	// CommentID is the ID of the comment this result is for. Leaving it
+	// empty means the comment at the same position in the batch: the SDK
+	// fills it in on both sides of the wire (Serve before the reply leaves
+	// the plugin, RemotePlugin.Analyze when it reaches the host), so the
+	// host always sees it set. When set, it must be that comment's ID;
+	// CheckResults refuses any other.
 	CommentID string `json:"comment_id"`
 	// Labels that apply; none means nothing found.
 	Labels []Label `json:"labels,omitempty"`
@@ -24,6 +35,9 @@ type Result struct {
 
 // Label is one finding: a name from the vocabulary, how sure, where, and why.
 type Label struct {
+	// Name is one of the labels the plugin declares in Info.Labels: from the
+	// shared vocabulary (Labels) or its own, prefixed with its name
+	// ("shouting.caps"). Any other name fails the batch.
 	Name   string  `json:"name"`
 	Score  float64 `json:"score"`
 	Spans  []Span  `json:"spans,omitempty"`

@@ -29,8 +29,10 @@ type RemotePlugin struct {
 	analyzer  pb.AnalyzerServiceClient
 	connector pb.ConnectorServiceClient
 
+	// mu serializes the first Describe; desc is its answer, read without
+	// the lock on every Analyze.
 	mu   sync.Mutex
-	desc *Description
+	desc atomic.Pointer[Description]
 	// noWebhookBatch: the plugin predates WebhookBatch.
 	noWebhookBatch atomic.Bool
 }
@@ -45,12 +47,16 @@ func newRemotePlugin(broker *plugin.GRPCBroker, c *grpc.ClientConn) *RemotePlugi
 }
 
 // Describe asks the plugin who it is. The answer is cached: it cannot change
-// during the life of a process.
+// during the life of a process. Analyze checks replies against the labels
+// declared here, and asks for them itself when Describe was not called.
 func (r *RemotePlugin) Describe(ctx context.Context) (Description, error) {
+	if d := r.desc.Load(); d != nil {
+		return *d, nil
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.desc != nil {
-		return *r.desc, nil
+	if d := r.desc.Load(); d != nil {
+		return *d, nil
 	}
 	resp, err := r.plugin.Describe(ctx, &pb.DescribeRequest{})
 	if err != nil {
@@ -63,7 +69,7 @@ func (r *RemotePlugin) Describe(ctx context.Context) (Description, error) {
 	if d.Kind == "" {
 		return Description{}, fmt.Errorf("describe: plugin %s gave no kind", d.Name)
 	}
-	r.desc = &d
+	r.desc.Store(&d)
 	return d, nil
 }
 
@@ -107,14 +113,22 @@ func (r *RemotePlugin) Configure(ctx context.Context, opts ConfigureOptions) (Fi
 	return fe, nil
 }
 
-// Analyze sends a batch to an analyzer plugin and checks its reply.
+// Analyze sends a batch to an analyzer plugin and checks its reply with
+// CheckResults against the labels the plugin declared in Describe: a label
+// it did not declare, like a span outside the text, is an error, never a
+// result. Empty CommentIDs are filled in (see Result.CommentID).
 func (r *RemotePlugin) Analyze(ctx context.Context, comments []Comment) ([]Result, error) {
+	d, err := r.Describe(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("analyze: %w", err)
+	}
 	resp, err := r.analyzer.Analyze(ctx, &pb.AnalyzeRequest{Comments: commentsToPB(comments)})
 	if err != nil {
 		return nil, fmt.Errorf("analyze: %w", fromStatus(err))
 	}
 	results := resultsFromPB(resp.Results)
-	if err := CheckResults(comments, results); err != nil {
+	fillCommentIDs(comments, results)
+	if err := CheckResults(d.Labels, comments, results); err != nil {
 		return nil, fmt.Errorf("analyze: invalid reply from plugin: %w", err)
 	}
 	return results, nil

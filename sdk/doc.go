@@ -11,7 +11,9 @@
 // labels scored in [0,1], the spans of the text that triggered them (byte
 // offsets into the original Text) and a reason a moderator can read. Labels
 // come from the shared vocabulary ([Labels]: "spam", "insult", ...) or are
-// the plugin's own, prefixed with its name ("shouting.caps").
+// the plugin's own, prefixed with its name ("shouting.caps"), and every one
+// it emits is declared in [Info].Labels: a label it did not declare fails the
+// batch.
 //
 // A connector talks to one platform: it finds posts, fetches their comments
 // and applies moderation actions. See "Connectors" below.
@@ -225,6 +227,7 @@
 // state intact. Serve exits when the host stops the plugin, and within about
 // a second when the host dies without doing so (even by SIGKILL), so a
 // plugin never outlives its host. Replies are checked on both sides of the
-// wire (one result per comment in order, scores in [0,1], spans inside the
-// text), so a bug in a plugin shows as a clear error, not as bad data.
+// wire (one result per comment in order, only labels declared in
+// Info.Labels, scores in [0,1], spans inside the text; see CheckResults), so
+// a bug in a plugin shows as a clear error, not as bad data.
 package sdk

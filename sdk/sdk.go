@@ -79,7 +79,10 @@ type Info struct {
 	Version string
 	// Description is one sentence for `moderator plugins list`.
 	Description string
-	// Labels an analyzer can emit.
+	// Labels an analyzer can emit: every label it returns must be one of
+	// these. Serve and the host refuse a reply with any other, so that a
+	// typo ("insultt") fails the batch instead of matching no policy rule
+	// and approving the comment.
 	Labels []string
 	// Platform a connector speaks to ("twitter").
 	Platform string

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -312,47 +311,14 @@ func (s *analyzerServer) Analyze(ctx context.Context, r *pb.AnalyzeRequest) (*pb
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	// Fill in what authors commonly leave out, then refuse what the host
-	// would refuse anyway, with the plugin's name on it.
-	for i := range results {
-		if i < len(comments) && results[i].CommentID == "" {
-			results[i].CommentID = comments[i].ID
-		}
-	}
-	if err := CheckResults(comments, results); err != nil {
+	// Fill in what the contract lets authors leave out, then refuse what
+	// the host would refuse anyway, with the plugin's name on it.
+	fillCommentIDs(comments, results)
+	if err := CheckResults(s.p.Info.Labels, comments, results); err != nil {
 		Logger().Error("analyzer returned an invalid reply", "error", err)
 		return nil, status.Errorf(codes.Internal, "analyzer %s: %v", s.p.Info.Name, err)
 	}
 	return &pb.AnalyzeResponse{Analyzer: s.p.Info.Name, Version: s.p.Info.Version, Results: resultsToPB(results)}, nil
-}
-
-// CheckResults reports the first way results break the Analyze contract for
-// comments: one result per comment in order, known comment ids, named labels,
-// scores in [0,1], spans inside the text.
-func CheckResults(comments []Comment, results []Result) error {
-	if len(results) != len(comments) {
-		return fmt.Errorf("%d results for %d comments", len(results), len(comments))
-	}
-	for i, r := range results {
-		c := &comments[i]
-		if r.CommentID != c.ID {
-			return fmt.Errorf("result %d is for comment %q, expected %q", i, r.CommentID, c.ID)
-		}
-		for _, l := range r.Labels {
-			switch {
-			case l.Name == "":
-				return fmt.Errorf("result %d (comment %q): a label has no name", i, c.ID)
-			case math.IsNaN(l.Score) || l.Score < 0 || l.Score > 1:
-				return fmt.Errorf("result %d (comment %q): label %q score %v outside [0,1]", i, c.ID, l.Name, l.Score)
-			}
-			for _, sp := range l.Spans {
-				if sp.Start < 0 || sp.End < sp.Start || sp.End > len(c.Text) {
-					return fmt.Errorf("result %d (comment %q): label %q span [%d,%d) outside the text (%d bytes)", i, c.ID, l.Name, sp.Start, sp.End, len(c.Text))
-				}
-			}
-		}
-	}
-	return nil
 }
 
 type connectorServer struct {
