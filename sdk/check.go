@@ -1,11 +1,214 @@
 package sdk
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 )
+
+// Check reports why p cannot be served. Serve refuses such a Plugin before
+// serving (the binary prints the error and exits with status 1), and
+// plugintest.Start fails the test with the same error. It refuses:
+//
+//   - an empty Info.Name;
+//   - both or neither of Analyzer and Connector: a binary serves one kind;
+//   - an analyzer that declares no Info.Labels, since every label it
+//     returned would be refused;
+//   - a value whose methods (a connector capability, Configure) have
+//     pointer receivers: only a pointer has them, so they would never be
+//     called; pass a pointer;
+//   - a connector that implements none of Discoverer, Poller, Streamer,
+//     WebhookHandler and Moderator, saying why when a method comes close
+//     (another signature, a misspelt name);
+//   - a connector that declares Info.Actions but does not implement
+//     Moderator, or implements Moderator but declares no actions (Serve
+//     refuses every action that Info.Actions does not list).
+func (p Plugin) Check() error {
+	name := p.Info.Name
+	switch {
+	case name == "":
+		return errors.New("Info.Name is empty: name the plugin (lower case, no spaces), as moderator.toml and the host's log will call it")
+	case p.Analyzer != nil && p.Connector != nil:
+		return fmt.Errorf("plugin %s sets both Analyzer and Connector; a binary serves one kind", name)
+	case p.Analyzer == nil && p.Connector == nil:
+		return fmt.Errorf("plugin %s sets neither Analyzer nor Connector", name)
+	}
+	kind, field, ifaces := "analyzer", "Analyzer", []iface{configurerIface}
+	if p.Connector != nil {
+		kind, field, ifaces = "connector", "Connector", append(slices.Clone(capabilityIfaces), configurerIface)
+	}
+	impl := pluginImpl(p)
+	if only := pointerOnly(impl, ifaces); len(only) > 0 {
+		return fmt.Errorf("%s %s: Plugin.%s is a %T value, but %s declared on *%T (pointer receivers), so a value does not have them and they would never be called: set Plugin.%s to a pointer (&%T{...})",
+			kind, name, field, impl, methodsOf(only), impl, field, impl)
+	}
+	if p.Analyzer != nil {
+		if len(p.Info.Labels) == 0 {
+			return fmt.Errorf("analyzer %s declares no labels in Info.Labels: every label it returned would be refused", name)
+		}
+		return nil
+	}
+	_, moderates := p.Connector.(Moderator)
+	switch {
+	case len(connectorCapabilities(p.Connector)) == 0:
+		msg := fmt.Sprintf("connector %s (%T) implements none of Discoverer, Poller, Streamer, WebhookHandler, Moderator", name, p.Connector)
+		hints := nearMisses(p.Connector, capabilityIfaces)
+		if len(hints) == 0 {
+			hints = []string{"a connector has at least one of " + signatures(capabilityIfaces)}
+		}
+		return fmt.Errorf("%s: %s", msg, strings.Join(hints, "; "))
+	case len(p.Info.Actions) > 0 && !moderates:
+		msg := fmt.Sprintf("connector %s declares actions %s in Info.Actions but does not implement Moderator", name, quoteList(p.Info.Actions))
+		hints := nearMisses(p.Connector, []iface{moderatorIface})
+		if len(hints) == 0 {
+			hints = []string{"add " + signatures([]iface{moderatorIface}) + ", or declare no actions"}
+		}
+		return fmt.Errorf("%s: %s", msg, strings.Join(hints, "; "))
+	case moderates && len(p.Info.Actions) == 0:
+		return fmt.Errorf("connector %s implements Moderator but declares no Info.Actions: list the actions Moderate can apply (Serve refuses every action not listed)", name)
+	}
+	return nil
+}
+
+// iface is one of the interfaces a plugin's value may implement, with its
+// one method.
+type iface struct {
+	name, method string
+	typ          reflect.Type
+}
+
+func newIface[T any](name string) iface {
+	t := reflect.TypeFor[T]()
+	return iface{name: name, method: t.Method(0).Name, typ: t}
+}
+
+var (
+	moderatorIface   = newIface[Moderator]("Moderator")
+	configurerIface  = newIface[Configurer]("Configurer")
+	capabilityIfaces = []iface{
+		newIface[Discoverer]("Discoverer"), newIface[Poller]("Poller"), newIface[Streamer]("Streamer"),
+		newIface[WebhookHandler]("WebhookHandler"), moderatorIface,
+	}
+)
+
+// pointerOnly lists the interfaces among ifaces that v's pointer type
+// implements and v itself does not: their methods have pointer receivers,
+// and v is not a pointer.
+func pointerOnly(v any, ifaces []iface) []iface {
+	t := reflect.TypeOf(v)
+	if t == nil || t.Kind() == reflect.Pointer || t.Kind() == reflect.Interface {
+		return nil
+	}
+	pt := reflect.PointerTo(t)
+	var out []iface
+	for _, i := range ifaces {
+		if !t.Implements(i.typ) && pt.Implements(i.typ) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// methodsOf names the methods of ifaces for a message: "Poll is", "Poll and
+// Moderate are".
+func methodsOf(ifaces []iface) string {
+	names := make([]string, len(ifaces))
+	for i, f := range ifaces {
+		names[i] = f.method
+	}
+	if len(names) == 1 {
+		return names[0] + " is"
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1] + " are"
+}
+
+// nearMisses explains why v does not implement ifaces when one of its
+// methods comes close: the right name with another signature, or a name a
+// letter or two away from the right one (a typo, another case). Only
+// exported methods can be seen: a lower-case "poll" goes unnoticed.
+func nearMisses(v any, ifaces []iface) []string {
+	t := reflect.TypeOf(v)
+	if t == nil {
+		return nil
+	}
+	if t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface {
+		t = reflect.PointerTo(t) // the larger method set: pointer receivers too
+	}
+	var out []string
+	for _, f := range ifaces {
+		want := f.typ.Method(0).Type
+		if m, ok := t.MethodByName(f.method); ok {
+			if got := signature(m.Type, 1); got != signature(want, 0) {
+				out = append(out, fmt.Sprintf("method %s has the signature %s%s, but %s wants %s%s", f.method, f.method, got, f.name, f.method, signature(want, 0)))
+			}
+			continue
+		}
+		near := 2 // "Moderete", "WebHooks"
+		if len(f.method) <= 5 {
+			near = 1 // "Polls", not "Post"
+		}
+		for i := range t.NumMethod() {
+			if m := t.Method(i); editDistance(strings.ToLower(m.Name), strings.ToLower(f.method)) <= near {
+				out = append(out, fmt.Sprintf("method %s is not %s: %s wants %s%s", m.Name, f.method, f.name, f.method, signature(want, 0)))
+			}
+		}
+	}
+	return out
+}
+
+// signatures lists the methods of ifaces with their signatures.
+func signatures(ifaces []iface) string {
+	out := make([]string, len(ifaces))
+	for i, f := range ifaces {
+		out[i] = f.method + signature(f.typ.Method(0).Type, 0)
+	}
+	return strings.Join(out, ", ")
+}
+
+// signature formats a func type's parameters and results, skipping the
+// first skip parameters (a method's receiver): "(context.Context) error".
+func signature(fn reflect.Type, skip int) string {
+	var in, out []string
+	for i := skip; i < fn.NumIn(); i++ {
+		in = append(in, fn.In(i).String())
+	}
+	for i := range fn.NumOut() {
+		out = append(out, fn.Out(i).String())
+	}
+	s := "(" + strings.Join(in, ", ") + ")"
+	switch len(out) {
+	case 0:
+	case 1:
+		s += " " + out[0]
+	default:
+		s += " (" + strings.Join(out, ", ") + ")"
+	}
+	return s
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
 
 // CheckResults reports the first way results break the Analyze contract for
 // comments, given the labels the analyzer declared (its Info.Labels, as

@@ -36,7 +36,8 @@ type ConfigureRequest struct {
 	// ValidateOnly is true under `moderator config check`: check the
 	// config, but reach nothing outside the process.
 	ValidateOnly bool
-	// Logger writes to the host's log under the instance's name.
+	// Logger writes to the host's log under the instance's name (under
+	// plugintest.Start, to the test's t.Log). Prefer it to sdk.Logger().
 	Logger hclog.Logger
 }
 

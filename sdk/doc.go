@@ -176,7 +176,8 @@
 // [Logger] returns an hclog.Logger that writes JSON to stderr; the host reads
 // it and forwards each line into its own log, at the level the plugin logged
 // at, under the instance's name. ConfigureRequest.Logger is the same logger,
-// set to the host's log level. Never log secrets. Log through these, not the
+// set to the host's log level (under plugintest.Start, a logger that writes
+// to the test's t.Log). Never log secrets. Log through these, not the
 // log package or fmt: once Serve runs, go-plugin swaps os.Stdout and
 // os.Stderr for pipes of its own, and the host does not show what goes there.
 //
@@ -219,8 +220,10 @@
 //
 // # Guarantees
 //
-// Serve checks the Plugin before serving (a name, exactly one of Analyzer and
-// Connector, a connector with at least one capability). It negotiates the
+// Serve checks the Plugin before serving ([Plugin.Check]: a name, exactly one
+// of Analyzer and Connector, declared labels, a connector with at least one
+// capability, methods reachable from the value passed), and so does
+// plugintest.Start. It negotiates the
 // protocol version with the host through go-plugin; a host and plugin with no
 // version in common fail with an error naming both. A panic in a plugin call
 // becomes an error for that one call, and the plugin keeps serving with its

@@ -25,6 +25,10 @@ func TestMain(m *testing.M) {
 		sdk.Serve(sdk.Plugin{Info: sdk.Info{Name: "panicky", Version: "1", Labels: []string{sdk.LabelSpam}}, Analyzer: panicky{}})
 	case "gated-connector":
 		sdk.Serve(sdk.Plugin{Info: sdk.Info{Name: "gated", Version: "1", Platform: "test"}, Connector: &gated{}})
+	case "both-kinds":
+		sdk.Serve(sdk.Plugin{Info: sdk.Info{Name: "both", Version: "1", Labels: []string{sdk.LabelSpam}}, Analyzer: panicky{}, Connector: pollOnly{}})
+	case "no-capabilities":
+		sdk.Serve(sdk.Plugin{Info: sdk.Info{Name: "nocaps", Version: "1", Platform: "test"}, Connector: ptrPoller{}})
 	case "panicky-connector":
 		sdk.Serve(sdk.Plugin{Info: sdk.Info{Name: "panicky", Version: "1", Platform: "test", Actions: []string{sdk.ActionHide}}, Connector: panicky{}})
 	default:

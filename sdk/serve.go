@@ -75,23 +75,37 @@ func Logger() hclog.Logger {
 // never outlives its host by more than a couple of seconds. Call it from main.
 // Run by hand, the binary prints that it is a plugin and exits with status 1.
 func Serve(p Plugin) {
-	if err := p.check(); err != nil {
+	log := Logger()
+	cfg, err := ServeConfig(p, log)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "moderator plugin:", err)
 		os.Exit(1)
 	}
-	log := Logger()
 	go watchParent(os.Getppid(), time.Second, log, func() { os.Exit(0) })
-	plugin.Serve(&plugin.ServeConfig{
-		HandshakeConfig:  Handshake,
-		VersionedPlugins: map[int]plugin.PluginSet{servedProtocolVersion(): PluginSet(p)},
-		GRPCServer:       newGRPCServer,
-		Logger:           log,
-	})
+	plugin.Serve(cfg)
 	if c, ok := pluginImpl(p).(io.Closer); ok {
 		if err := c.Close(); err != nil {
 			log.Error("close", "error", err)
 		}
 	}
+}
+
+// ServeConfig is the go-plugin configuration that Serve runs p with, logging
+// to log: the handshake, p's plugin set under this SDK's protocol version,
+// and a gRPC server that turns a panic in a call into an error for that
+// call. It returns p.Check's error for a Plugin that cannot be served.
+// plugintest.Start serves a plugin in-process with it, in go-plugin's test
+// mode; a plugin's main calls Serve instead.
+func ServeConfig(p Plugin, log hclog.Logger) (*plugin.ServeConfig, error) {
+	if err := p.Check(); err != nil {
+		return nil, err
+	}
+	return &plugin.ServeConfig{
+		HandshakeConfig:  Handshake,
+		VersionedPlugins: map[int]plugin.PluginSet{servedProtocolVersion(): pluginSet(p, log)},
+		GRPCServer:       grpcServer(log),
+		Logger:           log,
+	}, nil
 }
 
 func servedProtocolVersion() int {
@@ -120,24 +134,6 @@ func watchParent(parent int, every time.Duration, log hclog.Logger, gone func())
 	}
 }
 
-func (p Plugin) check() error {
-	switch {
-	case p.Info.Name == "":
-		return fmt.Errorf("Info.Name is empty")
-	case p.Analyzer != nil && p.Connector != nil:
-		return fmt.Errorf("plugin %s sets both Analyzer and Connector; a binary serves one kind", p.Info.Name)
-	case p.Analyzer == nil && p.Connector == nil:
-		return fmt.Errorf("plugin %s sets neither Analyzer nor Connector", p.Info.Name)
-	case p.Connector != nil && len(connectorCapabilities(p.Connector)) == 0:
-		return fmt.Errorf("connector %s implements none of Discoverer, Poller, Streamer, WebhookHandler, Moderator", p.Info.Name)
-	case p.Connector != nil && len(p.Info.Actions) > 0:
-		if _, ok := p.Connector.(Moderator); !ok {
-			return fmt.Errorf("connector %s declares actions but does not implement Moderator", p.Info.Name)
-		}
-	}
-	return nil
-}
-
 func pluginImpl(p Plugin) any {
 	if p.Analyzer != nil {
 		return p.Analyzer
@@ -158,10 +154,12 @@ func (p Plugin) Describe() Description {
 	return d
 }
 
-// PluginSet is the go-plugin plugin set that serves p. Serve uses it; so does
-// sdk/plugintest to run a plugin in-process over real gRPC.
-func PluginSet(p Plugin) plugin.PluginSet {
-	return plugin.PluginSet{PluginName: &grpcPlugin{impl: &p}}
+// PluginSet is the go-plugin plugin set that serves p, logging to Logger().
+// ServeConfig builds the same set with a logger of the caller's choosing.
+func PluginSet(p Plugin) plugin.PluginSet { return pluginSet(p, Logger()) }
+
+func pluginSet(p Plugin, log hclog.Logger) plugin.PluginSet {
+	return plugin.PluginSet{PluginName: &grpcPlugin{impl: &p, log: log}}
 }
 
 // HostPluginSets is the set a host passes as go-plugin's VersionedPlugins:
@@ -175,7 +173,12 @@ func GRPCDialOptions() []grpc.DialOption {
 	return []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageBytes), grpc.MaxCallSendMsgSize(maxMessageBytes), clientCodec())}
 }
 
-func newGRPCServer(opts []grpc.ServerOption) *grpc.Server {
+// grpcServer is the go-plugin GRPCServer factory of a plugin that logs to log.
+func grpcServer(log hclog.Logger) func([]grpc.ServerOption) *grpc.Server {
+	return func(opts []grpc.ServerOption) *grpc.Server { return newGRPCServer(log, opts) }
+}
+
+func newGRPCServer(log hclog.Logger, opts []grpc.ServerOption) *grpc.Server {
 	opts = append(opts,
 		grpc.MaxRecvMsgSize(maxMessageBytes), grpc.MaxSendMsgSize(maxMessageBytes), serverCodec(),
 		// Calls run on goroutines that stay, with their stacks already
@@ -183,30 +186,34 @@ func newGRPCServer(opts []grpc.ServerOption) *grpc.Server {
 		// anyway when every worker is busy, so a long stream never blocks
 		// a call).
 		grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))),
-		grpc.ChainUnaryInterceptor(recoverUnary), grpc.ChainStreamInterceptor(recoverStream))
+		grpc.ChainUnaryInterceptor(recoverUnary(log)), grpc.ChainStreamInterceptor(recoverStream(log)))
 	return grpc.NewServer(opts...)
 }
 
 // A panic in plugin code becomes an error for that one call: the host retries
 // or records it, instead of restarting a process that lost all its state.
-func recoverUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			Logger().Error("panic in plugin", "method", info.FullMethod, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-			err = status.Errorf(codes.Internal, "plugin panicked in %s: %v", info.FullMethod, r)
-		}
-	}()
-	return h(ctx, req)
+func recoverUnary(log hclog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error("panic in plugin", "method", info.FullMethod, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				err = status.Errorf(codes.Internal, "plugin panicked in %s: %v", info.FullMethod, r)
+			}
+		}()
+		return h(ctx, req)
+	}
 }
 
-func recoverStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			Logger().Error("panic in plugin", "method", info.FullMethod, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-			err = status.Errorf(codes.Internal, "plugin panicked in %s: %v", info.FullMethod, r)
-		}
-	}()
-	return h(srv, ss)
+func recoverStream(log hclog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error("panic in plugin", "method", info.FullMethod, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				err = status.Errorf(codes.Internal, "plugin panicked in %s: %v", info.FullMethod, r)
+			}
+		}()
+		return h(srv, ss)
+	}
 }
 
 // grpcPlugin is go-plugin's view of a moderator plugin. The plugin side has
@@ -214,6 +221,7 @@ func recoverStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h
 type grpcPlugin struct {
 	plugin.NetRPCUnsupportedPlugin
 	impl *Plugin
+	log  hclog.Logger
 }
 
 func (g *grpcPlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error {
@@ -221,11 +229,11 @@ func (g *grpcPlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error
 		return fmt.Errorf("this side of the plugin set has no plugin to serve")
 	}
 	p := g.impl
-	pb.RegisterPluginServiceServer(s, &pluginServer{p: p, broker: broker})
+	pb.RegisterPluginServiceServer(s, &pluginServer{p: p, broker: broker, log: g.log})
 	if p.Analyzer != nil {
-		pb.RegisterAnalyzerServiceServer(s, &analyzerServer{p: p})
+		pb.RegisterAnalyzerServiceServer(s, &analyzerServer{p: p, log: g.log})
 	} else {
-		pb.RegisterConnectorServiceServer(s, &connectorServer{c: p.Connector})
+		pb.RegisterConnectorServiceServer(s, &connectorServer{p: p, c: p.Connector, log: g.log})
 	}
 	return nil
 }
@@ -238,6 +246,7 @@ type pluginServer struct {
 	pb.UnimplementedPluginServiceServer
 	p      *Plugin
 	broker *plugin.GRPCBroker
+	log    hclog.Logger
 }
 
 func (s *pluginServer) Describe(context.Context, *pb.DescribeRequest) (*pb.DescribeResponse, error) {
@@ -245,7 +254,7 @@ func (s *pluginServer) Describe(context.Context, *pb.DescribeRequest) (*pb.Descr
 }
 
 func (s *pluginServer) Configure(ctx context.Context, r *pb.ConfigureRequest) (*pb.ConfigureResponse, error) {
-	log := Logger()
+	log := s.log
 	if lvl := hclog.LevelFromString(r.LogLevel); lvl != hclog.NoLevel {
 		log.SetLevel(lvl)
 	}
@@ -302,7 +311,8 @@ func fieldErrorsToPB(fe FieldErrors) []*pb.FieldError {
 
 type analyzerServer struct {
 	pb.UnimplementedAnalyzerServiceServer
-	p *Plugin
+	p   *Plugin
+	log hclog.Logger
 }
 
 func (s *analyzerServer) Analyze(ctx context.Context, r *pb.AnalyzeRequest) (*pb.AnalyzeResponse, error) {
@@ -315,7 +325,7 @@ func (s *analyzerServer) Analyze(ctx context.Context, r *pb.AnalyzeRequest) (*pb
 	// the host would refuse anyway, with the plugin's name on it.
 	fillCommentIDs(comments, results)
 	if err := CheckResults(s.p.Info.Labels, comments, results); err != nil {
-		Logger().Error("analyzer returned an invalid reply", "error", err)
+		s.log.Error("analyzer returned an invalid reply", "error", err)
 		return nil, status.Errorf(codes.Internal, "analyzer %s: %v", s.p.Info.Name, err)
 	}
 	return &pb.AnalyzeResponse{Analyzer: s.p.Info.Name, Version: s.p.Info.Version, Results: resultsToPB(results)}, nil
@@ -323,7 +333,9 @@ func (s *analyzerServer) Analyze(ctx context.Context, r *pb.AnalyzeRequest) (*pb
 
 type connectorServer struct {
 	pb.UnimplementedConnectorServiceServer
-	c any
+	p   *Plugin
+	c   any
+	log hclog.Logger
 }
 
 func unimplemented(capability string) error {

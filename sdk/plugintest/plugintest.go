@@ -21,6 +21,7 @@
 package plugintest
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -33,33 +34,106 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"github.com/hashicorp/go-plugin/runner"
 	"github.com/moderatorbot/moderator/sdk"
 )
 
-// Start serves p in-process over a real gRPC connection (go-plugin's
-// TestPluginGRPCConn), so every call crosses the same wire encoding, error
-// mapping and host-side checks as in production, without building a binary.
-// The connection is closed when the test ends.
+// Start serves p in-process over a real gRPC connection, with the
+// configuration sdk.Serve uses (sdk.ServeConfig) in go-plugin's test mode,
+// and returns the host's handle on it, as go-plugin dispenses it to the
+// host. Every call crosses the same wire encoding, error mapping, panic
+// recovery and checks on both sides as in production, without building a
+// binary. The plugin is stopped when the test ends.
 //
-// Two things differ from a plugin run by sdk.Serve, because there is no
-// process boundary: a panic in p crashes the test binary instead of becoming
-// an error for that call, and the parent-process watchdog does not run. Use
-// Build and Launch to test those.
+// Start refuses what sdk.Serve refuses (see sdk.Plugin.Check), failing the
+// test with the error the binary would print. What go-plugin and the SDK log
+// on either side (an invalid reply, a panic, ConfigureRequest.Logger) goes to
+// t.Log, shown with -v or when the test fails; sdk.Logger() called directly
+// by plugin code writes to the test binary's stderr, as a real plugin's
+// writes to its own.
+//
+// One thing differs from a plugin run by sdk.Serve, because there is no
+// process boundary: the parent-process watchdog does not run. Use Build and
+// Launch to test it.
 func Start(t testing.TB, p sdk.Plugin) *sdk.RemotePlugin {
 	t.Helper()
-	// The server is left alone: closing the client stops it, through
-	// go-plugin's controller service, and stopping it here too would race.
-	client, _ := plugin.TestPluginGRPCConn(t, false, sdk.PluginSet(p))
-	t.Cleanup(func() { _ = client.Close() })
-	raw, err := client.Dispense(sdk.PluginName)
+	name := p.Info.Name
+	logs := &testLog{t: t}
+	log := hclog.New(&hclog.LoggerOptions{Name: "plugintest." + name, Level: hclog.Info, Output: logs})
+	cfg, err := sdk.ServeConfig(p, log)
 	if err != nil {
-		t.Fatalf("plugintest: dispense %s in-process: %v", p.Info.Name, err)
+		t.Fatalf("plugintest: start %s in-process: %v", name, err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	attach := make(chan *plugin.ReattachConfig, 1)
+	served := make(chan struct{})
+	cfg.Test = &plugin.ServeTestConfig{Context: ctx, ReattachConfigCh: attach, CloseCh: served}
+	go plugin.Serve(cfg)
+	var rc *plugin.ReattachConfig
+	select {
+	case rc = <-attach:
+	case <-served:
+		stop()
+		t.Fatalf("plugintest: serve %s in-process: go-plugin stopped before it listened (its log is above)", name)
+	}
+	// In test mode go-plugin does not manage the plugin's lifetime: the
+	// "process" it attaches to ends when Serve returns.
+	rc.ReattachFunc = func() (runner.AttachedRunner, error) { return inProcess{served: served}, nil }
+	client := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  sdk.Handshake,
+		Plugins:          sdk.HostPluginSets()[rc.ProtocolVersion],
+		Reattach:         rc,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		GRPCDialOptions:  sdk.GRPCDialOptions(),
+		Logger:           log.Named("host"),
+	})
+	var rpc plugin.ClientProtocol
+	t.Cleanup(func() {
+		// What either side says while shutting down after the test is not
+		// the test's business (go-plugin reports its broker closing as an
+		// error), and t.Log after the test ends panics.
+		logs.stop()
+		if rpc != nil {
+			_ = rpc.Close() // asks the server to stop, through go-plugin's controller
+		}
+		stop()
+		<-served
+	})
+	rpc, err = client.Client()
+	if err != nil {
+		t.Fatalf("plugintest: connect to %s in-process: %v", name, err)
+	}
+	raw, err := rpc.Dispense(sdk.PluginName)
+	if err != nil {
+		t.Fatalf("plugintest: dispense %s in-process: %v", name, err)
 	}
 	rp, ok := raw.(*sdk.RemotePlugin)
 	if !ok {
 		t.Fatalf("plugintest: dispensed %T, want *sdk.RemotePlugin", raw)
 	}
 	return rp
+}
+
+// inProcess is go-plugin's view of a plugin served by Start: there is no
+// process to wait for or kill, only Serve's goroutine.
+type inProcess struct{ served <-chan struct{} }
+
+func (p inProcess) Wait(ctx context.Context) error {
+	select {
+	case <-p.served:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (inProcess) Kill(context.Context) error { return nil }
+func (inProcess) ID() string                 { return "in-process" }
+func (inProcess) PluginToHost(network, addr string) (string, string, error) {
+	return network, addr, nil
+}
+func (inProcess) HostToPlugin(network, addr string) (string, string, error) {
+	return network, addr, nil
 }
 
 // Build compiles the main package pkg with `go build` into t.TempDir() and

@@ -314,12 +314,6 @@ func TestConnectorSuiteCatches(t *testing.T) {
 			want:      []catch{{"describe", "no target kinds"}},
 		},
 		{
-			name:      "moderates without actions",
-			info:      func(i *sdk.Info) { i.Actions = nil },
-			want:      []catch{{"describe", "no actions"}},
-			connector: nil,
-		},
-		{
 			name: "accepts a bad config",
 			suite: func(s *ConnectorSuite) {
 				s.BadConfigs = append(s.BadConfigs, BadConfig{Name: "negative", Config: map[string]any{"platform_url": "x"}, Field: "platform_url"})
