@@ -46,8 +46,13 @@ type WebhookHandler interface {
 
 // Moderator applies an action to a comment on the platform. It must be
 // idempotent: the host retries after crashes and timeouts, and applying the
-// same action twice must leave the platform as applying it once. Return
-// ErrUnsupported for an action the connector does not declare.
+// same action twice must leave the platform as applying it once.
+//
+// Moderate is only called with an action listed in Info.Actions: Serve
+// answers any other with an error matching ErrUnsupported, which the host
+// treats as a configuration error and never retries, so Moderate needs no
+// check of its own. A connector that implements Moderator must declare at
+// least one action (see Plugin.Check).
 type Moderator interface {
 	Moderate(ctx context.Context, req ModerateRequest) (ModerateResponse, error)
 }

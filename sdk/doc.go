@@ -150,7 +150,9 @@
 // the declared capabilities from the interfaces the value implements, so
 // Describe never claims what the plugin cannot do; calls to the others fail
 // with [ErrUnsupported]. List the actions Moderate can apply in
-// [Info].Actions and the target kinds Discover expands in [Info].TargetKinds.
+// [Info].Actions: Serve refuses any other action with ErrUnsupported before
+// Moderate is called, so Moderate needs no check of its own. List the target
+// kinds Discover expands in [Info].TargetKinds.
 // Moderate must be idempotent: the host retries after crashes and timeouts,
 // and a second identical action reports ModerateResponse.Changed false.
 //

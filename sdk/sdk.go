@@ -86,7 +86,11 @@ type Info struct {
 	Labels []string
 	// Platform a connector speaks to ("twitter").
 	Platform string
-	// Actions a connector's Moderate can apply.
+	// Actions a connector's Moderate can apply, from the Actions list
+	// (ActionReview is the host's own and never reaches a connector). Serve
+	// refuses any other action with ErrUnsupported before calling Moderate,
+	// and `moderator config check` refuses a policy rule whose action the
+	// connector does not declare.
 	Actions []string
 	// TargetKinds a connector's Discover can expand.
 	TargetKinds []string

@@ -488,6 +488,12 @@ func (s *connectorServer) Moderate(ctx context.Context, r *pb.ModerateRequest) (
 	if r.Comment != nil {
 		c = commentFromPB(r.Comment)
 	}
+	// The connector is asked only for what it declares: an action it does
+	// not list is refused here, with the error the host expects for it.
+	if !slices.Contains(s.p.Info.Actions, r.Action) {
+		return nil, toStatus(fmt.Errorf("moderate %s: action %q is not one connector %s declares in Info.Actions (%s): %w",
+			c.ID, r.Action, s.p.Info.Name, quoteList(s.p.Info.Actions), ErrUnsupported))
+	}
 	resp, err := m.Moderate(ctx, ModerateRequest{Comment: c, Action: r.Action, Reason: r.Reason, IdempotencyKey: r.IdempotencyKey})
 	if err != nil {
 		return nil, toStatus(err)
