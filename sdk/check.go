@@ -270,3 +270,61 @@ func quoteList(names []string) string {
 	}
 	return strings.Join(q, ", ")
 }
+
+// CheckPoll reports the first way resp breaks the Poll contract for a call
+// that asked for posts: one entry per post asked for (in any order), none
+// for a post not asked for and none twice, and in each entry comments that
+// have an ID and are on the entry's post. An empty Comment.PostID stands for
+// the entry's post: Serve and RemotePlugin.Poll fill it in.
+//
+// Serve checks every reply with it before it leaves the plugin, and
+// RemotePlugin.Poll again when it reaches the host, so a post missing from
+// the reply (whose cursor the host would never move) or a comment filed
+// under the wrong post is an error naming it, not a silent gap.
+func CheckPoll(posts []PostCursor, resp PollResponse) error {
+	asked := make(map[string]int, len(posts))
+	for _, p := range posts {
+		asked[p.PostID]++
+	}
+	got := make(map[string]int, len(resp.Posts))
+	for i, pc := range resp.Posts {
+		switch n, ok := asked[pc.PostID]; {
+		case !ok:
+			return fmt.Errorf("post %q was not asked for (entry %d)", pc.PostID, i)
+		case got[pc.PostID] >= n:
+			return fmt.Errorf("post %q has more than one entry (entry %d): one entry per post, its comments together", pc.PostID, i)
+		}
+		got[pc.PostID]++
+		for j, c := range pc.Comments {
+			switch {
+			case c.ID == "":
+				return fmt.Errorf("post %q comment %d has no id", pc.PostID, j)
+			case c.PostID != "" && c.PostID != pc.PostID:
+				return fmt.Errorf("post %q comment %q is on post %q: each comment goes in the entry of its own post", pc.PostID, c.ID, c.PostID)
+			}
+		}
+	}
+	var missing []string
+	for _, p := range posts {
+		if got[p.PostID] == 0 && !slices.Contains(missing, p.PostID) {
+			missing = append(missing, p.PostID)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("no entry for post %s of the %d asked for: return one per post, with its Err set when it could not be polled", quoteList(missing), len(posts))
+	}
+	return nil
+}
+
+// fillPostIDs sets each comment's empty PostID to its entry's post, as
+// CheckPoll documents.
+func fillPostIDs(resp *PollResponse) {
+	for i := range resp.Posts {
+		pc := &resp.Posts[i]
+		for j := range pc.Comments {
+			if pc.Comments[j].PostID == "" {
+				pc.Comments[j].PostID = pc.PostID
+			}
+		}
+	}
+}

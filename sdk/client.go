@@ -150,13 +150,13 @@ func (r *RemotePlugin) Discover(ctx context.Context, req DiscoverRequest) (Disco
 	return out, nil
 }
 
-// Poll calls a connector's Poll and checks that every post in the reply was asked for.
+// Poll calls a connector's Poll and checks its reply with CheckPoll: one
+// entry per post asked for, and comments with IDs on their entry's post.
+// Empty Comment.PostIDs are filled in with the entry's post.
 func (r *RemotePlugin) Poll(ctx context.Context, posts []PostCursor) (PollResponse, error) {
 	req := &pb.PollRequest{Posts: make([]*pb.PostCursor, len(posts))}
-	asked := make(map[string]bool, len(posts))
 	for i, p := range posts {
 		req.Posts[i] = &pb.PostCursor{PostId: p.PostID, Cursor: p.Cursor}
-		asked[p.PostID] = true
 	}
 	resp, err := r.connector.Poll(ctx, req)
 	if err != nil {
@@ -164,15 +164,11 @@ func (r *RemotePlugin) Poll(ctx context.Context, posts []PostCursor) (PollRespon
 	}
 	out := PollResponse{RateLimit: rateLimitFromPB(resp.RateLimit), Posts: make([]PostComments, len(resp.Posts))}
 	for i, pc := range resp.Posts {
-		if !asked[pc.PostId] {
-			return PollResponse{}, fmt.Errorf("poll: invalid reply from plugin: post %q was not asked for", pc.PostId)
-		}
 		out.Posts[i] = PostComments{PostID: pc.PostId, Comments: commentsFromPB(pc.Comments), Cursor: pc.Cursor, More: pc.More, Err: pc.Error}
-		for j, c := range out.Posts[i].Comments {
-			if c.ID == "" {
-				return PollResponse{}, fmt.Errorf("poll: invalid reply from plugin: post %q comment %d has no id", pc.PostId, j)
-			}
-		}
+	}
+	fillPostIDs(&out)
+	if err := CheckPoll(posts, out); err != nil {
+		return PollResponse{}, fmt.Errorf("poll %d posts: invalid reply from plugin: %w", len(posts), err)
 	}
 	return out, nil
 }

@@ -7,8 +7,10 @@ type Comment struct {
 	Platform string `json:"platform"`
 	// Connector is the connector instance that produced the comment; the host
 	// fills it in.
-	Connector    string `json:"connector"`
-	ID           string `json:"id"`
+	Connector string `json:"connector"`
+	ID        string `json:"id"`
+	// PostID is the post the comment hangs off. In a Poll reply it may be
+	// left empty: the SDK fills in the post of the comment's entry.
 	PostID       string `json:"post_id"`
 	ParentID     string `json:"parent_id,omitempty"`
 	AuthorID     string `json:"author_id"`

@@ -16,8 +16,15 @@ type Discoverer interface {
 
 // Poller fetches comments newer than each post's cursor, for many posts in one
 // call where the platform allows it (Twitter can OR conversation ids into one
-// search). Return one PostComments per requested post; a problem with one post
-// goes in its Err.
+// search). Return one PostComments per requested post, in any order; a
+// problem with one post goes in its Err, so the others still count. Return
+// an error only when the call failed as a whole (the platform is down, a
+// 429: a *RateLimitedError).
+//
+// A reply with no entry for a post asked for, an entry for a post not asked
+// for or two for one post, or a comment filed under another post's entry
+// fails the whole call, on both sides of the wire (see CheckPoll). A comment
+// may leave PostID empty: the SDK fills in its entry's post.
 type Poller interface {
 	Poll(ctx context.Context, posts []PostCursor) (PollResponse, error)
 }

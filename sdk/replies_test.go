@@ -3,6 +3,7 @@ package sdk_test
 import (
 	"context"
 	"net"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -194,6 +195,156 @@ func TestUndeclaredLabelOverTheWire(t *testing.T) {
 			}
 			if err != nil || len(res) != 1 || res[0].CommentID != "c5" || len(res[0].Labels) != 1 || res[0].Labels[0].Name != tt.emits {
 				t.Fatalf("Analyze = %+v, %v; want one %s label for c5", res, err, tt.emits)
+			}
+		})
+	}
+}
+
+func TestCheckPoll(t *testing.T) {
+	asked := []sdk.PostCursor{{PostID: "p1"}, {PostID: "p2", Cursor: []byte("c")}}
+	entry := func(post string, comments ...sdk.Comment) sdk.PostComments {
+		return sdk.PostComments{PostID: post, Comments: comments, Cursor: []byte("next")}
+	}
+	tests := []struct {
+		name    string
+		posts   []sdk.PostCursor
+		entries []sdk.PostComments
+		wantErr string // "" for a reply that keeps the contract
+	}{
+		{name: "one entry per post, in any order", entries: []sdk.PostComments{entry("p2"), entry("p1", sdk.Comment{ID: "c1", PostID: "p1"})}},
+		{name: "a post that could not be polled", entries: []sdk.PostComments{entry("p1"), {PostID: "p2", Err: "HTTP 500"}}},
+		{name: "an empty PostID stands for the entry's post", entries: []sdk.PostComments{entry("p1", sdk.Comment{ID: "c1"}), entry("p2")}},
+		{name: "a post asked for twice may have two entries", posts: []sdk.PostCursor{{PostID: "p1"}, {PostID: "p1"}}, entries: []sdk.PostComments{entry("p1"), entry("p1")}},
+		{name: "a post missing", entries: []sdk.PostComments{entry("p1")},
+			wantErr: `no entry for post "p2" of the 2 asked for: return one per post, with its Err set when it could not be polled`},
+		{name: "every post missing", entries: nil, wantErr: `no entry for post "p1", "p2" of the 2 asked for`},
+		{name: "a post twice", entries: []sdk.PostComments{entry("p1"), entry("p2"), entry("p1")},
+			wantErr: `post "p1" has more than one entry (entry 2)`},
+		{name: "a post not asked for", entries: []sdk.PostComments{entry("p1"), entry("p2"), entry("p3")},
+			wantErr: `post "p3" was not asked for (entry 2)`},
+		{name: "a comment on another post", entries: []sdk.PostComments{entry("p1", sdk.Comment{ID: "c9", PostID: "p2"}), entry("p2")},
+			wantErr: `post "p1" comment "c9" is on post "p2": each comment goes in the entry of its own post`},
+		{name: "a comment without an id", entries: []sdk.PostComments{entry("p1"), entry("p2", sdk.Comment{Text: "hi"})},
+			wantErr: `post "p2" comment 0 has no id`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			posts := asked
+			if tt.posts != nil {
+				posts = tt.posts
+			}
+			err := sdk.CheckPoll(posts, sdk.PollResponse{Posts: tt.entries})
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("CheckPoll = %v, want nil", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("CheckPoll = %v, want an error containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// rawConnector answers every Poll with a canned reply and checks nothing.
+type rawConnector struct {
+	pb.UnimplementedConnectorServiceServer
+	posts []*pb.PostComments
+}
+
+func (r *rawConnector) Poll(context.Context, *pb.PollRequest) (*pb.PollResponse, error) {
+	return &pb.PollResponse{Posts: r.posts}, nil
+}
+
+// The host side refuses the replies the Poller docs forbid, from a plugin
+// that does not check them itself: it used to check only posts not asked for.
+func TestRemotePollRefusesWhatTheContractForbids(t *testing.T) {
+	comment := func(id, post string) *pb.Comment { return &pb.Comment{Id: id, PostId: post, Text: "hi"} }
+	tests := []struct {
+		name      string
+		posts     []*pb.PostComments
+		wantErr   string
+		wantPosts map[string][]string // post -> the PostIDs of its comments, when accepted
+	}{
+		{name: "a good reply, an empty PostID filled in",
+			posts:     []*pb.PostComments{{PostId: "p1", Comments: []*pb.Comment{comment("c1", ""), comment("c2", "p1")}}, {PostId: "p2", Error: "HTTP 500"}},
+			wantPosts: map[string][]string{"p1": {"p1", "p1"}, "p2": nil}},
+		{name: "a post missing", posts: []*pb.PostComments{{PostId: "p1"}},
+			wantErr: `poll 2 posts: invalid reply from plugin: no entry for post "p2"`},
+		{name: "the same post twice", posts: []*pb.PostComments{{PostId: "p1"}, {PostId: "p1"}, {PostId: "p2"}},
+			wantErr: `post "p1" has more than one entry`},
+		{name: "a comment on another post", posts: []*pb.PostComments{{PostId: "p1", Comments: []*pb.Comment{comment("c1", "p2")}}, {PostId: "p2"}},
+			wantErr: `post "p1" comment "c1" is on post "p2"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := serveRaw(t, func(s *grpc.Server) { pb.RegisterConnectorServiceServer(s, &rawConnector{posts: tt.posts}) })
+			resp, err := p.Poll(t.Context(), []sdk.PostCursor{{PostID: "p1"}, {PostID: "p2"}})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Poll = %+v, %v; want an error containing %q", resp, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string][]string{}
+			for _, pc := range resp.Posts {
+				got[pc.PostID] = nil
+				for _, c := range pc.Comments {
+					got[pc.PostID] = append(got[pc.PostID], c.PostID)
+				}
+			}
+			if !reflect.DeepEqual(got, tt.wantPosts) {
+				t.Errorf("posts and their comments' PostIDs %v, want %v", got, tt.wantPosts)
+			}
+		})
+	}
+}
+
+// pollFunc is a Poller made of a function.
+type pollFunc func([]sdk.PostCursor) sdk.PollResponse
+
+func (f pollFunc) Poll(_ context.Context, posts []sdk.PostCursor) (sdk.PollResponse, error) {
+	return f(posts), nil
+}
+
+// Through the whole SDK, the plugin's side refuses first, with its name.
+func TestBadPollOverTheWire(t *testing.T) {
+	tests := []struct {
+		name    string
+		reply   pollFunc
+		wantErr string
+	}{
+		{name: "comments without their PostID", reply: func(posts []sdk.PostCursor) sdk.PollResponse {
+			var r sdk.PollResponse
+			for _, p := range posts {
+				r.Posts = append(r.Posts, sdk.PostComments{PostID: p.PostID, Comments: []sdk.Comment{{ID: p.PostID + "-c1", Text: "hi"}}, Cursor: []byte("1")})
+			}
+			return r
+		}},
+		{name: "the last post left out", reply: func(posts []sdk.PostCursor) sdk.PollResponse {
+			return sdk.PollResponse{Posts: []sdk.PostComments{{PostID: posts[0].PostID}}}
+		}, wantErr: `connector poller: no entry for post "p2"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := plugintest.Start(t, sdk.Plugin{Info: sdk.Info{Name: "poller", Version: "1", Platform: "test"}, Connector: tt.reply})
+			resp, err := p.Poll(t.Context(), []sdk.PostCursor{{PostID: "p1"}, {PostID: "p2"}})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Poll = %+v, %v; want an error containing %q", resp, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, pc := range resp.Posts {
+				for _, c := range pc.Comments {
+					if c.PostID != pc.PostID {
+						t.Errorf("comment %s has PostID %q, want its entry's %q", c.ID, c.PostID, pc.PostID)
+					}
+				}
 			}
 		})
 	}

@@ -371,6 +371,11 @@ func (s *connectorServer) Poll(ctx context.Context, r *pb.PollRequest) (*pb.Poll
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	fillPostIDs(&resp)
+	if err := CheckPoll(posts, resp); err != nil {
+		s.log.Error("connector returned an invalid poll reply", "error", err)
+		return nil, status.Errorf(codes.Internal, "connector %s: %v", s.p.Info.Name, err)
+	}
 	out := &pb.PollResponse{RateLimit: rateLimitToPB(resp.RateLimit), Posts: make([]*pb.PostComments, len(resp.Posts))}
 	for i, pc := range resp.Posts {
 		out.Posts[i] = &pb.PostComments{PostId: pc.PostID, Comments: commentsToPB(pc.Comments), Cursor: pc.Cursor, More: pc.More, Error: pc.Err}
