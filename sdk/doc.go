@@ -187,11 +187,13 @@
 //
 // Package sdk/plugintest is the harness for a plugin's own tests:
 // plugintest.Start runs a Plugin in-process over real gRPC and returns the
-// host's handle on it; plugintest.Build compiles the plugin's main package and
-// plugintest.Launch starts the binary the way the host does. Both handles run
-// plugintest.TestAnalyzer or plugintest.TestConnector, the conformance suites
-// that check Describe, Configure and every call against this contract with a
-// corpus of tricky text:
+// host's handle on it; plugintest.Build (or BuildOnce, for many tests)
+// compiles the plugin's main package and plugintest.Launch starts the binary
+// the way the host does. Both handles run plugintest.TestAnalyzer or
+// plugintest.TestConnector, the conformance suites that check Describe,
+// Configure and every call against this contract with a corpus of tricky
+// text. With main serving newPlugin() (a function that returns the
+// sdk.Plugin, as in examples/shouting):
 //
 //	func TestConformance(t *testing.T) {
 //		suite := plugintest.AnalyzerSuite{

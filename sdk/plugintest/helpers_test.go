@@ -21,7 +21,7 @@ const helperEnv = "PLUGINTEST_HELPER_PLUGIN"
 func TestMain(m *testing.M) {
 	switch os.Getenv(helperEnv) {
 	case "":
-		os.Exit(m.Run())
+		os.Exit(Main(m))
 	case "words":
 		sdk.Serve(wordsPlugin())
 		os.Exit(0)

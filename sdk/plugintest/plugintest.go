@@ -1,23 +1,43 @@
 // Package plugintest is the test harness a moderator plugin author calls from
 // their own tests: it runs a plugin over real gRPC, in-process (Start) or as a
-// real process launched the way the host launches it (Build, Launch), and
-// checks it against the protocol's contract with a conformance suite
-// (TestAnalyzer, TestConnector).
+// real process launched the way the host launches it (Build or BuildOnce,
+// then Launch), and checks it against the protocol's contract with a
+// conformance suite (TestAnalyzer, TestConnector).
 //
-// A typical analyzer test:
+// A plugin's main.go usually has one function that makes the sdk.Plugin, so
+// that main and the tests serve the same thing:
 //
-//	func TestConformance(t *testing.T) {
-//		p := plugintest.Start(t, newPlugin())
-//		plugintest.TestAnalyzer(t, p, plugintest.AnalyzerSuite{
-//			Config:     map[string]any{"min_letters": 8},
-//			BadConfigs: []plugintest.BadConfig{{Name: "zero", Config: map[string]any{"min_letters": 0}, Field: "min_letters"}},
-//		})
+//	func newPlugin() sdk.Plugin {
+//		return sdk.Plugin{
+//			Info:     sdk.Info{Name: "shouting", Version: "0.1.0", Labels: []string{"shouting.caps"}},
+//			Analyzer: &Shouting{MinLetters: 8},
+//		}
 //	}
 //
-// and the same suite against the built binary, which is what an operator runs:
+//	func main() { sdk.Serve(newPlugin()) }
 //
-//	bin := plugintest.Build(t, ".")
-//	plugintest.TestAnalyzer(t, plugintest.Launch(t, bin), suite)
+// and its tests run the suite against it in-process, and against the built
+// binary, which is what an operator runs:
+//
+//	func TestMain(m *testing.M) { os.Exit(plugintest.Main(m)) } // for BuildOnce
+//
+//	func suite() plugintest.AnalyzerSuite {
+//		return plugintest.AnalyzerSuite{
+//			Config:     map[string]any{"min_letters": 8},
+//			BadConfigs: []plugintest.BadConfig{{Name: "zero", Config: map[string]any{"min_letters": 0}, Field: "min_letters"}},
+//		}
+//	}
+//
+//	func TestConformance(t *testing.T) {
+//		plugintest.TestAnalyzer(t, plugintest.Start(t, newPlugin()), suite())
+//	}
+//
+//	func TestConformanceBinary(t *testing.T) {
+//		plugintest.TestAnalyzer(t, plugintest.Launch(t, plugintest.BuildOnce(t, ".")), suite())
+//	}
+//
+// examples/shouting in the moderator repository is a complete plugin tested
+// this way.
 package plugintest
 
 import (
@@ -25,9 +45,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -134,38 +152,6 @@ func (inProcess) PluginToHost(network, addr string) (string, string, error) {
 }
 func (inProcess) HostToPlugin(network, addr string) (string, string, error) {
 	return network, addr, nil
-}
-
-// Build compiles the main package pkg with `go build` into t.TempDir() and
-// returns the binary's path. pkg is an import path or a directory relative to
-// the test's working directory ("." for the package under test). extra
-// arguments go before the package, for example "-ldflags", "-X main.v=2".
-//
-// A build costs a second or more even with a warm cache; build once per test
-// binary (in one test, or behind a sync.Once) and launch it as often as needed.
-func Build(t testing.TB, pkg string, extra ...string) string {
-	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		// `go test` puts its own GOROOT/bin first in PATH, so this happens only
-		// when the test binary is run by hand.
-		t.Fatalf("plugintest: build %s: the go command is not in PATH: %v", pkg, err)
-	}
-	name := path.Base(filepath.ToSlash(strings.TrimRight(pkg, `/\`)))
-	if name == "." || name == ".." || name == "/" || name == "" {
-		name = "plugin"
-	}
-	if runtime.GOOS == "windows" {
-		name += ".exe"
-	}
-	out := filepath.Join(t.TempDir(), name)
-	args := append([]string{"build", "-o", out}, extra...)
-	args = append(args, pkg)
-	cmd := exec.Command(goTool, args...)
-	if output, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("plugintest: go %s: %v\n%s", strings.Join(args, " "), err, output)
-	}
-	return out
 }
 
 // Launch starts the plugin binary at path as a real process, through go-plugin
