@@ -111,11 +111,16 @@ func Start(t testing.TB, p sdk.Plugin) *sdk.RemotePlugin {
 		// the test's business (go-plugin reports its broker closing as an
 		// error), and t.Log after the test ends panics.
 		logs.stop()
-		if rpc != nil {
-			_ = rpc.Close() // asks the server to stop, through go-plugin's controller
-		}
+		// Stop the server through Serve's context and wait for it, then
+		// close the client. Closing the client first asks the server to stop
+		// through go-plugin's controller, which races with the context's
+		// stop inside go-plugin (GRPCServer.Stop is not safe to call twice
+		// at once).
 		stop()
 		<-served
+		if rpc != nil {
+			_ = rpc.Close()
+		}
 	})
 	rpc, err = client.Client()
 	if err != nil {
