@@ -155,6 +155,8 @@
 // kinds Discover expands in [Info].TargetKinds.
 // Moderate must be idempotent: the host retries after crashes and timeouts,
 // and a second identical action reports ModerateResponse.Changed false.
+// examples/forum is a minimal connector (poll and hide) with a fake of its
+// platform in its tests; copy it to start one.
 //
 // # Errors
 //

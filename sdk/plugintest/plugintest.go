@@ -36,8 +36,9 @@
 //		plugintest.TestAnalyzer(t, plugintest.Launch(t, plugintest.BuildOnce(t, ".")), suite())
 //	}
 //
-// examples/shouting in the moderator repository is a complete plugin tested
-// this way.
+// examples/shouting (an analyzer) and examples/forum (a connector, with a
+// fake of its platform as an httptest.Server) in the moderator repository
+// are complete plugins tested this way.
 package plugintest
 
 import (
