@@ -38,17 +38,22 @@ type Label struct {
 	// Name is one of the labels the plugin declares in Info.Labels: from the
 	// shared vocabulary (Labels) or its own, prefixed with its name
 	// ("shouting.caps"). Any other name fails the batch.
-	Name   string  `json:"name"`
-	Score  float64 `json:"score"`
-	Spans  []Span  `json:"spans,omitempty"`
-	Reason string  `json:"reason,omitempty"`
+	Name string `json:"name"`
+	// Score is how sure, in [0,1]; policy rules compare it with min_score.
+	Score float64 `json:"score"`
+	// Spans are the parts of the text that triggered the label, if any.
+	Spans []Span `json:"spans,omitempty"`
+	// Reason says why, in words a moderator reviewing the decision reads.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Span is the byte range [Start, End) of the original comment text that
 // triggered a label.
 type Span struct {
+	// Start is the offset of the span's first byte.
 	Start int `json:"start"`
-	End   int `json:"end"`
+	// End is the offset just past its last byte.
+	End int `json:"end"`
 }
 
 // Label returns the label with the given name, if the result has it.

@@ -75,13 +75,18 @@ func (r *RemotePlugin) Describe(ctx context.Context) (Description, error) {
 
 // ConfigureOptions is what a host hands a plugin instance at start.
 type ConfigureOptions struct {
+	// Instance is the instance's name in moderator.toml.
 	Instance string
 	// Config is the instance's `config` table as decoded from TOML.
 	Config map[string]any
 	// KV, when set, is served to the plugin as its host KV store.
-	KV           KV
+	KV KV
+	// ValidateOnly asks the plugin to check the table and reach nothing
+	// outside its process (`moderator config check`).
 	ValidateOnly bool
-	LogLevel     string
+	// LogLevel is the level the plugin's logger is set to ("info", "debug"...);
+	// empty leaves it as it is.
+	LogLevel string
 }
 
 // Configure sends the instance its config table and, when opts.KV is set,
@@ -242,8 +247,11 @@ func webhookFromPB(resp *pb.WebhookResponse) (WebhookResponse, error) {
 // WebhookOutcome is what became of one delivery of a WebhookBatch: the
 // connector's answer, or why there is none.
 type WebhookOutcome struct {
+	// Response is the connector's answer, when Err is nil.
 	Response WebhookResponse
-	Err      error
+	// Err is why the delivery has no answer: the host answers it 503, so
+	// that the platform delivers it again.
+	Err error
 }
 
 // WebhookBatch forwards deliveries that arrived together in one call and

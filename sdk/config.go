@@ -43,6 +43,7 @@ type ConfigureRequest struct {
 
 // Config is a plugin's `config` table, as JSON.
 type Config struct {
+	// JSON is the table, encoded as a JSON object.
 	JSON []byte
 }
 
@@ -186,7 +187,8 @@ func kindName(k string) string {
 type FieldError struct {
 	// Field is the dotted path of the key, with [n] for list items
 	// ("lists.words[2]"); empty for the table as a whole.
-	Field   string
+	Field string
+	// Message says what is wrong with it, for the operator.
 	Message string
 }
 

@@ -116,9 +116,15 @@
 // `moderator config check`, which configures each plugin with
 // ConfigureRequest.ValidateOnly set: check the table, but reach nothing
 // outside the process. Any other error from Configure fails the call as a
-// whole. List the keys in [Info].Config so `moderator plugins list` can
-// document them, and mark credentials Secret so the host never shows them. A
-// plugin without Configure refuses every key.
+// whole. A plugin without Configure refuses every key.
+//
+// Document the keys in [Info].Config (name, type, default, a sentence) and
+// mark credentials Secret. Describe carries them, and the conformance suite
+// checks them (known types, no name twice), but this moderator does not
+// show them yet: neither `moderator plugins list` nor the admin API prints
+// a plugin's Description or its config keys, so say in the plugin's README
+// what its keys are. Write credentials in moderator.toml as ${VAR}, and never
+// repeat a secret's value in a field error or a log line.
 //
 // # The host's key-value store
 //

@@ -27,6 +27,7 @@ import (
 // Plugin is what a plugin binary serves: its Info and exactly one of an
 // Analyzer or a Connector.
 type Plugin struct {
+	// Info is what Describe says of the plugin.
 	Info Info
 	// Analyzer makes this an analyzer plugin.
 	Analyzer Analyzer
