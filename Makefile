@@ -10,7 +10,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X $(MODULE)/core/cli.version=$(VERSION)
 
 # Plugin binaries: bin/plugins/<name> from the package that provides it.
-PLUGIN_PKGS := shouting=./examples/shouting rules=./plugins/rules spam=./plugins/spam \
+PLUGIN_PKGS := shouting=./examples/shouting forum=./examples/forum rules=./plugins/rules spam=./plugins/spam \
 	sentiment=./plugins/sentiment http=./plugins/http
 
 # Pinned generator versions for `make proto`, installed into bin/tools.

@@ -29,8 +29,10 @@ type RemotePlugin struct {
 	analyzer  pb.AnalyzerServiceClient
 	connector pb.ConnectorServiceClient
 
+	// mu serializes the first Describe; desc is its answer, read without
+	// the lock on every Analyze.
 	mu   sync.Mutex
-	desc *Description
+	desc atomic.Pointer[Description]
 	// noWebhookBatch: the plugin predates WebhookBatch.
 	noWebhookBatch atomic.Bool
 }
@@ -45,12 +47,16 @@ func newRemotePlugin(broker *plugin.GRPCBroker, c *grpc.ClientConn) *RemotePlugi
 }
 
 // Describe asks the plugin who it is. The answer is cached: it cannot change
-// during the life of a process.
+// during the life of a process. Analyze checks replies against the labels
+// declared here, and asks for them itself when Describe was not called.
 func (r *RemotePlugin) Describe(ctx context.Context) (Description, error) {
+	if d := r.desc.Load(); d != nil {
+		return *d, nil
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.desc != nil {
-		return *r.desc, nil
+	if d := r.desc.Load(); d != nil {
+		return *d, nil
 	}
 	resp, err := r.plugin.Describe(ctx, &pb.DescribeRequest{})
 	if err != nil {
@@ -63,19 +69,24 @@ func (r *RemotePlugin) Describe(ctx context.Context) (Description, error) {
 	if d.Kind == "" {
 		return Description{}, fmt.Errorf("describe: plugin %s gave no kind", d.Name)
 	}
-	r.desc = &d
+	r.desc.Store(&d)
 	return d, nil
 }
 
 // ConfigureOptions is what a host hands a plugin instance at start.
 type ConfigureOptions struct {
+	// Instance is the instance's name in moderator.toml.
 	Instance string
 	// Config is the instance's `config` table as decoded from TOML.
 	Config map[string]any
 	// KV, when set, is served to the plugin as its host KV store.
-	KV           KV
+	KV KV
+	// ValidateOnly asks the plugin to check the table and reach nothing
+	// outside its process (`moderator config check`).
 	ValidateOnly bool
-	LogLevel     string
+	// LogLevel is the level the plugin's logger is set to ("info", "debug"...);
+	// empty leaves it as it is.
+	LogLevel string
 }
 
 // Configure sends the instance its config table and, when opts.KV is set,
@@ -107,14 +118,22 @@ func (r *RemotePlugin) Configure(ctx context.Context, opts ConfigureOptions) (Fi
 	return fe, nil
 }
 
-// Analyze sends a batch to an analyzer plugin and checks its reply.
+// Analyze sends a batch to an analyzer plugin and checks its reply with
+// CheckResults against the labels the plugin declared in Describe: a label
+// it did not declare, like a span outside the text, is an error, never a
+// result. Empty CommentIDs are filled in (see Result.CommentID).
 func (r *RemotePlugin) Analyze(ctx context.Context, comments []Comment) ([]Result, error) {
+	d, err := r.Describe(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("analyze: %w", err)
+	}
 	resp, err := r.analyzer.Analyze(ctx, &pb.AnalyzeRequest{Comments: commentsToPB(comments)})
 	if err != nil {
 		return nil, fmt.Errorf("analyze: %w", fromStatus(err))
 	}
 	results := resultsFromPB(resp.Results)
-	if err := CheckResults(comments, results); err != nil {
+	fillCommentIDs(comments, results)
+	if err := CheckResults(d.Labels, comments, results); err != nil {
 		return nil, fmt.Errorf("analyze: invalid reply from plugin: %w", err)
 	}
 	return results, nil
@@ -136,13 +155,13 @@ func (r *RemotePlugin) Discover(ctx context.Context, req DiscoverRequest) (Disco
 	return out, nil
 }
 
-// Poll calls a connector's Poll and checks that every post in the reply was asked for.
+// Poll calls a connector's Poll and checks its reply with CheckPoll: one
+// entry per post asked for, and comments with IDs on their entry's post.
+// Empty Comment.PostIDs are filled in with the entry's post.
 func (r *RemotePlugin) Poll(ctx context.Context, posts []PostCursor) (PollResponse, error) {
 	req := &pb.PollRequest{Posts: make([]*pb.PostCursor, len(posts))}
-	asked := make(map[string]bool, len(posts))
 	for i, p := range posts {
 		req.Posts[i] = &pb.PostCursor{PostId: p.PostID, Cursor: p.Cursor}
-		asked[p.PostID] = true
 	}
 	resp, err := r.connector.Poll(ctx, req)
 	if err != nil {
@@ -150,15 +169,11 @@ func (r *RemotePlugin) Poll(ctx context.Context, posts []PostCursor) (PollRespon
 	}
 	out := PollResponse{RateLimit: rateLimitFromPB(resp.RateLimit), Posts: make([]PostComments, len(resp.Posts))}
 	for i, pc := range resp.Posts {
-		if !asked[pc.PostId] {
-			return PollResponse{}, fmt.Errorf("poll: invalid reply from plugin: post %q was not asked for", pc.PostId)
-		}
 		out.Posts[i] = PostComments{PostID: pc.PostId, Comments: commentsFromPB(pc.Comments), Cursor: pc.Cursor, More: pc.More, Err: pc.Error}
-		for j, c := range out.Posts[i].Comments {
-			if c.ID == "" {
-				return PollResponse{}, fmt.Errorf("poll: invalid reply from plugin: post %q comment %d has no id", pc.PostId, j)
-			}
-		}
+	}
+	fillPostIDs(&out)
+	if err := CheckPoll(posts, out); err != nil {
+		return PollResponse{}, fmt.Errorf("poll %d posts: invalid reply from plugin: %w", len(posts), err)
 	}
 	return out, nil
 }
@@ -232,8 +247,11 @@ func webhookFromPB(resp *pb.WebhookResponse) (WebhookResponse, error) {
 // WebhookOutcome is what became of one delivery of a WebhookBatch: the
 // connector's answer, or why there is none.
 type WebhookOutcome struct {
+	// Response is the connector's answer, when Err is nil.
 	Response WebhookResponse
-	Err      error
+	// Err is why the delivery has no answer: the host answers it 503, so
+	// that the platform delivers it again.
+	Err error
 }
 
 // WebhookBatch forwards deliveries that arrived together in one call and

@@ -36,12 +36,14 @@ type ConfigureRequest struct {
 	// ValidateOnly is true under `moderator config check`: check the
 	// config, but reach nothing outside the process.
 	ValidateOnly bool
-	// Logger writes to the host's log under the instance's name.
+	// Logger writes to the host's log under the instance's name (under
+	// plugintest.Start, to the test's t.Log). Prefer it to sdk.Logger().
 	Logger hclog.Logger
 }
 
 // Config is a plugin's `config` table, as JSON.
 type Config struct {
+	// JSON is the table, encoded as a JSON object.
 	JSON []byte
 }
 
@@ -185,7 +187,8 @@ func kindName(k string) string {
 type FieldError struct {
 	// Field is the dotted path of the key, with [n] for list items
 	// ("lists.words[2]"); empty for the table as a whole.
-	Field   string
+	Field string
+	// Message says what is wrong with it, for the operator.
 	Message string
 }
 

@@ -16,8 +16,15 @@ type Discoverer interface {
 
 // Poller fetches comments newer than each post's cursor, for many posts in one
 // call where the platform allows it (Twitter can OR conversation ids into one
-// search). Return one PostComments per requested post; a problem with one post
-// goes in its Err.
+// search). Return one PostComments per requested post, in any order; a
+// problem with one post goes in its Err, so the others still count. Return
+// an error only when the call failed as a whole (the platform is down, a
+// 429: a *RateLimitedError).
+//
+// A reply with no entry for a post asked for, an entry for a post not asked
+// for or two for one post, or a comment filed under another post's entry
+// fails the whole call, on both sides of the wire (see CheckPoll). A comment
+// may leave PostID empty: the SDK fills in its entry's post.
 type Poller interface {
 	Poll(ctx context.Context, posts []PostCursor) (PollResponse, error)
 }
@@ -46,14 +53,20 @@ type WebhookHandler interface {
 
 // Moderator applies an action to a comment on the platform. It must be
 // idempotent: the host retries after crashes and timeouts, and applying the
-// same action twice must leave the platform as applying it once. Return
-// ErrUnsupported for an action the connector does not declare.
+// same action twice must leave the platform as applying it once.
+//
+// Moderate is only called with an action listed in Info.Actions: Serve
+// answers any other with an error matching ErrUnsupported, which the host
+// treats as a configuration error and never retries, so Moderate needs no
+// check of its own. A connector that implements Moderator must declare at
+// least one action (see Plugin.Check).
 type Moderator interface {
 	Moderate(ctx context.Context, req ModerateRequest) (ModerateResponse, error)
 }
 
 // DiscoverRequest asks for the posts of a target, one page at a time.
 type DiscoverRequest struct {
+	// Target is what to expand, of a kind in Info.TargetKinds.
 	Target Target
 	// Cursor is empty on the first call, then the previous response's Cursor.
 	Cursor []byte
@@ -61,26 +74,36 @@ type DiscoverRequest struct {
 
 // DiscoverResponse is one page of posts.
 type DiscoverResponse struct {
-	Posts     []Post
-	Cursor    []byte
+	// Posts are this page's posts.
+	Posts []Post
+	// Cursor is where the next page starts; empty on the last page.
+	Cursor []byte
+	// RateLimit is the platform's state after the call, when it says.
 	RateLimit RateLimit
 }
 
 // PostCursor is a post and the opaque cursor of its last poll.
 type PostCursor struct {
+	// PostID is the post to poll.
 	PostID string
-	Cursor []byte // empty the first time
+	// Cursor is what the last poll of the post returned; empty the first time.
+	Cursor []byte
 }
 
 // PollResponse is what one Poll call found.
 type PollResponse struct {
-	Posts     []PostComments
+	// Posts has one entry per post asked for, in any order.
+	Posts []PostComments
+	// RateLimit is the platform's state after the call, when it says.
 	RateLimit RateLimit
 }
 
 // PostComments is what one Poll call found for one post.
 type PostComments struct {
-	PostID   string
+	// PostID is the post asked for.
+	PostID string
+	// Comments are the post's comments newer than its cursor, each on this
+	// post (an empty Comment.PostID is filled in).
 	Comments []Comment
 	// Cursor is stored by the host only after Comments are durably queued.
 	Cursor []byte
@@ -95,13 +118,16 @@ type PostComments struct {
 
 // StreamRequest says what a stream should follow.
 type StreamRequest struct {
+	// Targets are what the stream follows.
 	Targets []Target
 }
 
 // StreamSink receives what a stream produces. Its methods return an error
 // when the host is gone; the Streamer should then return.
 type StreamSink interface {
+	// Comment hands the host one comment.
 	Comment(Comment) error
+	// Status tells the host the stream's state.
 	Status(StreamStatus) error
 }
 
@@ -114,38 +140,53 @@ const (
 
 // StreamStatus reports the stream's connection state to the host.
 type StreamStatus struct {
-	State  string
+	// State is StreamConnected, StreamReconnecting or StreamDisconnected.
+	State string
+	// Detail says why, for the host's log (the platform's message).
 	Detail string
 	// Gap means comments may have been missed.
-	Gap       bool
+	Gap bool
+	// RateLimit is the platform's state, when it says.
 	RateLimit RateLimit
 }
 
 // WebhookRequest is an HTTP delivery forwarded by the host.
 type WebhookRequest struct {
+	// Method is the HTTP method ("GET" for a challenge, "POST" for events).
 	Method string
 	// Path is what follows `{webhook_prefix}/{instance}` ("" or "/...").
-	Path       string
-	RawQuery   string
-	Header     http.Header
-	Body       []byte
+	Path string
+	// RawQuery is the URL's query, without the '?'.
+	RawQuery string
+	// Header is the request's headers.
+	Header http.Header
+	// Body is the request's body, byte for byte, for signature checks.
+	Body []byte
+	// RemoteAddr is the sender's address as the host saw it.
 	RemoteAddr string
 }
 
 // WebhookResponse is the HTTP answer and the comments the delivery carried.
 // The host sends the answer only after the comments are durably queued.
 type WebhookResponse struct {
-	Status   int
-	Header   http.Header
-	Body     []byte
+	// Status is the HTTP status to answer (0 means 200).
+	Status int
+	// Header is the answer's headers.
+	Header http.Header
+	// Body is the answer's body (a challenge's response token, say).
+	Body []byte
+	// Comments are the comments the delivery carried.
 	Comments []Comment
 }
 
 // ModerateRequest asks for an action on one comment.
 type ModerateRequest struct {
+	// Comment is the comment to act on, as the connector delivered it.
 	Comment Comment
-	Action  string
-	Reason  string
+	// Action is one of the connector's Info.Actions.
+	Action string
+	// Reason is why, from the policy rule, for platforms that record one.
+	Reason string
 	// IdempotencyKey is the same for every retry of one decision.
 	IdempotencyKey string
 }

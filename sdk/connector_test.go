@@ -352,3 +352,46 @@ func TestModerateRoundTrip(t *testing.T) {
 		t.Errorf("the plugin received\n%+v\nwant\n%+v", e.moderated, req)
 	}
 }
+
+// Serve refuses an action the connector does not declare before Moderate
+// sees it, with the error the host never retries; each connector used to
+// write that check itself, and one that forgot applied anything.
+func TestUndeclaredActionNeverReachesModerate(t *testing.T) {
+	p, e := startEcho(t) // declares hide and flag, and answers anything
+	tests := []struct {
+		action  string
+		wantErr string // "" for a declared action
+	}{
+		{action: sdk.ActionHide},
+		{action: sdk.ActionDelete, wantErr: `moderate c1: action "delete" is not one connector echo declares in Info.Actions ("hide", "flag"): unsupported`},
+		{action: "hyde", wantErr: `action "hyde" is not one connector echo declares`},
+		{action: sdk.ActionReview, wantErr: `action "review" is not one connector echo declares`},
+		{action: "", wantErr: `action "" is not one connector echo declares`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.action, func(t *testing.T) {
+			e.mu.Lock()
+			before := len(e.moderated)
+			e.mu.Unlock()
+			_, err := p.Moderate(t.Context(), sdk.ModerateRequest{Comment: sdk.Comment{ID: "c1"}, Action: tt.action})
+			e.mu.Lock()
+			reached := len(e.moderated) > before
+			e.mu.Unlock()
+			if tt.wantErr == "" {
+				if err != nil || !reached {
+					t.Fatalf("declared action: err %v, reached Moderate %v; want it applied", err, reached)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Moderate(%q) = %v, want an error containing %q", tt.action, err, tt.wantErr)
+			}
+			if !errors.Is(err, sdk.ErrUnsupported) || !sdk.IsPermanent(err) {
+				t.Errorf("Moderate(%q) = %v, want it to match sdk.ErrUnsupported (never retried)", tt.action, err)
+			}
+			if reached {
+				t.Errorf("Moderate(%q) reached the connector's Moderate", tt.action)
+			}
+		})
+	}
+}

@@ -11,7 +11,9 @@
 // labels scored in [0,1], the spans of the text that triggered them (byte
 // offsets into the original Text) and a reason a moderator can read. Labels
 // come from the shared vocabulary ([Labels]: "spam", "insult", ...) or are
-// the plugin's own, prefixed with its name ("shouting.caps").
+// the plugin's own, prefixed with its name ("shouting.caps"), and every one
+// it emits is declared in [Info].Labels: a label it did not declare fails the
+// batch.
 //
 // A connector talks to one platform: it finds posts, fetches their comments
 // and applies moderation actions. See "Connectors" below.
@@ -114,9 +116,15 @@
 // `moderator config check`, which configures each plugin with
 // ConfigureRequest.ValidateOnly set: check the table, but reach nothing
 // outside the process. Any other error from Configure fails the call as a
-// whole. List the keys in [Info].Config so `moderator plugins list` can
-// document them, and mark credentials Secret so the host never shows them. A
-// plugin without Configure refuses every key.
+// whole. A plugin without Configure refuses every key.
+//
+// Document the keys in [Info].Config (name, type, default, a sentence) and
+// mark credentials Secret. Describe carries them, and the conformance suite
+// checks them (known types, no name twice), but this moderator does not
+// show them yet: neither `moderator plugins list` nor the admin API prints
+// a plugin's Description or its config keys, so say in the plugin's README
+// what its keys are. Write credentials in moderator.toml as ${VAR}, and never
+// repeat a secret's value in a field error or a log line.
 //
 // # The host's key-value store
 //
@@ -148,9 +156,13 @@
 // the declared capabilities from the interfaces the value implements, so
 // Describe never claims what the plugin cannot do; calls to the others fail
 // with [ErrUnsupported]. List the actions Moderate can apply in
-// [Info].Actions and the target kinds Discover expands in [Info].TargetKinds.
+// [Info].Actions: Serve refuses any other action with ErrUnsupported before
+// Moderate is called, so Moderate needs no check of its own. List the target
+// kinds Discover expands in [Info].TargetKinds.
 // Moderate must be idempotent: the host retries after crashes and timeouts,
 // and a second identical action reports ModerateResponse.Changed false.
+// examples/forum is a minimal connector (poll and hide) with a fake of its
+// platform in its tests; copy it to start one.
 //
 // # Errors
 //
@@ -174,7 +186,8 @@
 // [Logger] returns an hclog.Logger that writes JSON to stderr; the host reads
 // it and forwards each line into its own log, at the level the plugin logged
 // at, under the instance's name. ConfigureRequest.Logger is the same logger,
-// set to the host's log level. Never log secrets. Log through these, not the
+// set to the host's log level (under plugintest.Start, a logger that writes
+// to the test's t.Log). Never log secrets. Log through these, not the
 // log package or fmt: once Serve runs, go-plugin swaps os.Stdout and
 // os.Stderr for pipes of its own, and the host does not show what goes there.
 //
@@ -182,11 +195,13 @@
 //
 // Package sdk/plugintest is the harness for a plugin's own tests:
 // plugintest.Start runs a Plugin in-process over real gRPC and returns the
-// host's handle on it; plugintest.Build compiles the plugin's main package and
-// plugintest.Launch starts the binary the way the host does. Both handles run
-// plugintest.TestAnalyzer or plugintest.TestConnector, the conformance suites
-// that check Describe, Configure and every call against this contract with a
-// corpus of tricky text:
+// host's handle on it; plugintest.Build (or BuildOnce, for many tests)
+// compiles the plugin's main package and plugintest.Launch starts the binary
+// the way the host does. Both handles run plugintest.TestAnalyzer or
+// plugintest.TestConnector, the conformance suites that check Describe,
+// Configure and every call against this contract with a corpus of tricky
+// text. With main serving newPlugin() (a function that returns the
+// sdk.Plugin, as in examples/shouting):
 //
 //	func TestConformance(t *testing.T) {
 //		suite := plugintest.AnalyzerSuite{
@@ -217,14 +232,17 @@
 //
 // # Guarantees
 //
-// Serve checks the Plugin before serving (a name, exactly one of Analyzer and
-// Connector, a connector with at least one capability). It negotiates the
+// Serve checks the Plugin before serving ([Plugin.Check]: a name, exactly one
+// of Analyzer and Connector, declared labels, a connector with at least one
+// capability, methods reachable from the value passed), and so does
+// plugintest.Start. It negotiates the
 // protocol version with the host through go-plugin; a host and plugin with no
 // version in common fail with an error naming both. A panic in a plugin call
 // becomes an error for that one call, and the plugin keeps serving with its
 // state intact. Serve exits when the host stops the plugin, and within about
 // a second when the host dies without doing so (even by SIGKILL), so a
 // plugin never outlives its host. Replies are checked on both sides of the
-// wire (one result per comment in order, scores in [0,1], spans inside the
-// text), so a bug in a plugin shows as a clear error, not as bad data.
+// wire (one result per comment in order, only labels declared in
+// Info.Labels, scores in [0,1], spans inside the text; see CheckResults), so
+// a bug in a plugin shows as a clear error, not as bad data.
 package sdk

@@ -20,8 +20,11 @@ var ErrNoHost = errors.New("no host services: the plugin was configured without 
 // host waits until RateLimit.Reset, or pauses the connector and tells the
 // operator when RateLimit.UsageCapExceeded.
 type RateLimitedError struct {
+	// RateLimit is the platform's state: when the limit resets, whether
+	// waiting helps at all.
 	RateLimit RateLimit
-	Err       error
+	// Err is the platform's own error.
+	Err error
 }
 
 // Error says which limit and until when, then the platform's own error.

@@ -35,13 +35,17 @@ type KV interface {
 
 // KVEntry is one key and its value.
 type KVEntry struct {
-	Key   string
+	// Key is the key, without the host's instance scope.
+	Key string
+	// Value is what was stored under it.
 	Value []byte
 }
 
 // KVWrite is one write of SetMany.
 type KVWrite struct {
-	Key   string
+	// Key is the key to set.
+	Key string
+	// Value is what to store under it.
 	Value []byte
 	// TTL 0 keeps the key until it is deleted.
 	TTL time.Duration
@@ -49,14 +53,20 @@ type KVWrite struct {
 
 // KVQuery is one listing of ListMany, with List's arguments.
 type KVQuery struct {
-	Prefix, StartAfter string
-	Limit              int
+	// Prefix selects the keys that start with it.
+	Prefix string
+	// StartAfter lists only keys after it (the last key of the previous page).
+	StartAfter string
+	// Limit is the most entries to return.
+	Limit int
 }
 
 // KVPage is ListMany's answer to one KVQuery, as List would give it.
 type KVPage struct {
+	// Entries are the keys found, in key order.
 	Entries []KVEntry
-	More    bool
+	// More says there are further keys after the last entry.
+	More bool
 }
 
 // KVBatcher is a KV that takes many writes or listings in one call. The

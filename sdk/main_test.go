@@ -25,8 +25,12 @@ func TestMain(m *testing.M) {
 		sdk.Serve(sdk.Plugin{Info: sdk.Info{Name: "panicky", Version: "1", Labels: []string{sdk.LabelSpam}}, Analyzer: panicky{}})
 	case "gated-connector":
 		sdk.Serve(sdk.Plugin{Info: sdk.Info{Name: "gated", Version: "1", Platform: "test"}, Connector: &gated{}})
+	case "both-kinds":
+		sdk.Serve(sdk.Plugin{Info: sdk.Info{Name: "both", Version: "1", Labels: []string{sdk.LabelSpam}}, Analyzer: panicky{}, Connector: pollOnly{}})
+	case "no-capabilities":
+		sdk.Serve(sdk.Plugin{Info: sdk.Info{Name: "nocaps", Version: "1", Platform: "test"}, Connector: ptrPoller{}})
 	case "panicky-connector":
-		sdk.Serve(sdk.Plugin{Info: sdk.Info{Name: "panicky", Version: "1", Platform: "test", Actions: []string{sdk.ActionHide}}, Connector: panicky{}})
+		sdk.Serve(sdk.Plugin{Info: sdk.Info{Name: "panicky", Version: "1", Platform: "test", Actions: []string{sdk.ActionHide, sdk.ActionFlag}}, Connector: panicky{}})
 	default:
 		fmt.Fprintf(os.Stderr, "unknown %s=%q\n", helperEnv, name)
 		os.Exit(2)
@@ -49,7 +53,7 @@ func helperCmd(t *testing.T, name string) *exec.Cmd {
 }
 
 // panicky panics on request: on a comment whose text is "panic", on the
-// action "explode", and in a stream after its first comment.
+// action flag, and in a stream after its first comment.
 type panicky struct{}
 
 func (panicky) Analyze(_ context.Context, cs []sdk.Comment) ([]sdk.Result, error) {
@@ -65,7 +69,7 @@ func (panicky) Analyze(_ context.Context, cs []sdk.Comment) ([]sdk.Result, error
 
 func (panicky) Moderate(_ context.Context, req sdk.ModerateRequest) (sdk.ModerateResponse, error) {
 	switch req.Action {
-	case "explode":
+	case sdk.ActionFlag:
 		var m map[string]int
 		m["nil map"]++ // a runtime error, not just a panic(string)
 	case sdk.ActionHide:

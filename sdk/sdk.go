@@ -77,13 +77,24 @@ type Info struct {
 	Name string
 	// Version of the plugin, semver preferred ("1.2.0").
 	Version string
-	// Description is one sentence for `moderator plugins list`.
+	// Description says in one sentence what the plugin does. Describe
+	// carries it; this moderator does not show it yet (`moderator plugins
+	// list` shows name, kind, version, protocol, capabilities and actions).
 	Description string
-	// Labels an analyzer can emit.
+	// Labels an analyzer can emit: every label it returns must be one of
+	// these. Serve and the host refuse a reply with any other, so that a
+	// typo ("insultt") fails the batch instead of matching no policy rule
+	// and approving the comment. An analyzer declares at least one (see
+	// Plugin.Check).
 	Labels []string
 	// Platform a connector speaks to ("twitter").
 	Platform string
-	// Actions a connector's Moderate can apply.
+	// Actions a connector's Moderate can apply, from the Actions list
+	// (ActionReview is the host's own and never reaches a connector). Serve
+	// refuses any other action with ErrUnsupported before calling Moderate,
+	// and `moderator config check` refuses a policy rule whose action the
+	// connector does not declare. A connector lists actions exactly when it
+	// implements Moderator (see Plugin.Check).
 	Actions []string
 	// TargetKinds a connector's Discover can expand.
 	TargetKinds []string
@@ -94,23 +105,38 @@ type Info struct {
 	MaxBatch int
 }
 
-// ConfigField documents one key of a plugin's `config` table.
+// ConfigField documents one key of a plugin's `config` table. Describe
+// carries a plugin's fields and the conformance suite checks them; this
+// moderator does not show them yet.
 type ConfigField struct {
-	Name        string
-	Type        string // "string", "int", "float", "bool", "duration", "list" or "table"
-	Required    bool
+	// Name is the key, as written in TOML.
+	Name string
+	// Type is "string", "int", "float", "bool", "duration", "list" or "table".
+	Type string
+	// Required: the table must set it.
+	Required bool
+	// Description says in a sentence what the key does.
 	Description string
-	Secret      bool   // never logged or shown by the host
-	Default     string // as written in TOML
+	// Secret marks a credential: whatever shows the schema must not show
+	// its value, and the plugin must never repeat it in a message.
+	Secret bool
+	// Default is the value used when the key is absent, as written in TOML.
+	Default string
 }
 
 // Description is what the host learns from a plugin's Describe.
 type Description struct {
 	Info
-	Kind            Kind
+	// Kind is KindAnalyzer or KindConnector.
+	Kind Kind
+	// ProtocolVersion is the moderator plugin protocol the plugin speaks.
 	ProtocolVersion int
-	SDKVersion      string
-	Capabilities    []string
+	// SDKVersion is the version of the SDK the plugin was built with.
+	SDKVersion string
+	// Capabilities are CapAnalyze for an analyzer; for a connector, those of
+	// CapDiscover, CapPoll, CapStream, CapWebhook and CapModerate whose
+	// interfaces its value implements.
+	Capabilities []string
 }
 
 // Has reports whether the plugin declared the capability.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -28,6 +27,7 @@ import (
 // Plugin is what a plugin binary serves: its Info and exactly one of an
 // Analyzer or a Connector.
 type Plugin struct {
+	// Info is what Describe says of the plugin.
 	Info Info
 	// Analyzer makes this an analyzer plugin.
 	Analyzer Analyzer
@@ -76,23 +76,37 @@ func Logger() hclog.Logger {
 // never outlives its host by more than a couple of seconds. Call it from main.
 // Run by hand, the binary prints that it is a plugin and exits with status 1.
 func Serve(p Plugin) {
-	if err := p.check(); err != nil {
+	log := Logger()
+	cfg, err := ServeConfig(p, log)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "moderator plugin:", err)
 		os.Exit(1)
 	}
-	log := Logger()
 	go watchParent(os.Getppid(), time.Second, log, func() { os.Exit(0) })
-	plugin.Serve(&plugin.ServeConfig{
-		HandshakeConfig:  Handshake,
-		VersionedPlugins: map[int]plugin.PluginSet{servedProtocolVersion(): PluginSet(p)},
-		GRPCServer:       newGRPCServer,
-		Logger:           log,
-	})
+	plugin.Serve(cfg)
 	if c, ok := pluginImpl(p).(io.Closer); ok {
 		if err := c.Close(); err != nil {
 			log.Error("close", "error", err)
 		}
 	}
+}
+
+// ServeConfig is the go-plugin configuration that Serve runs p with, logging
+// to log: the handshake, p's plugin set under this SDK's protocol version,
+// and a gRPC server that turns a panic in a call into an error for that
+// call. It returns p.Check's error for a Plugin that cannot be served.
+// plugintest.Start serves a plugin in-process with it, in go-plugin's test
+// mode; a plugin's main calls Serve instead.
+func ServeConfig(p Plugin, log hclog.Logger) (*plugin.ServeConfig, error) {
+	if err := p.Check(); err != nil {
+		return nil, err
+	}
+	return &plugin.ServeConfig{
+		HandshakeConfig:  Handshake,
+		VersionedPlugins: map[int]plugin.PluginSet{servedProtocolVersion(): pluginSet(p, log)},
+		GRPCServer:       grpcServer(log),
+		Logger:           log,
+	}, nil
 }
 
 func servedProtocolVersion() int {
@@ -121,24 +135,6 @@ func watchParent(parent int, every time.Duration, log hclog.Logger, gone func())
 	}
 }
 
-func (p Plugin) check() error {
-	switch {
-	case p.Info.Name == "":
-		return fmt.Errorf("Info.Name is empty")
-	case p.Analyzer != nil && p.Connector != nil:
-		return fmt.Errorf("plugin %s sets both Analyzer and Connector; a binary serves one kind", p.Info.Name)
-	case p.Analyzer == nil && p.Connector == nil:
-		return fmt.Errorf("plugin %s sets neither Analyzer nor Connector", p.Info.Name)
-	case p.Connector != nil && len(connectorCapabilities(p.Connector)) == 0:
-		return fmt.Errorf("connector %s implements none of Discoverer, Poller, Streamer, WebhookHandler, Moderator", p.Info.Name)
-	case p.Connector != nil && len(p.Info.Actions) > 0:
-		if _, ok := p.Connector.(Moderator); !ok {
-			return fmt.Errorf("connector %s declares actions but does not implement Moderator", p.Info.Name)
-		}
-	}
-	return nil
-}
-
 func pluginImpl(p Plugin) any {
 	if p.Analyzer != nil {
 		return p.Analyzer
@@ -159,10 +155,12 @@ func (p Plugin) Describe() Description {
 	return d
 }
 
-// PluginSet is the go-plugin plugin set that serves p. Serve uses it; so does
-// sdk/plugintest to run a plugin in-process over real gRPC.
-func PluginSet(p Plugin) plugin.PluginSet {
-	return plugin.PluginSet{PluginName: &grpcPlugin{impl: &p}}
+// PluginSet is the go-plugin plugin set that serves p, logging to Logger().
+// ServeConfig builds the same set with a logger of the caller's choosing.
+func PluginSet(p Plugin) plugin.PluginSet { return pluginSet(p, Logger()) }
+
+func pluginSet(p Plugin, log hclog.Logger) plugin.PluginSet {
+	return plugin.PluginSet{PluginName: &grpcPlugin{impl: &p, log: log}}
 }
 
 // HostPluginSets is the set a host passes as go-plugin's VersionedPlugins:
@@ -176,7 +174,12 @@ func GRPCDialOptions() []grpc.DialOption {
 	return []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageBytes), grpc.MaxCallSendMsgSize(maxMessageBytes), clientCodec())}
 }
 
-func newGRPCServer(opts []grpc.ServerOption) *grpc.Server {
+// grpcServer is the go-plugin GRPCServer factory of a plugin that logs to log.
+func grpcServer(log hclog.Logger) func([]grpc.ServerOption) *grpc.Server {
+	return func(opts []grpc.ServerOption) *grpc.Server { return newGRPCServer(log, opts) }
+}
+
+func newGRPCServer(log hclog.Logger, opts []grpc.ServerOption) *grpc.Server {
 	opts = append(opts,
 		grpc.MaxRecvMsgSize(maxMessageBytes), grpc.MaxSendMsgSize(maxMessageBytes), serverCodec(),
 		// Calls run on goroutines that stay, with their stacks already
@@ -184,30 +187,34 @@ func newGRPCServer(opts []grpc.ServerOption) *grpc.Server {
 		// anyway when every worker is busy, so a long stream never blocks
 		// a call).
 		grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))),
-		grpc.ChainUnaryInterceptor(recoverUnary), grpc.ChainStreamInterceptor(recoverStream))
+		grpc.ChainUnaryInterceptor(recoverUnary(log)), grpc.ChainStreamInterceptor(recoverStream(log)))
 	return grpc.NewServer(opts...)
 }
 
 // A panic in plugin code becomes an error for that one call: the host retries
 // or records it, instead of restarting a process that lost all its state.
-func recoverUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			Logger().Error("panic in plugin", "method", info.FullMethod, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-			err = status.Errorf(codes.Internal, "plugin panicked in %s: %v", info.FullMethod, r)
-		}
-	}()
-	return h(ctx, req)
+func recoverUnary(log hclog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error("panic in plugin", "method", info.FullMethod, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				err = status.Errorf(codes.Internal, "plugin panicked in %s: %v", info.FullMethod, r)
+			}
+		}()
+		return h(ctx, req)
+	}
 }
 
-func recoverStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			Logger().Error("panic in plugin", "method", info.FullMethod, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-			err = status.Errorf(codes.Internal, "plugin panicked in %s: %v", info.FullMethod, r)
-		}
-	}()
-	return h(srv, ss)
+func recoverStream(log hclog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error("panic in plugin", "method", info.FullMethod, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				err = status.Errorf(codes.Internal, "plugin panicked in %s: %v", info.FullMethod, r)
+			}
+		}()
+		return h(srv, ss)
+	}
 }
 
 // grpcPlugin is go-plugin's view of a moderator plugin. The plugin side has
@@ -215,6 +222,7 @@ func recoverStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h
 type grpcPlugin struct {
 	plugin.NetRPCUnsupportedPlugin
 	impl *Plugin
+	log  hclog.Logger
 }
 
 func (g *grpcPlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error {
@@ -222,11 +230,11 @@ func (g *grpcPlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error
 		return fmt.Errorf("this side of the plugin set has no plugin to serve")
 	}
 	p := g.impl
-	pb.RegisterPluginServiceServer(s, &pluginServer{p: p, broker: broker})
+	pb.RegisterPluginServiceServer(s, &pluginServer{p: p, broker: broker, log: g.log})
 	if p.Analyzer != nil {
-		pb.RegisterAnalyzerServiceServer(s, &analyzerServer{p: p})
+		pb.RegisterAnalyzerServiceServer(s, &analyzerServer{p: p, log: g.log})
 	} else {
-		pb.RegisterConnectorServiceServer(s, &connectorServer{c: p.Connector})
+		pb.RegisterConnectorServiceServer(s, &connectorServer{p: p, c: p.Connector, log: g.log})
 	}
 	return nil
 }
@@ -239,6 +247,7 @@ type pluginServer struct {
 	pb.UnimplementedPluginServiceServer
 	p      *Plugin
 	broker *plugin.GRPCBroker
+	log    hclog.Logger
 }
 
 func (s *pluginServer) Describe(context.Context, *pb.DescribeRequest) (*pb.DescribeResponse, error) {
@@ -246,7 +255,7 @@ func (s *pluginServer) Describe(context.Context, *pb.DescribeRequest) (*pb.Descr
 }
 
 func (s *pluginServer) Configure(ctx context.Context, r *pb.ConfigureRequest) (*pb.ConfigureResponse, error) {
-	log := Logger()
+	log := s.log
 	if lvl := hclog.LevelFromString(r.LogLevel); lvl != hclog.NoLevel {
 		log.SetLevel(lvl)
 	}
@@ -303,7 +312,8 @@ func fieldErrorsToPB(fe FieldErrors) []*pb.FieldError {
 
 type analyzerServer struct {
 	pb.UnimplementedAnalyzerServiceServer
-	p *Plugin
+	p   *Plugin
+	log hclog.Logger
 }
 
 func (s *analyzerServer) Analyze(ctx context.Context, r *pb.AnalyzeRequest) (*pb.AnalyzeResponse, error) {
@@ -312,52 +322,21 @@ func (s *analyzerServer) Analyze(ctx context.Context, r *pb.AnalyzeRequest) (*pb
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	// Fill in what authors commonly leave out, then refuse what the host
-	// would refuse anyway, with the plugin's name on it.
-	for i := range results {
-		if i < len(comments) && results[i].CommentID == "" {
-			results[i].CommentID = comments[i].ID
-		}
-	}
-	if err := CheckResults(comments, results); err != nil {
-		Logger().Error("analyzer returned an invalid reply", "error", err)
+	// Fill in what the contract lets authors leave out, then refuse what
+	// the host would refuse anyway, with the plugin's name on it.
+	fillCommentIDs(comments, results)
+	if err := CheckResults(s.p.Info.Labels, comments, results); err != nil {
+		s.log.Error("analyzer returned an invalid reply", "error", err)
 		return nil, status.Errorf(codes.Internal, "analyzer %s: %v", s.p.Info.Name, err)
 	}
 	return &pb.AnalyzeResponse{Analyzer: s.p.Info.Name, Version: s.p.Info.Version, Results: resultsToPB(results)}, nil
 }
 
-// CheckResults reports the first way results break the Analyze contract for
-// comments: one result per comment in order, known comment ids, named labels,
-// scores in [0,1], spans inside the text.
-func CheckResults(comments []Comment, results []Result) error {
-	if len(results) != len(comments) {
-		return fmt.Errorf("%d results for %d comments", len(results), len(comments))
-	}
-	for i, r := range results {
-		c := &comments[i]
-		if r.CommentID != c.ID {
-			return fmt.Errorf("result %d is for comment %q, expected %q", i, r.CommentID, c.ID)
-		}
-		for _, l := range r.Labels {
-			switch {
-			case l.Name == "":
-				return fmt.Errorf("result %d (comment %q): a label has no name", i, c.ID)
-			case math.IsNaN(l.Score) || l.Score < 0 || l.Score > 1:
-				return fmt.Errorf("result %d (comment %q): label %q score %v outside [0,1]", i, c.ID, l.Name, l.Score)
-			}
-			for _, sp := range l.Spans {
-				if sp.Start < 0 || sp.End < sp.Start || sp.End > len(c.Text) {
-					return fmt.Errorf("result %d (comment %q): label %q span [%d,%d) outside the text (%d bytes)", i, c.ID, l.Name, sp.Start, sp.End, len(c.Text))
-				}
-			}
-		}
-	}
-	return nil
-}
-
 type connectorServer struct {
 	pb.UnimplementedConnectorServiceServer
-	c any
+	p   *Plugin
+	c   any
+	log hclog.Logger
 }
 
 func unimplemented(capability string) error {
@@ -392,6 +371,11 @@ func (s *connectorServer) Poll(ctx context.Context, r *pb.PollRequest) (*pb.Poll
 	resp, err := p.Poll(ctx, posts)
 	if err != nil {
 		return nil, toStatus(err)
+	}
+	fillPostIDs(&resp)
+	if err := CheckPoll(posts, resp); err != nil {
+		s.log.Error("connector returned an invalid poll reply", "error", err)
+		return nil, status.Errorf(codes.Internal, "connector %s: %v", s.p.Info.Name, err)
 	}
 	out := &pb.PollResponse{RateLimit: rateLimitToPB(resp.RateLimit), Posts: make([]*pb.PostComments, len(resp.Posts))}
 	for i, pc := range resp.Posts {
@@ -509,6 +493,12 @@ func (s *connectorServer) Moderate(ctx context.Context, r *pb.ModerateRequest) (
 	var c Comment
 	if r.Comment != nil {
 		c = commentFromPB(r.Comment)
+	}
+	// The connector is asked only for what it declares: an action it does
+	// not list is refused here, with the error the host expects for it.
+	if !slices.Contains(s.p.Info.Actions, r.Action) {
+		return nil, toStatus(fmt.Errorf("moderate %s: action %q is not one connector %s declares in Info.Actions (%s): %w",
+			c.ID, r.Action, s.p.Info.Name, quoteList(s.p.Info.Actions), ErrUnsupported))
 	}
 	resp, err := m.Moderate(ctx, ModerateRequest{Comment: c, Action: r.Action, Reason: r.Reason, IdempotencyKey: r.IdempotencyKey})
 	if err != nil {

@@ -40,7 +40,7 @@ func TestPanicBecomesAnErrorForThatCall(t *testing.T) {
 		{
 			name: "moderate", helper: "panicky-connector",
 			panics: func(ctx context.Context, p *sdk.RemotePlugin) error {
-				_, err := p.Moderate(ctx, sdk.ModerateRequest{Comment: sdk.Comment{ID: "1"}, Action: "explode"})
+				_, err := p.Moderate(ctx, sdk.ModerateRequest{Comment: sdk.Comment{ID: "1"}, Action: sdk.ActionFlag})
 				return err
 			},
 			wantErr: []string{"plugin panicked in /moderator.v1.ConnectorService/Moderate", "assignment to entry in nil map"},

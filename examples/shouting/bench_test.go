@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/moderatorbot/moderator/sdk"
@@ -16,7 +15,7 @@ import (
 // sizes 1 and 100. The boundary's cost per comment is
 // (plugin ns/comment - direct ns/comment).
 func BenchmarkAnalyze(b *testing.B) {
-	binary := sync.OnceValue(func() string { return plugintest.Build(b, ".") })
+	binary := func() string { return plugintest.BuildOnce(b, ".") }
 	for _, batch := range []int{1, 100} {
 		comments := make([]sdk.Comment, batch)
 		for i := range comments {

@@ -4,12 +4,17 @@ import (
 	"context"
 	"errors"
 	"math"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/moderatorbot/moderator/sdk"
 	"github.com/moderatorbot/moderator/sdk/plugintest"
 )
+
+// TestMain lets plugintest.BuildOnce keep the plugin binary for every test
+// of the package, and removes it at the end.
+func TestMain(m *testing.M) { os.Exit(plugintest.Main(m)) }
 
 func TestAnalyzeScoring(t *testing.T) {
 	tests := []struct {
@@ -127,8 +132,9 @@ func TestConformanceInProcess(t *testing.T) {
 }
 
 func TestConformanceBinary(t *testing.T) {
-	// The binary an operator runs: built, launched through go-plugin with
-	// AutoMTLS and an empty environment, as the host does.
-	bin := plugintest.Build(t, ".")
+	// The binary an operator runs: built (once for all of this package's
+	// tests), launched through go-plugin with AutoMTLS and an empty
+	// environment, as the host does.
+	bin := plugintest.BuildOnce(t, ".")
 	plugintest.TestAnalyzer(t, plugintest.Launch(t, bin), suite())
 }

@@ -2,14 +2,21 @@ package plugintest
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/moderatorbot/moderator/sdk"
 )
@@ -21,7 +28,7 @@ const helperEnv = "PLUGINTEST_HELPER_PLUGIN"
 func TestMain(m *testing.M) {
 	switch os.Getenv(helperEnv) {
 	case "":
-		os.Exit(m.Run())
+		os.Exit(Main(m))
 	case "words":
 		sdk.Serve(wordsPlugin())
 		os.Exit(0)
@@ -231,19 +238,38 @@ func assertCaught(t *testing.T, rec *recorder, want []catch) {
 }
 
 // fakePlatform is the state of comments on a made-up platform that the test
-// connectors moderate.
+// connectors poll and moderate: post p1 has five comments, p2 none.
 type fakePlatform struct {
-	mu      sync.Mutex
-	hidden  map[string]bool
-	flagged map[string]bool
-	deleted map[string]bool
+	mu       sync.Mutex
+	comments map[string][]sdk.Comment
+	hidden   map[string]bool
+	flagged  map[string]bool
+	deleted  map[string]bool
 }
 
 func newFakePlatform() *fakePlatform {
-	return &fakePlatform{hidden: map[string]bool{}, flagged: map[string]bool{}, deleted: map[string]bool{}}
+	p := &fakePlatform{comments: map[string][]sdk.Comment{"p2": nil}, hidden: map[string]bool{}, flagged: map[string]bool{}, deleted: map[string]bool{}}
+	for i := range 5 {
+		p.comments["p1"] = append(p.comments["p1"], sdk.Comment{Platform: "fake", ID: fmt.Sprintf("c%d", i+1), PostID: "p1", Text: fmt.Sprintf("comment %d", i+1)})
+	}
+	return p
 }
 
-// fakeConnector polls nothing and moderates fakePlatform, idempotently.
+// fakePage is how many comments the fake connector returns per post and call.
+const fakePage = 2
+
+// fakeSecret signs the fake platform's webhook deliveries.
+const fakeSecret = "s3cret"
+
+// fakeSign is the fake platform's signature of a webhook body.
+func fakeSign(body []byte) string {
+	mac := hmac.New(sha256.New, []byte(fakeSecret))
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// fakeConnector polls, takes webhooks from and moderates fakePlatform: a
+// correct connector, unless one of its flags breaks it on purpose.
 type fakeConnector struct {
 	platform *fakePlatform
 	actions  []string
@@ -252,11 +278,18 @@ type fakeConnector struct {
 	// undeclared is what Moderate answers for an action it does not declare;
 	// nil means it applies it anyway.
 	undeclared error
+	// Poll mistakes.
+	noCursor, cursorRestarts, neverDone, failsUnknownPost, dropsUnknownPost, serial bool
+	// Webhook mistakes.
+	acceptsUnsigned, failsUnsigned bool
+	// busy is held by a Poll of a serial connector.
+	busy sync.Mutex
 }
 
 func (f *fakeConnector) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 	var cfg struct {
-		URL string `json:"platform_url"`
+		URL    string `json:"platform_url"`
+		Secret string `json:"webhook_secret"`
 	}
 	if err := req.Config.Decode(&cfg); err != nil {
 		return err
@@ -267,12 +300,63 @@ func (f *fakeConnector) Configure(_ context.Context, req sdk.ConfigureRequest) e
 	return nil
 }
 
+// Poll returns up to fakePage comments per post after its cursor (the number
+// of comments delivered before), with More while there are others.
 func (f *fakeConnector) Poll(_ context.Context, posts []sdk.PostCursor) (sdk.PollResponse, error) {
-	var out sdk.PollResponse
-	for _, p := range posts {
-		out.Posts = append(out.Posts, sdk.PostComments{PostID: p.PostID, Cursor: p.Cursor})
+	if f.serial {
+		if !f.busy.TryLock() {
+			return sdk.PollResponse{}, errors.New("busy")
+		}
+		defer f.busy.Unlock()
+		time.Sleep(5 * time.Millisecond)
+	}
+	p := f.platform
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := sdk.PollResponse{RateLimit: sdk.RateLimit{Limit: 100, Remaining: 99}}
+	for _, pc := range posts {
+		comments, ok := p.comments[pc.PostID]
+		if !ok {
+			switch {
+			case f.failsUnknownPost:
+				return sdk.PollResponse{}, fmt.Errorf("post %s: %w", pc.PostID, sdk.ErrNotFound)
+			case f.dropsUnknownPost:
+				continue
+			}
+			out.Posts = append(out.Posts, sdk.PostComments{PostID: pc.PostID, Err: "no such post"})
+			continue
+		}
+		from, _ := strconv.Atoi(string(pc.Cursor))
+		to := min(from+fakePage, len(comments))
+		e := sdk.PostComments{PostID: pc.PostID, Comments: slices.Clone(comments[from:to]), Cursor: []byte(strconv.Itoa(to)), More: to < len(comments)}
+		switch {
+		case f.noCursor:
+			e.Cursor = nil
+		case f.cursorRestarts:
+			e.Cursor, e.More = []byte("0"), false
+		case f.neverDone:
+			e.More = true
+		}
+		out.Posts = append(out.Posts, e)
 	}
 	return out, nil
+}
+
+// Webhook takes deliveries signed with fakeSecret, each carrying a comment.
+func (f *fakeConnector) Webhook(_ context.Context, req sdk.WebhookRequest) (sdk.WebhookResponse, error) {
+	if !hmac.Equal([]byte(req.Header.Get("X-Fake-Signature")), []byte(fakeSign(req.Body))) {
+		switch {
+		case f.failsUnsigned:
+			return sdk.WebhookResponse{}, errors.New("bad signature")
+		case !f.acceptsUnsigned:
+			return sdk.WebhookResponse{Status: http.StatusUnauthorized}, nil
+		}
+	}
+	var c sdk.Comment
+	if err := json.Unmarshal(req.Body, &c); err != nil || c.ID == "" {
+		c = sdk.Comment{ID: "from-the-body", PostID: "p1", Text: string(req.Body)}
+	}
+	return sdk.WebhookResponse{Status: http.StatusOK, Comments: []sdk.Comment{c}}, nil
 }
 
 func (f *fakeConnector) Moderate(_ context.Context, req sdk.ModerateRequest) (sdk.ModerateResponse, error) {
@@ -306,25 +390,49 @@ func (f *fakeConnector) Moderate(_ context.Context, req sdk.ModerateRequest) (sd
 	return sdk.ModerateResponse{}, sdk.Permanent(errors.New("no such action on this platform"))
 }
 
-// discoveringConnector adds Discover, to give a connector another capability set.
-type discoveringConnector struct{ *fakeConnector }
+// discoveringConnector adds Discover, to give a connector another capability
+// set: an author's posts, two pages of one post each.
+type discoveringConnector struct {
+	*fakeConnector
+	endless bool // every page has a cursor
+}
 
-func (discoveringConnector) Discover(_ context.Context, req sdk.DiscoverRequest) (sdk.DiscoverResponse, error) {
-	return sdk.DiscoverResponse{Posts: []sdk.Post{{ID: req.Target.ID + "-1"}}}, nil
+func (c discoveringConnector) Discover(_ context.Context, req sdk.DiscoverRequest) (sdk.DiscoverResponse, error) {
+	if req.Target.Kind != sdk.TargetAuthor {
+		return sdk.DiscoverResponse{}, fmt.Errorf("target kind %q: %w", req.Target.Kind, sdk.ErrUnsupported)
+	}
+	if len(req.Cursor) == 0 {
+		return sdk.DiscoverResponse{Posts: []sdk.Post{{ID: "p1"}}, Cursor: []byte("page2")}, nil
+	}
+	resp := sdk.DiscoverResponse{Posts: []sdk.Post{{ID: "p2"}}}
+	if c.endless {
+		resp.Cursor = req.Cursor
+	}
+	return resp, nil
 }
 
 func fakeInfo() sdk.Info {
 	return sdk.Info{
 		Name: "fake", Version: "0.1.0", Platform: "fake",
-		Actions: []string{sdk.ActionFlag, sdk.ActionHide, sdk.ActionUnhide, sdk.ActionDelete},
-		Config:  []sdk.ConfigField{{Name: "platform_url", Type: "string", Required: true}},
+		Actions:  []string{sdk.ActionFlag, sdk.ActionHide, sdk.ActionUnhide, sdk.ActionDelete},
+		MaxBatch: 3,
+		Config: []sdk.ConfigField{
+			{Name: "platform_url", Type: "string", Required: true},
+			{Name: "webhook_secret", Type: "string", Secret: true},
+		},
 	}
 }
 
 func fakeSuite() ConnectorSuite {
+	delivery := []byte(`{"id": "w1", "post_id": "p1", "text": "by webhook"}`)
 	return ConnectorSuite{
-		Config:     map[string]any{"platform_url": "http://127.0.0.1:1"},
-		BadConfigs: []BadConfig{{Name: "no url", Config: map[string]any{}, Field: "platform_url"}},
-		Moderate:   &sdk.Comment{Platform: "fake", ID: "c1", PostID: "p1", Text: "hello"},
+		Config:          map[string]any{"platform_url": "http://127.0.0.1:1", "webhook_secret": fakeSecret},
+		BadConfigs:      []BadConfig{{Name: "no url", Config: map[string]any{}, Field: "platform_url"}},
+		Moderate:        &sdk.Comment{Platform: "fake", ID: "c1", PostID: "p1", Text: "hello"},
+		PollPosts:       []string{"p1", "p2"},
+		DiscoverTargets: []sdk.Target{{Kind: sdk.TargetAuthor, ID: "someone"}},
+		Deliveries: []sdk.WebhookRequest{{
+			Method: http.MethodPost, Header: http.Header{"X-Fake-Signature": {fakeSign(delivery)}}, Body: delivery,
+		}},
 	}
 }

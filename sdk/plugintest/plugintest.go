@@ -1,59 +1,135 @@
 // Package plugintest is the test harness a moderator plugin author calls from
 // their own tests: it runs a plugin over real gRPC, in-process (Start) or as a
-// real process launched the way the host launches it (Build, Launch), and
-// checks it against the protocol's contract with a conformance suite
-// (TestAnalyzer, TestConnector).
+// real process launched the way the host launches it (Build or BuildOnce,
+// then Launch), and checks it against the protocol's contract with a
+// conformance suite (TestAnalyzer, TestConnector).
 //
-// A typical analyzer test:
+// A plugin's main.go usually has one function that makes the sdk.Plugin, so
+// that main and the tests serve the same thing:
 //
-//	func TestConformance(t *testing.T) {
-//		p := plugintest.Start(t, newPlugin())
-//		plugintest.TestAnalyzer(t, p, plugintest.AnalyzerSuite{
-//			Config:     map[string]any{"min_letters": 8},
-//			BadConfigs: []plugintest.BadConfig{{Name: "zero", Config: map[string]any{"min_letters": 0}, Field: "min_letters"}},
-//		})
+//	func newPlugin() sdk.Plugin {
+//		return sdk.Plugin{
+//			Info:     sdk.Info{Name: "shouting", Version: "0.1.0", Labels: []string{"shouting.caps"}},
+//			Analyzer: &Shouting{MinLetters: 8},
+//		}
 //	}
 //
-// and the same suite against the built binary, which is what an operator runs:
+//	func main() { sdk.Serve(newPlugin()) }
 //
-//	bin := plugintest.Build(t, ".")
-//	plugintest.TestAnalyzer(t, plugintest.Launch(t, bin), suite)
+// and its tests run the suite against it in-process, and against the built
+// binary, which is what an operator runs:
+//
+//	func TestMain(m *testing.M) { os.Exit(plugintest.Main(m)) } // for BuildOnce
+//
+//	func suite() plugintest.AnalyzerSuite {
+//		return plugintest.AnalyzerSuite{
+//			Config:     map[string]any{"min_letters": 8},
+//			BadConfigs: []plugintest.BadConfig{{Name: "zero", Config: map[string]any{"min_letters": 0}, Field: "min_letters"}},
+//		}
+//	}
+//
+//	func TestConformance(t *testing.T) {
+//		plugintest.TestAnalyzer(t, plugintest.Start(t, newPlugin()), suite())
+//	}
+//
+//	func TestConformanceBinary(t *testing.T) {
+//		plugintest.TestAnalyzer(t, plugintest.Launch(t, plugintest.BuildOnce(t, ".")), suite())
+//	}
+//
+// examples/shouting (an analyzer) and examples/forum (a connector, with a
+// fake of its platform as an httptest.Server) in the moderator repository
+// are complete plugins tested this way.
 package plugintest
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"github.com/hashicorp/go-plugin/runner"
 	"github.com/moderatorbot/moderator/sdk"
 )
 
-// Start serves p in-process over a real gRPC connection (go-plugin's
-// TestPluginGRPCConn), so every call crosses the same wire encoding, error
-// mapping and host-side checks as in production, without building a binary.
-// The connection is closed when the test ends.
+// Start serves p in-process over a real gRPC connection, with the
+// configuration sdk.Serve uses (sdk.ServeConfig) in go-plugin's test mode,
+// and returns the host's handle on it, as go-plugin dispenses it to the
+// host. Every call crosses the same wire encoding, error mapping, panic
+// recovery and checks on both sides as in production, without building a
+// binary. The plugin is stopped when the test ends.
 //
-// Two things differ from a plugin run by sdk.Serve, because there is no
-// process boundary: a panic in p crashes the test binary instead of becoming
-// an error for that call, and the parent-process watchdog does not run. Use
-// Build and Launch to test those.
+// Start refuses what sdk.Serve refuses (see sdk.Plugin.Check), failing the
+// test with the error the binary would print. What go-plugin and the SDK log
+// on either side (an invalid reply, a panic, ConfigureRequest.Logger) goes to
+// t.Log, shown with -v or when the test fails; sdk.Logger() called directly
+// by plugin code writes to the test binary's stderr, as a real plugin's
+// writes to its own.
+//
+// One thing differs from a plugin run by sdk.Serve, because there is no
+// process boundary: the parent-process watchdog does not run. Use Build and
+// Launch to test it.
 func Start(t testing.TB, p sdk.Plugin) *sdk.RemotePlugin {
 	t.Helper()
-	// The server is left alone: closing the client stops it, through
-	// go-plugin's controller service, and stopping it here too would race.
-	client, _ := plugin.TestPluginGRPCConn(t, false, sdk.PluginSet(p))
-	t.Cleanup(func() { _ = client.Close() })
-	raw, err := client.Dispense(sdk.PluginName)
+	name := p.Info.Name
+	logs := &testLog{t: t}
+	log := hclog.New(&hclog.LoggerOptions{Name: "plugintest." + name, Level: hclog.Info, Output: logs})
+	cfg, err := sdk.ServeConfig(p, log)
 	if err != nil {
-		t.Fatalf("plugintest: dispense %s in-process: %v", p.Info.Name, err)
+		t.Fatalf("plugintest: start %s in-process: %v", name, err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	attach := make(chan *plugin.ReattachConfig, 1)
+	served := make(chan struct{})
+	cfg.Test = &plugin.ServeTestConfig{Context: ctx, ReattachConfigCh: attach, CloseCh: served}
+	go plugin.Serve(cfg)
+	var rc *plugin.ReattachConfig
+	select {
+	case rc = <-attach:
+	case <-served:
+		stop()
+		t.Fatalf("plugintest: serve %s in-process: go-plugin stopped before it listened (its log is above)", name)
+	}
+	// In test mode go-plugin does not manage the plugin's lifetime: the
+	// "process" it attaches to ends when Serve returns.
+	rc.ReattachFunc = func() (runner.AttachedRunner, error) { return inProcess{served: served}, nil }
+	client := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  sdk.Handshake,
+		Plugins:          sdk.HostPluginSets()[rc.ProtocolVersion],
+		Reattach:         rc,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		GRPCDialOptions:  sdk.GRPCDialOptions(),
+		Logger:           log.Named("host"),
+	})
+	var rpc plugin.ClientProtocol
+	t.Cleanup(func() {
+		// What either side says while shutting down after the test is not
+		// the test's business (go-plugin reports its broker closing as an
+		// error), and t.Log after the test ends panics.
+		logs.stop()
+		// Stop the server through Serve's context and wait for it, then
+		// close the client. Closing the client first asks the server to stop
+		// through go-plugin's controller, which races with the context's
+		// stop inside go-plugin (GRPCServer.Stop is not safe to call twice
+		// at once).
+		stop()
+		<-served
+		if rpc != nil {
+			_ = rpc.Close()
+		}
+	})
+	rpc, err = client.Client()
+	if err != nil {
+		t.Fatalf("plugintest: connect to %s in-process: %v", name, err)
+	}
+	raw, err := rpc.Dispense(sdk.PluginName)
+	if err != nil {
+		t.Fatalf("plugintest: dispense %s in-process: %v", name, err)
 	}
 	rp, ok := raw.(*sdk.RemotePlugin)
 	if !ok {
@@ -62,36 +138,26 @@ func Start(t testing.TB, p sdk.Plugin) *sdk.RemotePlugin {
 	return rp
 }
 
-// Build compiles the main package pkg with `go build` into t.TempDir() and
-// returns the binary's path. pkg is an import path or a directory relative to
-// the test's working directory ("." for the package under test). extra
-// arguments go before the package, for example "-ldflags", "-X main.v=2".
-//
-// A build costs a second or more even with a warm cache; build once per test
-// binary (in one test, or behind a sync.Once) and launch it as often as needed.
-func Build(t testing.TB, pkg string, extra ...string) string {
-	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		// `go test` puts its own GOROOT/bin first in PATH, so this happens only
-		// when the test binary is run by hand.
-		t.Fatalf("plugintest: build %s: the go command is not in PATH: %v", pkg, err)
+// inProcess is go-plugin's view of a plugin served by Start: there is no
+// process to wait for or kill, only Serve's goroutine.
+type inProcess struct{ served <-chan struct{} }
+
+func (p inProcess) Wait(ctx context.Context) error {
+	select {
+	case <-p.served:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	name := path.Base(filepath.ToSlash(strings.TrimRight(pkg, `/\`)))
-	if name == "." || name == ".." || name == "/" || name == "" {
-		name = "plugin"
-	}
-	if runtime.GOOS == "windows" {
-		name += ".exe"
-	}
-	out := filepath.Join(t.TempDir(), name)
-	args := append([]string{"build", "-o", out}, extra...)
-	args = append(args, pkg)
-	cmd := exec.Command(goTool, args...)
-	if output, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("plugintest: go %s: %v\n%s", strings.Join(args, " "), err, output)
-	}
-	return out
+}
+
+func (inProcess) Kill(context.Context) error { return nil }
+func (inProcess) ID() string                 { return "in-process" }
+func (inProcess) PluginToHost(network, addr string) (string, string, error) {
+	return network, addr, nil
+}
+func (inProcess) HostToPlugin(network, addr string) (string, string, error) {
+	return network, addr, nil
 }
 
 // Launch starts the plugin binary at path as a real process, through go-plugin

@@ -67,6 +67,22 @@ type ConnectorSuite struct {
 	// Moderate is a comment the connector can moderate on that platform. When
 	// nil, the checks of Moderate's actions are skipped.
 	Moderate *sdk.Comment
+	// PollPosts are ids of posts on that platform, at least one of them with
+	// comments. When the connector polls and PollPosts is empty, the poll
+	// checks are skipped.
+	PollPosts []string
+	// DiscoverTargets are targets on that platform, each of a kind the
+	// connector declares and with at least one post. When the connector
+	// discovers and DiscoverTargets is empty, the discover checks are skipped.
+	DiscoverTargets []sdk.Target
+	// Deliveries are webhook deliveries the platform would send, signed for
+	// the secret in Config, each sent once; each must be accepted. The check
+	// that an unsigned delivery is refused runs without them.
+	Deliveries []sdk.WebhookRequest
+	// Stateful says Poll keeps state of its own (what it delivered, in its
+	// KV say), so polling the same cursors again may find other comments:
+	// concurrent polls are then only checked to succeed, not to agree.
+	Stateful bool
 }
 
 // tester is the part of *testing.T the suites use. It is an interface so the
@@ -105,11 +121,39 @@ func TestAnalyzer(t *testing.T, p *sdk.RemotePlugin, s AnalyzerSuite) {
 }
 
 // TestConnector checks a connector plugin against the protocol's contract, in
-// subtests: describe (a consistent Describe), configure (as in TestAnalyzer),
-// unsupported (every capability not declared answers sdk.ErrUnsupported) and,
-// when the connector moderates and s.Moderate is set, moderate (each declared
-// action succeeds twice and the second time reports Changed=false; an
-// undeclared action is refused as unsupported or permanent).
+// subtests, without knowing its platform: point s.Config at a fake of the
+// platform (an httptest.Server) and name what is on it. The subtests:
+//
+//   - describe: a consistent Describe;
+//   - configure: as in TestAnalyzer;
+//   - unsupported: every capability not declared answers sdk.ErrUnsupported;
+//   - poll, when the connector polls and s.PollPosts is set: the posts polled
+//     from empty cursors, following More, come back without an error or a
+//     post's Err, with comments, each post's comments with a cursor; polled
+//     again from those cursors, none of them comes back (a cursor moves past
+//     what it delivered); a post that does not exist, polled with one that
+//     does, gets its own entry and does not fail the call; a batch of
+//     exactly MaxBatch posts is taken; concurrent polls agree. The SDK's
+//     host side checks every reply's shape on top (see sdk.CheckPoll);
+//   - discover, when the connector discovers and s.DiscoverTargets is set:
+//     each target's pages end, with posts;
+//   - webhook, when the connector takes webhooks: an unsigned delivery is
+//     answered 4xx with no comments and no error (an error makes the host
+//     answer 503, and the sender retry), and each of s.Deliveries is
+//     accepted;
+//   - moderate, when the connector moderates and s.Moderate is set: each
+//     declared action succeeds twice and the second time reports
+//     Changed=false; an undeclared action is refused as unsupported or
+//     permanent (sdk.Serve refuses it before Moderate).
+//
+// It does not cover, and a connector's own tests against its fake should:
+// Stream (a long-lived stream, its reconnects and gap reports); that a
+// correctly signed delivery is told from a forged one beyond the unsigned
+// one; which comments a poll should find, their fields, and edits; how the
+// connector meets rate limits (429, sdk.RateLimitedError, UsageCapExceeded)
+// and platform errors (sdk.ErrNotFound for a deleted comment, sdk.Permanent
+// for a 403); and that Configure with ValidateOnly reaches nothing outside
+// the process.
 //
 // Like TestAnalyzer it calls Configure several times, ending with s.Config.
 func TestConnector(t *testing.T, p *sdk.RemotePlugin, s ConnectorSuite) {
@@ -176,6 +220,33 @@ func connectorSuite(t tester, p *sdk.RemotePlugin, s ConnectorSuite) {
 	t.run("unsupported", func(t tester) {
 		configure(t, p, s.Config)
 		unsupportedChecks(t, p, d)
+	})
+	t.run("poll", func(t tester) {
+		switch {
+		case !d.Has(sdk.CapPoll):
+			t.Skipf("the connector does not declare %q", sdk.CapPoll)
+		case len(s.PollPosts) == 0:
+			t.Skipf("ConnectorSuite.PollPosts is empty: no post to poll")
+		}
+		configure(t, p, s.Config)
+		pollChecks(t, p, d, s.PollPosts, s.Stateful)
+	})
+	t.run("discover", func(t tester) {
+		switch {
+		case !d.Has(sdk.CapDiscover):
+			t.Skipf("the connector does not declare %q", sdk.CapDiscover)
+		case len(s.DiscoverTargets) == 0:
+			t.Skipf("ConnectorSuite.DiscoverTargets is empty: no target to discover")
+		}
+		configure(t, p, s.Config)
+		discoverChecks(t, p, d, s.DiscoverTargets)
+	})
+	t.run("webhook", func(t tester) {
+		if !d.Has(sdk.CapWebhook) {
+			t.Skipf("the connector does not declare %q", sdk.CapWebhook)
+		}
+		configure(t, p, s.Config)
+		webhookChecks(t, p, s.Deliveries)
 	})
 	t.run("moderate", func(t tester) {
 		switch {

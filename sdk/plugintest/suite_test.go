@@ -270,7 +270,7 @@ func TestConnectorSuiteCatches(t *testing.T) {
 		{name: "a correct connector passes"},
 		{
 			name:      "a correct discovering connector passes",
-			connector: func(f *fakeConnector) any { return discoveringConnector{f} },
+			connector: func(f *fakeConnector) any { return discoveringConnector{fakeConnector: f} },
 			info:      func(i *sdk.Info) { i.TargetKinds = []string{sdk.TargetAuthor} },
 		},
 		{
@@ -288,16 +288,16 @@ func TestConnectorSuiteCatches(t *testing.T) {
 			want: []catch{{"moderate/hide", "Changed=true"}, {"moderate/delete", "Changed=true"}},
 		},
 		{
-			name: "applies an undeclared action",
+			// Serve refuses undeclared actions before Moderate sees them,
+			// so a connector that would apply anything passes.
+			name: "an undeclared action never reaches Moderate",
 			info: func(i *sdk.Info) { i.Actions = []string{sdk.ActionHide, sdk.ActionUnhide} },
 			fake: func(f *fakeConnector) { f.undeclared = nil },
-			want: []catch{{"moderate/undeclared", `action "delete" is not declared, yet Moderate succeeded`}},
 		},
 		{
-			name: "refuses an undeclared action with a retryable error",
+			name: "nor does Moderate's own answer to one",
 			info: func(i *sdk.Info) { i.Actions = []string{sdk.ActionHide, sdk.ActionUnhide} },
 			fake: func(f *fakeConnector) { f.undeclared = errors.New("nope") },
-			want: []catch{{"moderate/undeclared", "want sdk.ErrUnsupported or a Permanent error"}},
 		},
 		{
 			name: "bad Describe",
@@ -310,14 +310,9 @@ func TestConnectorSuiteCatches(t *testing.T) {
 		},
 		{
 			name:      "discovers without target kinds",
-			connector: func(f *fakeConnector) any { return discoveringConnector{f} },
+			connector: func(f *fakeConnector) any { return discoveringConnector{fakeConnector: f} },
+			suite:     func(s *ConnectorSuite) { s.DiscoverTargets = nil },
 			want:      []catch{{"describe", "no target kinds"}},
-		},
-		{
-			name:      "moderates without actions",
-			info:      func(i *sdk.Info) { i.Actions = nil },
-			want:      []catch{{"describe", "no actions"}},
-			connector: nil,
 		},
 		{
 			name: "accepts a bad config",
@@ -325,6 +320,69 @@ func TestConnectorSuiteCatches(t *testing.T) {
 				s.BadConfigs = append(s.BadConfigs, BadConfig{Name: "negative", Config: map[string]any{"platform_url": "x"}, Field: "platform_url"})
 			},
 			want: []catch{{"configure/bad/negative", "accepted"}},
+		},
+		{
+			name: "comments without a cursor",
+			fake: func(f *fakeConnector) { f.noCursor = true },
+			want: []catch{{"poll/from_empty_cursors", `post "p1": 2 comments and no cursor`}},
+		},
+		{
+			name: "a cursor that starts over",
+			fake: func(f *fakeConnector) { f.cursorRestarts = true },
+			want: []catch{{"poll/resume", `comment "c1" came back when polled from the cursor returned after it`}},
+		},
+		{
+			name: "More that never ends",
+			fake: func(f *fakeConnector) { f.neverDone = true },
+			want: []catch{{"poll/from_empty_cursors", "still say More after 100 polls"}},
+		},
+		{
+			name: "a post that does not exist fails the whole call",
+			fake: func(f *fakeConnector) { f.failsUnknownPost = true },
+			want: []catch{{"poll/unknown_post", "failed the whole call"}, {"poll/max_batch", "MaxBatch=3"}},
+		},
+		{
+			name: "a post that does not exist is left out of the reply",
+			fake: func(f *fakeConnector) { f.dropsUnknownPost = true },
+			want: []catch{{"poll/unknown_post", `no entry for post "plugintest-no-such-post"`}},
+		},
+		{
+			name: "fails concurrent polls",
+			fake: func(f *fakeConnector) { f.serial = true },
+			want: []catch{{"poll/concurrent", "busy"}},
+		},
+		{
+			name:  "no post with comments to poll",
+			suite: func(s *ConnectorSuite) { s.PollPosts = []string{"p2"} },
+			want:  []catch{{"poll/from_empty_cursors", "found no comment"}},
+		},
+		{
+			name: "accepts an unsigned delivery",
+			fake: func(f *fakeConnector) { f.acceptsUnsigned = true },
+			want: []catch{{"webhook/unsigned", "brought 1 comments"}},
+		},
+		{
+			name: "fails the call for an unsigned delivery",
+			fake: func(f *fakeConnector) { f.failsUnsigned = true },
+			want: []catch{{"webhook/unsigned", "failed the call"}},
+		},
+		{
+			name:  "a delivery not signed for the suite's secret",
+			suite: func(s *ConnectorSuite) { s.Deliveries[0].Header.Set("X-Fake-Signature", "sha256=00") },
+			want:  []catch{{"webhook/deliveries", "was answered 401"}},
+		},
+		{
+			name:      "Discover pages that never end",
+			connector: func(f *fakeConnector) any { return discoveringConnector{fakeConnector: f, endless: true} },
+			info:      func(i *sdk.Info) { i.TargetKinds = []string{sdk.TargetAuthor} },
+			want:      []catch{{"discover/author/someone", "returned the cursor it was given"}},
+		},
+		{
+			name:      "a target of a kind not declared",
+			connector: func(f *fakeConnector) any { return discoveringConnector{fakeConnector: f} },
+			info:      func(i *sdk.Info) { i.TargetKinds = []string{sdk.TargetAuthor} },
+			suite:     func(s *ConnectorSuite) { s.DiscoverTargets = []sdk.Target{{Kind: sdk.TargetQuery, ID: "q"}} },
+			want:      []catch{{"discover/query/q", `kind "query", which the connector does not declare`}},
 		},
 	}
 	for _, tt := range tests {
@@ -352,6 +410,9 @@ func TestConnectorSuiteCatches(t *testing.T) {
 				if !slices.Contains(rec.skipped(), "moderate") {
 					t.Errorf("moderate checks ran; want them skipped (skipped: %q)", rec.skipped())
 				}
+			}
+			if tt.name == "a correct discovering connector passes" && slices.Contains(rec.skipped(), "discover") {
+				t.Errorf("discover checks skipped for a discovering connector")
 			}
 		})
 	}
