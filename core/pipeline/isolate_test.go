@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 	case "":
 		os.Exit(m.Run())
 	case "fragile":
-		sdk.Serve(sdk.Plugin{Info: sdk.Info{Name: "fragile", Version: "1", Labels: []string{sdk.LabelThreat}}, Analyzer: fragile{}})
+		sdk.Serve(sdk.Plugin{Info: sdk.Info{Name: "fragile", Version: "1", Labels: []string{sdk.LabelThreat, sdk.LabelSpam}}, Analyzer: fragile{}})
 	default:
 		fmt.Fprintf(os.Stderr, "unknown %s=%q\n", helperEnv, name)
 		os.Exit(2)
