@@ -693,3 +693,41 @@ env = ["TOKEN=${CAPS_SECRET}"]
 		}
 	}
 }
+
+// TestBackupChecksWhatTheDaemonSent: the daemon answers 200 before it
+// streams the backup, so a stream cut short is only found by its missing
+// end; the command then fails and leaves no file behind.
+func TestBackupChecksWhatTheDaemonSent(t *testing.T) {
+	s := newSetup(t, "")
+	if err := os.MkdirAll(filepath.Join(s.dir, "data"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.dir, "data", "admin.token"), []byte("tok\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/plugins", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte(`{"plugins":[]}`)) })
+	mux.HandleFunc("GET /api/v1/backup", func(w http.ResponseWriter, _ *http.Request) {
+		// The magic line and a chunk that promises 100 bytes and holds 3:
+		// what a daemon that failed midway has sent.
+		w.Write([]byte("moderator backup 1\n\x00\x00\x00\x64abc"))
+	})
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(ln)
+	defer srv.Close()
+	out := filepath.Join(t.TempDir(), "state.bak")
+	_, stderr, code := moderator(t, "backup", "--out", out, "--config", s.config)
+	if code != 1 || !strings.Contains(stderr, "the backup did not arrive whole") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("a cut backup was put in place: %v", err)
+	}
+	if _, err := os.Stat(out + ".partial"); !os.IsNotExist(err) {
+		t.Errorf("the partial file was left behind: %v", err)
+	}
+}
