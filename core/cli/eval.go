@@ -110,13 +110,7 @@ func startAnalyzers(cmd *cobra.Command, cfg *config.Config) ([]eval.Analyzer, fu
 	log := daemon.NewLogger(config.Moderator{LogLevel: "error", LogFormat: cfg.Moderator.LogFormat}, cmd.ErrOrStderr())
 	opts := daemon.HostOptions(cfg, log)
 	opts.KV = func(string) sdk.KV { return sdk.NewMemoryKV() }
-	var specs []pluginhost.Spec
-	for _, s := range daemon.Specs(cfg) {
-		if s.Kind == sdk.KindAnalyzer {
-			specs = append(specs, s)
-		}
-	}
-	host := pluginhost.New(opts, specs)
+	host := pluginhost.New(opts, daemon.AnalyzerSpecs(cfg))
 	if err := host.Start(cmd.Context()); err != nil {
 		host.Stop()
 		return nil, nil, err

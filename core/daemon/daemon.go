@@ -44,6 +44,12 @@ func Specs(cfg *config.Config) []pluginhost.Spec {
 	return specs
 }
 
+// AnalyzerSpecs is Specs for the analyzers alone: what a command that only
+// analyzes (eval, replay) starts.
+func AnalyzerSpecs(cfg *config.Config) []pluginhost.Spec {
+	return slices.DeleteFunc(Specs(cfg), func(s pluginhost.Spec) bool { return s.Kind != sdk.KindAnalyzer })
+}
+
 // HostOptions turns [plugins] into supervision options.
 func HostOptions(cfg *config.Config, log hclog.Logger) pluginhost.Options {
 	p := cfg.Plugins

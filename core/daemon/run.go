@@ -441,13 +441,7 @@ func (d *app) ReplayWith(ctx context.Context, cfg *config.Config, progress func(
 	opts := HostOptions(cfg, d.log)
 	opts.NoRestart = true
 	opts.KV = func(instance string) sdk.KV { return newOverlayKV(d.store.PluginKV(instance)) }
-	var specs []pluginhost.Spec
-	for _, s := range Specs(cfg) {
-		if s.Kind == sdk.KindAnalyzer {
-			specs = append(specs, s)
-		}
-	}
-	host := pluginhost.New(opts, specs)
+	host := pluginhost.New(opts, AnalyzerSpecs(cfg))
 	defer host.Stop()
 	if err := host.Start(ctx); err != nil {
 		return pipeline.ReplayReport{}, fmt.Errorf("start the analyzers to replay: %w", err)

@@ -692,6 +692,11 @@ env = ["TOKEN=${CAPS_SECRET}"]
 			t.Errorf("%q with the daemon up: exit %d %s%s", args, code, stdout, stderr)
 		}
 	}
+	// The daemon's not-found, passed on once (it read "...: not found: not found").
+	if _, stderr, code := moderator(t, "decisions", "show", "nope", "--config", s.config); code != 1 ||
+		!strings.Contains(stderr, `no decision with id "nope"`) || strings.Count(stderr, "not found") != 1 {
+		t.Errorf("unknown decision from the daemon: exit %d %q", code, stderr)
+	}
 }
 
 // TestBackupChecksWhatTheDaemonSent: the daemon answers 200 before it
