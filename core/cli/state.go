@@ -149,6 +149,21 @@ func (e *env) decisionsCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				if len(rec.Overrides) == 0 && rec.Decision != nil && rec.Decision.By != "" {
+					// It was held: the verdict became its decision.
+					d := rec.Decision
+					what := "nothing to change on the platform"
+					switch {
+					case d.Platform != nil && d.Platform.Err != "":
+						what = "platform: FAILED: " + d.Platform.Err
+					case d.Platform != nil:
+						what = "platform: " + d.Platform.Detail
+					case rec.State == store.StateDecided && d.Action != sdk.ActionApprove:
+						what = "the platform action is still pending: see decisions show"
+					}
+					fmt.Fprintf(e.stdout, "%s decided by hand: %s (%s)\n", rec.ID, d.Action, what)
+					return nil
+				}
 				o := rec.Overrides[len(rec.Overrides)-1]
 				what := "nothing to change on the platform"
 				if o.Platform != nil {
@@ -498,6 +513,9 @@ func printRecords(w io.Writer, recs []store.Record) {
 			if r.Decision.DryRun {
 				action += " (dry run)"
 			}
+			if r.Decision.By != "" {
+				action += " (by hand)"
+			}
 		}
 		if len(r.Overrides) > 0 {
 			action = fmt.Sprintf("%s → %s", action, r.Overrides[len(r.Overrides)-1].Action)
@@ -530,9 +548,14 @@ func printRecord(w io.Writer, r store.Record) {
 	}
 	d := r.Decision
 	if d == nil {
+		if r.InReview {
+			fmt.Fprintf(w, "  review    waiting for a human: the analyzers cannot decide it (decisions override decides it)\n")
+		}
 		return
 	}
-	fmt.Fprintf(w, "\nAnalyses\n")
+	if len(d.Analyses) > 0 {
+		fmt.Fprintf(w, "\nAnalyses\n")
+	}
 	for _, a := range d.Analyses {
 		fmt.Fprintf(w, "  %s (%s %s, %.1f ms)\n", a.Analyzer, a.Plugin, a.Version, a.DurationMS)
 		if a.Err != "" {
@@ -556,7 +579,11 @@ func printRecord(w io.Writer, r store.Record) {
 	if d.DryRun {
 		dry = " (dry run: not applied)"
 	}
-	fmt.Fprintf(w, "\nDecision\n  rule      %s\n  action    %s%s\n  reason    %s\n  decided   %s\n", dash(d.Rule), d.Action, dry, d.Reason, d.At.Format(time.RFC3339))
+	decided := d.At.Format(time.RFC3339)
+	if d.By != "" {
+		decided += " by " + d.By + ", by hand"
+	}
+	fmt.Fprintf(w, "\nDecision\n  rule      %s\n  action    %s%s\n  reason    %s\n  decided   %s\n", dash(d.Rule), d.Action, dry, d.Reason, decided)
 	if p := d.Platform; p != nil {
 		if p.Err != "" {
 			fmt.Fprintf(w, "  platform  FAILED: %s\n", p.Err)

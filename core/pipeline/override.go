@@ -17,10 +17,11 @@ var ErrPending = errors.New("the comment is still being processed; try again whe
 // ErrCannotUndo is returned for an override the platform cannot carry out.
 var ErrCannotUndo = errors.New("the platform cannot do that")
 
-// Overrider applies a human's corrections.
+// Overrider is what Override needs of the store.
 type Overrider interface {
 	Get(ctx context.Context, id string) (store.Record, error)
 	Save(ctx context.Context, steps []store.Step) error
+	DecideHeld(ctx context.Context, rec store.Record, queue bool) (uint64, error)
 }
 
 // Standing is what a record's applied actions left on the platform. Hidden
@@ -83,8 +84,12 @@ var ErrBadVerdict = errors.New("not a verdict")
 // flag, hide or delete) and makes the platform match it: approving a hidden
 // comment unhides it, whatever was done to it since it was hidden. A flag
 // only adds the platform's flag and leaves a hide in place. A verdict the
-// platform already shows calls nothing. The correction is recorded next to the decision, with
-// what the platform answered; the decision itself is never rewritten.
+// platform already shows calls nothing. The correction is recorded next to
+// the decision, with what the platform answered; the decision itself is
+// never rewritten.
+//
+// A comment held because an analyzer failed has no decision to correct:
+// the human's verdict becomes its decision (see decideHeld).
 func (p *Pipeline) Override(ctx context.Context, st Overrider, id, verdict, reason, by string) (store.Record, error) {
 	if err := ValidVerdict(verdict); err != nil {
 		return store.Record{}, err
@@ -94,7 +99,9 @@ func (p *Pipeline) Override(ctx context.Context, st Overrider, id, verdict, reas
 		return rec, err
 	}
 	switch rec.State {
-	case store.StateSeen, store.StateHeld:
+	case store.StateHeld:
+		return p.decideHeld(ctx, st, rec, verdict, reason, by)
+	case store.StateSeen:
 		return rec, ErrPending
 	case store.StateDecided:
 		if needsPlatform(rec.Decision) {
@@ -142,4 +149,60 @@ func (p *Pipeline) Override(ctx context.Context, st Overrider, id, verdict, reas
 	}
 	p.opts.Metrics.overrides.WithLabelValues(verdict).Inc()
 	return rec, nil
+}
+
+// heldActionWait is how long an override of a held comment waits for the
+// running pipeline to apply the verdict before it answers with the action
+// still pending.
+const heldActionWait = 10 * time.Second
+
+// decideHeld makes a human's verdict the decision of a comment held
+// because an analyzer failed (on it alone, or while down), so that an
+// operator is not left waiting on an analyzer that may never answer for it.
+// The held retry is withdrawn in the same commit that records the
+// decision, and the action goes through the queue like the policy's: its
+// retries, its idempotency key, and its recovery after a crash. A running
+// pipeline applies it, and decideHeld waits a while for its answer; without
+// one (the daemon is down and the command opened the store itself) it is
+// applied here. The record keeps the error it was held for.
+func (p *Pipeline) decideHeld(ctx context.Context, st Overrider, rec store.Record, verdict, reason, by string) (store.Record, error) {
+	if reason == "" {
+		reason = "decided by hand"
+	}
+	rec.State = store.StateDecided
+	rec.Decision = &store.Decision{At: time.Now().UTC(), Action: verdict, Reason: reason, By: by}
+	rec.InReview = false
+	queue := needsPlatform(rec.Decision)
+	seq, err := st.DecideHeld(ctx, rec, queue)
+	if errors.Is(err, store.ErrBusy) {
+		return rec, fmt.Errorf("%w: %w", ErrPending, err)
+	}
+	if err != nil {
+		return rec, err
+	}
+	p.opts.Metrics.overrides.WithLabelValues(verdict).Inc()
+	if !queue {
+		return st.Get(ctx, rec.ID)
+	}
+	if !p.running.Load() {
+		if !p.process(ctx, []store.Work{{Seq: seq, Record: rec}}) {
+			return rec, fmt.Errorf("apply %s: the decision is saved and the daemon will apply it when it runs", verdict)
+		}
+		return st.Get(ctx, rec.ID)
+	}
+	wait, cancel := context.WithTimeout(ctx, heldActionWait)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		got, err := st.Get(ctx, rec.ID)
+		if err != nil || !needsPlatform(got.Decision) {
+			return got, err
+		}
+		select {
+		case <-wait.Done():
+			return got, nil // the pipeline still has it in hand: the record says pending
+		case <-tick.C:
+		}
+	}
 }

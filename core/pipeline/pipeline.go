@@ -26,7 +26,9 @@
 // failure is the comment's own: the analyzer failed on it alone while it
 // answers others, or said so in its Result.Err. Held is never decided
 // without the analyzer, however often it fails: a fixed plugin, or
-// on_failure = "skip", lets it through. The record's last_error names the
+// on_failure = "skip", lets it through, or a human. A comment failed on
+// alone joins the review queue at its ReviewAfter-th attempt, and an
+// override of any held comment decides it (see Override). The record's last_error names the
 // analyzer and its error. The log has one error line a minute at most per
 // failing analyzer, a warning for each comment it failed on alone, and the
 // comments held while it is down at debug level.
@@ -45,6 +47,11 @@ import (
 	"github.com/moderatorbot/moderator/core/store"
 	"github.com/moderatorbot/moderator/sdk"
 )
+
+// ReviewAfter is the attempt after which a comment that an analyzer fails
+// on alone joins the review queue (its retries go on): a human can decide
+// it there with an override.
+const ReviewAfter = 3
 
 // Store is what the pipeline needs of the state store.
 type Store interface {
@@ -114,6 +121,9 @@ type Pipeline struct {
 	// lastAnswer is when each analyzer last answered a call (Unix ns).
 	lastAnswer map[string]*atomic.Int64
 	errorGate  *logGate
+	// running is true while Run is: Override leaves held comments' actions
+	// to it then, and applies them itself otherwise.
+	running atomic.Bool
 }
 
 // New checks the options and fills in defaults.
@@ -159,6 +169,8 @@ func (p *Pipeline) Metrics() *Metrics { return p.opts.Metrics }
 // Run processes work until ctx is done. Work already queued when it starts
 // (left by a crash) is processed first.
 func (p *Pipeline) Run(ctx context.Context) error {
+	p.running.Store(true)
+	defer p.running.Store(false)
 	sem := make(chan struct{}, p.opts.Workers)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -327,16 +339,20 @@ func (p *Pipeline) process(ctx context.Context, work []store.Work) bool {
 				}
 				logf("comment held: an analyzer failed", "id", rec.ID, "error", h.why, "attempts", rec.Attempts, "retry_at", rec.RetryAt)
 				p.opts.Metrics.held.Inc()
+				// The analyzers may never decide a comment they fail on
+				// alone: after a few tries a human is asked to.
+				rec.InReview = rec.InReview || h.own && rec.Attempts >= ReviewAfter
 				steps = append(steps, store.Step{Seq: work[i].Seq, Record: *rec, Delay: true})
 				continue
 			}
 			v := p.opts.Policy.Decide(rec.Comment, analyses[j], targets[rec.Comment.Connector][rec.Comment.PostID])
 			rec.State, rec.LastError, rec.RetryAt = store.StateDecided, "", time.Time{}
 			rec.Decision = &store.Decision{At: now, Analyses: analyses[j], Rule: v.Rule, Action: v.Action, Reason: v.Reason, DryRun: v.DryRun}
+			wasInReview := rec.InReview
 			rec.InReview = v.Action == sdk.ActionReview
 			p.opts.Metrics.decision(v)
 			pending := needsPlatform(rec.Decision)
-			steps = append(steps, store.Step{Seq: work[i].Seq, Record: *rec, Done: !pending})
+			steps = append(steps, store.Step{Seq: work[i].Seq, Record: *rec, Done: !pending, LeftReview: wasInReview && !rec.InReview})
 			if pending {
 				act = append(act, i)
 			}

@@ -133,7 +133,7 @@ func recordToPB(r *Record) *pb.Record {
 		Comment: commentToPB(&r.Comment),
 	}
 	if d := r.Decision; d != nil {
-		m.Decision = &pb.Decision{At: nanos(d.At), Rule: d.Rule, Action: d.Action, Reason: d.Reason, DryRun: d.DryRun,
+		m.Decision = &pb.Decision{At: nanos(d.At), Rule: d.Rule, Action: d.Action, Reason: d.Reason, DryRun: d.DryRun, By: d.By,
 			Platform: answerToPB(d.Platform), Analyses: make([]*pb.Analysis, len(d.Analyses))}
 		for i, a := range d.Analyses {
 			pa := &pb.Analysis{Analyzer: a.Analyzer, Plugin: a.Plugin, Version: a.Version, Error: a.Err, DurationMs: a.DurationMS}
@@ -189,7 +189,7 @@ func recordFromPB(m *pb.Record) Record {
 		}
 	}
 	if d := m.Decision; d != nil {
-		r.Decision = &Decision{At: fromNanos(d.At), Rule: d.Rule, Action: d.Action, Reason: d.Reason, DryRun: d.DryRun,
+		r.Decision = &Decision{At: fromNanos(d.At), Rule: d.Rule, Action: d.Action, Reason: d.Reason, DryRun: d.DryRun, By: d.By,
 			Platform: answerFromPB(d.Platform)}
 		if len(d.Analyses) > 0 {
 			r.Decision.Analyses = make([]Analysis, len(d.Analyses))

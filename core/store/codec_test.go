@@ -22,7 +22,7 @@ func fullRecord() Record {
 		Comment: sdk.Comment{Platform: "twitter", Connector: "tw", ID: "c1", PostID: "p1", ParentID: "c0", AuthorID: "u1",
 			AuthorHandle: "@u", Text: "héllo \x00 wörld", CreatedAt: at.Add(-time.Hour), Version: "v2", URL: "https://x/1",
 			Raw: []byte{0, 1, 2}, Deleted: true, AuthorCreatedAt: at.AddDate(-3, 0, 0), Lang: "en", Metadata: map[string]string{"k": "v"}},
-		Decision: &Decision{At: at, Rule: "r", Action: "hide", Reason: "because", DryRun: true,
+		Decision: &Decision{At: at, Rule: "r", Action: "hide", Reason: "because", DryRun: true, By: "dana",
 			Analyses: []Analysis{
 				{Analyzer: "rules", Plugin: "rules", Version: "1.0", DurationMS: 1.5,
 					Labels: []sdk.Label{{Name: "insult", Score: 0.9, Reason: "word", Spans: []sdk.Span{{Start: 0, End: 5}, {Start: 7, End: 9}}}, {Name: "spam", Score: 0.1}}},

@@ -67,6 +67,10 @@ type Decision struct {
 	// DryRun: recorded, not applied.
 	DryRun   bool            `json:"dry_run,omitempty"`
 	Platform *PlatformAnswer `json:"platform,omitempty"`
+	// By names the person who decided a comment the analyzers could not
+	// (one held because an analyzer failed on it); empty when the policy
+	// decided.
+	By string `json:"by,omitempty"`
 }
 
 // Analysis is one analyzer's verdict on the comment.
@@ -675,14 +679,8 @@ func (s *Store) saveOne(txn *badger.Txn, st *Step) (removed bool, err error) {
 	if err := putState(txn, rec, s.retention); err != nil {
 		return false, err
 	}
-	if rec.InReview {
-		if err := txn.SetEntry(badger.NewEntry(append([]byte{nsReview}, rec.ID...), nil).WithTTL(s.retention)); err != nil {
-			return false, err
-		}
-	} else if st.LeftReview {
-		if err := txn.Delete(append([]byte{nsReview}, rec.ID...)); err != nil {
-			return false, err
-		}
+	if err := s.saveReview(txn, rec, st.LeftReview); err != nil {
+		return false, err
 	}
 	if !st.Done && !st.Delay {
 		return false, nil
@@ -694,6 +692,18 @@ func (s *Store) saveOne(txn *badger.Txn, st *Step) (removed bool, err error) {
 		return true, txn.Set(timeKey(nsDelayed, rec.RetryAt, rec.ID), nil)
 	}
 	return true, nil
+}
+
+// saveReview keeps the review queue's entry for rec in step with
+// rec.InReview; wasInReview says the record was in the queue before.
+func (s *Store) saveReview(txn *badger.Txn, rec *Record, wasInReview bool) error {
+	if rec.InReview {
+		return txn.SetEntry(badger.NewEntry(append([]byte{nsReview}, rec.ID...), nil).WithTTL(s.retention))
+	}
+	if wasInReview {
+		return txn.Delete(append([]byte{nsReview}, rec.ID...))
+	}
+	return nil
 }
 
 // Requeue moves held work whose retry time has come back into the queue and
@@ -739,6 +749,80 @@ func (s *Store) Requeue(ctx context.Context, now time.Time) (int, error) {
 		s.notify()
 	}
 	return moved, nil
+}
+
+// ErrBusy is returned by DecideHeld for a held comment whose retry is under
+// way: it is back in the queue, perhaps in a worker's hands.
+var ErrBusy = errors.New("the comment is being tried again right now")
+
+// DecideHeld records a decision for a comment that waits, held, for its
+// retry: rec is the record as read, with its Decision set and its state
+// StateDecided. The retry is withdrawn in the same commit, so the pipeline
+// never decides the comment as well. When queue is true the record goes
+// back into the queue, where the pipeline applies the decision like one of
+// its own, crash or no crash; DecideHeld then returns the queue entry's
+// sequence. A comment no longer held as read, or whose retry has begun,
+// is refused with ErrBusy and left as it is.
+func (s *Store) DecideHeld(ctx context.Context, rec Record, queue bool) (seq uint64, err error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	var seqs []uint64
+	defer func() { s.seqsDone(seqs) }()
+	var wasHeld Record
+	err = s.db.Update(func(txn *badger.Txn) error {
+		if err := getRecord(txn, rec.ID, &wasHeld); err != nil {
+			return err
+		}
+		if wasHeld.State != StateHeld {
+			return ErrBusy
+		}
+		// The retry's entry is read in this transaction, so a Requeue that
+		// takes it first makes this commit conflict, and one that comes
+		// later finds it gone.
+		retry := timeKey(nsDelayed, wasHeld.RetryAt, rec.ID)
+		if _, err := txn.Get(retry); errors.Is(err, badger.ErrKeyNotFound) {
+			return ErrBusy
+		} else if err != nil {
+			return err
+		}
+		if err := txn.Delete(retry); err != nil {
+			return err
+		}
+		rec.UpdatedAt = time.Now().UTC()
+		rec.RetryAt = time.Time{}
+		if err := s.saveReview(txn, &rec, wasHeld.InReview); err != nil {
+			return err
+		}
+		if err := putState(txn, &rec, s.retention); err != nil {
+			return err
+		}
+		if !queue {
+			return nil
+		}
+		n, err := s.nextSeq()
+		if err != nil {
+			return err
+		}
+		seq = n
+		seqs = append(seqs, n)
+		s.notHandedOff(n)
+		return txn.Set(seqKey(n, rec.ID), nil)
+	})
+	switch {
+	case errors.Is(err, badger.ErrKeyNotFound):
+		return 0, fmt.Errorf("no decision with id %q: %w", rec.ID, ErrNotFound)
+	case errors.Is(err, badger.ErrConflict):
+		return 0, ErrBusy
+	case err != nil:
+		return 0, fmt.Errorf("decide held comment %s: %w", rec.ID, err)
+	}
+	s.held.Add(-1)
+	if queue {
+		s.queued.Add(1)
+		s.notify()
+	}
+	return seq, nil
 }
 
 // Get returns one record by id.

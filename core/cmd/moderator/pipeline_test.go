@@ -427,3 +427,69 @@ func TestWebhookMetrics(t *testing.T) {
 		t.Errorf("%g durable writes for 3 accepted deliveries", n)
 	}
 }
+
+// A comment the analyzer keeps failing on reaches the review queue after
+// its third attempt, and an operator decides it from there with the CLI:
+// one hide on the platform, and the record says who decided it.
+func TestHeldCommentDecidedFromTheReviewQueue(t *testing.T) {
+	plat := platform.Start(platform.Options{Secret: "hook-secret"})
+	defer plat.Close()
+	s := synthSetup(t, plat, 1, strings.Replace(flagAll, `env = ["TESTPLUGIN_DELAY=400ms"]`, `env = ["TESTPLUGIN_POISON=pill"]`, 1))
+	d := startDaemon(t, s)
+	// The analyzer answers first, so what it later fails on is the
+	// comment's own trouble.
+	plat.AddComment(platform.Comment{PostID: "1000", AuthorID: "a", Text: "fine"})
+	acted(t, plat, 1, d)
+	poison := plat.AddComment(platform.Comment{PostID: "1000", AuthorID: "a", Text: "a poison pill"}).ID
+
+	var queue []map[string]any
+	for deadline := time.Now().Add(60 * time.Second); len(queue) == 0; time.Sleep(100 * time.Millisecond) {
+		// Other comments keep coming, which the analyzer answers: the
+		// pipeline sees the failure as the comment's, not the analyzer's
+		// being down (then it would hold the comment without asking a
+		// human).
+		plat.AddComment(platform.Comment{PostID: "1000", AuthorID: "b", Text: "more"})
+		if time.Now().After(deadline) {
+			t.Fatalf("the review queue stayed empty; log:\n%s", tail(d.stderr.String(), 4000))
+		}
+		stdout, stderr, code := moderator(t, "review", "--json", "--config", s.config)
+		if code != 0 {
+			t.Fatalf("review: %d %s", code, stderr)
+		}
+		queue = nil
+		if err := json.Unmarshal([]byte(stdout), &queue); err != nil {
+			t.Fatalf("review --json: %v: %s", err, stdout)
+		}
+	}
+	id, _ := queue[0]["id"].(string)
+	if len(queue) != 1 || queue[0]["state"] != "held" || !strings.Contains(fmt.Sprint(queue[0]["last_error"]), "choked on comment "+poison) {
+		t.Fatalf("review queue %v", queue)
+	}
+	stdout, stderr, code := moderator(t, "decisions", "override", id, "--action", "hide", "--reason", "a known troll", "--by", "ops", "--config", s.config)
+	if code != 0 || !strings.Contains(stdout, id+" decided by hand: hide (platform: ") {
+		t.Fatalf("override: %d %q %q", code, stdout, stderr)
+	}
+	stdout, _, _ = moderator(t, "decisions", "show", id, "--config", s.config)
+	for _, want := range []string{"state     acted", "action    hide", "reason    a known troll", "by ops, by hand", "error     analyzer counter: "} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("decisions show lacks %q:\n%s", want, stdout)
+		}
+	}
+	if stdout, _, _ := moderator(t, "decisions", "list", "--state", "acted", "--config", s.config); !strings.Contains(stdout, "hide (by hand)") {
+		t.Errorf("decisions list does not say the hide was by hand:\n%s", stdout)
+	}
+	if stdout, _, _ := moderator(t, "review", "--config", s.config); !strings.Contains(stdout, "The review queue is empty.") {
+		t.Errorf("review after the override:\n%s", stdout)
+	}
+	// However long the daemon runs on, the comment is acted on once.
+	time.Sleep(2 * time.Second)
+	var calls []string
+	for _, a := range plat.Actions() {
+		if a.CommentID == poison {
+			calls = append(calls, a.Action)
+		}
+	}
+	if len(calls) != 1 || calls[0] != "hide" {
+		t.Errorf("platform calls for the poison comment: %q", calls)
+	}
+}

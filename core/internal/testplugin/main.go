@@ -8,6 +8,7 @@
 //	TESTPLUGIN_MODE=exit     exit with status 3 before the handshake
 //	TESTPLUGIN_DELAY=300ms   take this long over every Analyze call
 //	TESTPLUGIN_BUSY=FILE     append "analyze N" to FILE as each Analyze call starts
+//	TESTPLUGIN_POISON=WORD   fail every call whose batch has a comment with WORD in it
 package main
 
 import (
@@ -57,6 +58,13 @@ func (c *counter) Analyze(ctx context.Context, comments []sdk.Comment) ([]sdk.Re
 		case <-time.After(d):
 		case <-ctx.Done():
 			return nil, ctx.Err()
+		}
+	}
+	if w := os.Getenv("TESTPLUGIN_POISON"); w != "" {
+		for _, cm := range comments {
+			if strings.Contains(cm.Text, w) {
+				return nil, fmt.Errorf("choked on comment %s", cm.ID)
+			}
 		}
 	}
 	var names []string

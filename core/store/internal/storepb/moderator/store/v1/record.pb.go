@@ -323,14 +323,17 @@ func (x *Comment) GetMetadata() map[string]string {
 }
 
 type Decision struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	At            int64                  `protobuf:"varint,1,opt,name=at,proto3" json:"at,omitempty"`
-	Analyses      []*Analysis            `protobuf:"bytes,2,rep,name=analyses,proto3" json:"analyses,omitempty"`
-	Rule          string                 `protobuf:"bytes,3,opt,name=rule,proto3" json:"rule,omitempty"`
-	Action        string                 `protobuf:"bytes,4,opt,name=action,proto3" json:"action,omitempty"`
-	Reason        string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
-	DryRun        bool                   `protobuf:"varint,6,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
-	Platform      *PlatformAnswer        `protobuf:"bytes,7,opt,name=platform,proto3" json:"platform,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	At       int64                  `protobuf:"varint,1,opt,name=at,proto3" json:"at,omitempty"`
+	Analyses []*Analysis            `protobuf:"bytes,2,rep,name=analyses,proto3" json:"analyses,omitempty"`
+	Rule     string                 `protobuf:"bytes,3,opt,name=rule,proto3" json:"rule,omitempty"`
+	Action   string                 `protobuf:"bytes,4,opt,name=action,proto3" json:"action,omitempty"`
+	Reason   string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	DryRun   bool                   `protobuf:"varint,6,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	Platform *PlatformAnswer        `protobuf:"bytes,7,opt,name=platform,proto3" json:"platform,omitempty"`
+	// by names the person who decided, when a human decided a comment the
+	// analyzers could not; empty for the policy's decisions.
+	By            string `protobuf:"bytes,8,opt,name=by,proto3" json:"by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -412,6 +415,13 @@ func (x *Decision) GetPlatform() *PlatformAnswer {
 		return x.Platform
 	}
 	return nil
+}
+
+func (x *Decision) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
 }
 
 type Analysis struct {
@@ -753,7 +763,7 @@ const file_moderator_store_v1_record_proto_rawDesc = "" +
 	"\bmetadata\x18\x10 \x03(\v2).moderator.store.v1.Comment.MetadataEntryR\bmetadata\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xf1\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x81\x02\n" +
 	"\bDecision\x12\x0e\n" +
 	"\x02at\x18\x01 \x01(\x03R\x02at\x128\n" +
 	"\banalyses\x18\x02 \x03(\v2\x1c.moderator.store.v1.AnalysisR\banalyses\x12\x12\n" +
@@ -761,7 +771,8 @@ const file_moderator_store_v1_record_proto_rawDesc = "" +
 	"\x06action\x18\x04 \x01(\tR\x06action\x12\x16\n" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x17\n" +
 	"\adry_run\x18\x06 \x01(\bR\x06dryRun\x12>\n" +
-	"\bplatform\x18\a \x01(\v2\".moderator.store.v1.PlatformAnswerR\bplatform\"\xc2\x01\n" +
+	"\bplatform\x18\a \x01(\v2\".moderator.store.v1.PlatformAnswerR\bplatform\x12\x0e\n" +
+	"\x02by\x18\b \x01(\tR\x02by\"\xc2\x01\n" +
 	"\bAnalysis\x12\x1a\n" +
 	"\banalyzer\x18\x01 \x01(\tR\banalyzer\x12\x16\n" +
 	"\x06plugin\x18\x02 \x01(\tR\x06plugin\x12\x18\n" +
