@@ -153,8 +153,9 @@ func (p *Pipeline) Override(ctx context.Context, st Overrider, id, verdict, reas
 
 // heldActionWait is how long an override of a held comment waits for the
 // running pipeline to apply the verdict before it answers with the action
-// still pending.
-const heldActionWait = 10 * time.Second
+// still pending: well inside the admin API's default write timeout (10s),
+// so the answer is not cut off.
+const heldActionWait = 5 * time.Second
 
 // decideHeld makes a human's verdict the decision of a comment held
 // because an analyzer failed (on it alone, or while down), so that an
