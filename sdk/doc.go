@@ -177,6 +177,9 @@
 //   - [ErrNotFound]: the comment or post is gone from the platform.
 //   - [ErrUnsupported]: an action or capability the plugin does not have; the
 //     host treats it as a configuration error and never retries.
+//   - [ErrMessageTooLarge] is the SDK's own, not a plugin's: a request or reply
+//     over gRPC's size limit ([MaxMessageBytes]). The host sends less (it
+//     splits an analyzer batch) rather than waiting as for a rate limit.
 //
 // Wrap them with context as usual (fmt.Errorf("hide %s: %w", id, sdk.ErrNotFound));
 // the message reaches the host's log. Anything else is retried with backoff.

@@ -40,15 +40,22 @@ func (r *rawPlugin) Analyze(context.Context, *pb.AnalyzeRequest) (*pb.AnalyzeRes
 // host's handle on it.
 func serveRaw(t *testing.T, register func(*grpc.Server)) *sdk.RemotePlugin {
 	t.Helper()
+	return serveRawWith(t, nil, nil, register)
+}
+
+// serveRawWith is serveRaw with options for the server and the host's
+// connection (message size limits, say).
+func serveRawWith(t *testing.T, srvOpts []grpc.ServerOption, dialOpts []grpc.DialOption, register func(*grpc.Server)) *sdk.RemotePlugin {
+	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := grpc.NewServer()
+	srv := grpc.NewServer(srvOpts...)
 	register(srv)
 	go srv.Serve(lis)
 	t.Cleanup(srv.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(lis.Addr().String(), append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, dialOpts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,9 +48,11 @@ var Handshake = plugin.HandshakeConfig{
 // PluginName is the name the plugin is dispensed under in go-plugin's plugin set.
 const PluginName = "plugin"
 
-// maxMessageBytes bounds one gRPC message each way: a batch of comments with
-// their raw platform payloads, or a webhook body, fits well inside it.
-const maxMessageBytes = 64 << 20
+// MaxMessageBytes bounds one gRPC message each way between the host and a
+// plugin: a batch of comments with their raw platform payloads, or a
+// webhook body, fits well inside it. A call over it fails with an error
+// matching ErrMessageTooLarge.
+const MaxMessageBytes = 64 << 20
 
 var (
 	loggerOnce sync.Once
@@ -171,7 +173,7 @@ func HostPluginSets() map[int]plugin.PluginSet {
 
 // GRPCDialOptions are the options a host passes as go-plugin's GRPCDialOptions.
 func GRPCDialOptions() []grpc.DialOption {
-	return []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageBytes), grpc.MaxCallSendMsgSize(maxMessageBytes), clientCodec())}
+	return []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes), clientCodec())}
 }
 
 // grpcServer is the go-plugin GRPCServer factory of a plugin that logs to log.
@@ -181,7 +183,7 @@ func grpcServer(log hclog.Logger) func([]grpc.ServerOption) *grpc.Server {
 
 func newGRPCServer(log hclog.Logger, opts []grpc.ServerOption) *grpc.Server {
 	opts = append(opts,
-		grpc.MaxRecvMsgSize(maxMessageBytes), grpc.MaxSendMsgSize(maxMessageBytes), serverCodec(),
+		grpc.MaxRecvMsgSize(MaxMessageBytes), grpc.MaxSendMsgSize(MaxMessageBytes), serverCodec(),
 		// Calls run on goroutines that stay, with their stacks already
 		// grown, instead of a new goroutine per call (grpc-go starts one
 		// anyway when every worker is busy, so a long stream never blocks

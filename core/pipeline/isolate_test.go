@@ -73,18 +73,26 @@ func launchFragile(t *testing.T) *plugintest.Process {
 	return plugintest.LaunchCommand(t, cmd)
 }
 
-// counted counts the calls to an analyzer and the batch sizes it got.
+// counted counts the calls to an analyzer, the batch sizes it got and the
+// errors of the calls that failed.
 type counted struct {
 	sdk.Analyzer
 	mu      sync.Mutex
 	batches []int
+	errs    []error
 }
 
 func (c *counted) Analyze(ctx context.Context, cs []sdk.Comment) ([]sdk.Result, error) {
 	c.mu.Lock()
 	c.batches = append(c.batches, len(cs))
 	c.mu.Unlock()
-	return c.Analyzer.Analyze(ctx, cs)
+	res, err := c.Analyzer.Analyze(ctx, cs)
+	if err != nil {
+		c.mu.Lock()
+		c.errs = append(c.errs, err)
+		c.mu.Unlock()
+	}
+	return res, err
 }
 
 func (c *counted) calls() int {
@@ -233,6 +241,75 @@ func TestPluginFailingOnOneComment(t *testing.T) {
 			}
 			if n := len(f.plat.Calls()); n != strings.Count(strings.Join(tt.texts, "\n"), "hurt") {
 				t.Errorf("%d platform calls", n)
+			}
+		})
+	}
+}
+
+// gRPC refuses a message over its size limit with the status code of a rate
+// limit. Through a real plugin connection: a batch of large comments that
+// together pass the limit goes in calls under it, and a comment over the
+// limit on its own fails alone, at once and without retries, while the rest
+// of its batch is analyzed. It used to be read as the analyzer rate
+// limited: the batch was neither split nor decided, and held for ever.
+func TestBatchesOverTheMessageLimit(t *testing.T) {
+	large := strings.Repeat("a", sdk.MaxMessageBytes/5) + " hurt"
+	huge := strings.Repeat("h", sdk.MaxMessageBytes+1)
+	tests := []struct {
+		name  string
+		texts []string
+		// bad is the comment that fails: held, on its own account, for
+		// being over the limit; -1 for none.
+		bad         int
+		failedCalls int
+	}{
+		{name: "large comments, together over the limit", bad: -1,
+			texts: []string{large, large, "hurt", large, large, large, "fine", large, large}},
+		{name: "one comment over the limit", bad: 1, failedCalls: 1,
+			texts: []string{"I will hurt you", huge, "fine", "hurt"}},
+		{name: "one comment over the limit among large ones", bad: 2, failedCalls: 1,
+			texts: []string{large, large, huge, large, "hurt"}},
+	}
+	proc := plugintest.Start(t, sdk.Plugin{Info: sdk.Info{Name: "fragile", Version: "1", Labels: []string{sdk.LabelThreat, sdk.LabelSpam}}, Analyzer: fragile{}})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			an := &counted{Analyzer: proc}
+			a := local("fragile", an, "hold")
+			a.Timeout = time.Minute // tens of MiB per call, under -race, on a busy machine
+			f := newFixture(t, false, a)
+			p, err := New(f.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var cs []sdk.Comment
+			for i, text := range tt.texts {
+				cs = append(cs, sdk.Comment{ID: fmt.Sprint("c", i), PostID: "p", Text: text})
+			}
+			analyses, held := p.analyze(t.Context(), cs)
+			t.Logf("calls: %v", an.batches)
+			for i, text := range tt.texts {
+				if i == tt.bad {
+					if !held[i].own || !strings.Contains(held[i].why, "failed on this comment while it answers others") ||
+						!strings.Contains(held[i].why, "message larger than max") {
+						t.Errorf("comment %d (%d bytes): held %+v, want held on its own account for its size", i, len(text), held[i])
+					}
+					continue
+				}
+				if held[i].why != "" || len(analyses[i]) != 1 {
+					t.Errorf("comment %d (%d bytes): held %q, analyses %d; want analyzed", i, len(text), held[i].why, len(analyses[i]))
+					continue
+				}
+				if got, want := len(analyses[i][0].Labels), strings.Count(text, "hurt"); got != want {
+					t.Errorf("comment %d (%d bytes): %d labels, want %d", i, len(text), got, want)
+				}
+			}
+			if len(an.errs) != tt.failedCalls {
+				t.Errorf("%d calls failed (%v), want %d", len(an.errs), an.errs, tt.failedCalls)
+			}
+			for _, err := range an.errs {
+				if !errors.Is(err, sdk.ErrMessageTooLarge) {
+					t.Errorf("a call failed with %v, want only ErrMessageTooLarge", err)
+				}
 			}
 		})
 	}
