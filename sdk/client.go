@@ -133,7 +133,7 @@ func (r *RemotePlugin) Analyze(ctx context.Context, comments []Comment) ([]Resul
 	}
 	results := resultsFromPB(resp.Results)
 	fillCommentIDs(comments, results)
-	if err := CheckResults(d.Labels, comments, results); err != nil {
+	if err := CheckResults(d.Info, comments, results); err != nil {
 		return nil, fmt.Errorf("analyze: invalid reply from plugin: %w", err)
 	}
 	return results, nil

@@ -12,8 +12,9 @@
 // offsets into the original Text) and a reason a moderator can read. Labels
 // come from the shared vocabulary ([Labels]: "spam", "insult", ...) or are
 // the plugin's own, prefixed with its name ("shouting.caps"), and every one
-// it emits is declared in [Info].Labels: a label it did not declare fails the
-// batch.
+// it emits is declared in [Info].Labels: a label it did not declare, or one
+// with another plugin's prefix, fails the batch, and so does a span that
+// starts or ends inside a UTF-8 character.
 //
 // A connector talks to one platform: it finds posts, fetches their comments
 // and applies moderation actions. See "Connectors" below.
@@ -246,6 +247,7 @@
 // a second when the host dies without doing so (even by SIGKILL), so a
 // plugin never outlives its host. Replies are checked on both sides of the
 // wire (one result per comment in order, only labels declared in
-// Info.Labels, scores in [0,1], spans inside the text; see CheckResults), so
-// a bug in a plugin shows as a clear error, not as bad data.
+// Info.Labels and shared or the plugin's own, scores in [0,1], spans inside
+// the text and on character boundaries; see CheckResults), so a bug in a
+// plugin shows as a clear error, not as bad data.
 package sdk

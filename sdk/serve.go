@@ -327,7 +327,7 @@ func (s *analyzerServer) Analyze(ctx context.Context, r *pb.AnalyzeRequest) (*pb
 	// Fill in what the contract lets authors leave out, then refuse what
 	// the host would refuse anyway, with the plugin's name on it.
 	fillCommentIDs(comments, results)
-	if err := CheckResults(s.p.Info.Labels, comments, results); err != nil {
+	if err := CheckResults(s.p.Info, comments, results); err != nil {
 		s.log.Error("analyzer returned an invalid reply", "error", err)
 		return nil, status.Errorf(codes.Internal, "analyzer %s: %v", s.p.Info.Name, err)
 	}

@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 	case "":
 		os.Exit(m.Run())
 	case "fragile":
-		sdk.Serve(sdk.Plugin{Info: sdk.Info{Name: "fragile", Version: "1", Labels: []string{sdk.LabelThreat, sdk.LabelSpam}}, Analyzer: fragile{}})
+		sdk.Serve(sdk.Plugin{Info: fragileInfo, Analyzer: fragile{}})
 	default:
 		fmt.Fprintf(os.Stderr, "unknown %s=%q\n", helperEnv, name)
 		os.Exit(2)
@@ -38,8 +38,14 @@ func TestMain(m *testing.M) {
 	os.Exit(0)
 }
 
+// fragileInfo declares, besides the labels fragile means to emit, one with
+// another plugin's prefix, which no reply may carry.
+var fragileInfo = sdk.Info{Name: "fragile", Version: "1", Labels: []string{sdk.LabelThreat, sdk.LabelSpam, "spam.links"}}
+
 // fragile labels "hurt" as a threat, panics on a comment that says "panic",
-// and answers a comment that says "badspan" with a span past its end.
+// and answers a comment that says "badspan" with a span past its end, one
+// that says "splitspan" with a span ending inside its first character, and
+// one that says "foreign" with another plugin's label.
 type fragile struct{}
 
 func (fragile) Analyze(_ context.Context, cs []sdk.Comment) ([]sdk.Result, error) {
@@ -51,6 +57,10 @@ func (fragile) Analyze(_ context.Context, cs []sdk.Comment) ([]sdk.Result, error
 			panic("analyzer boom")
 		case strings.Contains(c.Text, "badspan"):
 			out[i].Labels = []sdk.Label{{Name: sdk.LabelSpam, Score: 0.9, Spans: []sdk.Span{{Start: 0, End: 21}}}}
+		case strings.Contains(c.Text, "splitspan"):
+			out[i].Labels = []sdk.Label{{Name: sdk.LabelSpam, Score: 0.9, Spans: []sdk.Span{{Start: 0, End: 1}}}}
+		case strings.Contains(c.Text, "foreign"):
+			out[i].Labels = []sdk.Label{{Name: "spam.links", Score: 0.9}}
 		case strings.Contains(c.Text, "hurt"):
 			j := strings.Index(c.Text, "hurt")
 			out[i].Labels = []sdk.Label{{Name: sdk.LabelThreat, Score: 0.9, Spans: []sdk.Span{{Start: j, End: j + 4}}}}
@@ -201,9 +211,10 @@ func TestPoisonCommentIsSingledOut(t *testing.T) {
 	}
 }
 
-// The audit's two cases through a real plugin process: a panic in Analyze
-// on one comment, and a reply with a span outside one comment's text, which
-// the SDK refuses for the whole call.
+// The audit's cases through a real plugin process: a panic in Analyze on
+// one comment, and a reply that the SDK refuses for the whole call: a span
+// outside one comment's text or splitting one of its characters, a label
+// with another plugin's prefix.
 func TestPluginFailingOnOneComment(t *testing.T) {
 	tests := []struct {
 		name, bad, why string
@@ -213,6 +224,10 @@ func TestPluginFailingOnOneComment(t *testing.T) {
 			[]string{"nice post", "panic", "I will hurt you"}},
 		{"span outside the text", "badspan x", `label "spam" span [0,21) outside the text (9 bytes)`,
 			[]string{"nice post", "I will hurt you", "badspan x", "hello", "hurt"}},
+		{"span splitting a character", "épée splitspan", `label "spam" span [0,1) is not on UTF-8 boundaries: offset 1 splits a character`,
+			[]string{"nice post", "épée splitspan", "I will hurt you", "hello", "hurt"}},
+		{"another plugin's label", "foreign links", `label "spam.links" has the prefix of another plugin ("spam")`,
+			[]string{"I will hurt you", "nice post", "hello", "hurt", "foreign links"}},
 	}
 	proc := launchFragile(t)
 	for _, tt := range tests {
@@ -270,7 +285,7 @@ func TestBatchesOverTheMessageLimit(t *testing.T) {
 		{name: "one comment over the limit among large ones", bad: 2, failedCalls: 1,
 			texts: []string{large, large, huge, large, "hurt"}},
 	}
-	proc := plugintest.Start(t, sdk.Plugin{Info: sdk.Info{Name: "fragile", Version: "1", Labels: []string{sdk.LabelThreat, sdk.LabelSpam}}, Analyzer: fragile{}})
+	proc := plugintest.Start(t, sdk.Plugin{Info: fragileInfo, Analyzer: fragile{}})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			an := &counted{Analyzer: proc}
