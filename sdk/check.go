@@ -26,7 +26,9 @@ import (
 //     (another signature, a misspelt name);
 //   - a connector that declares Info.Actions but does not implement
 //     Moderator, or implements Moderator but declares no actions (Serve
-//     refuses every action that Info.Actions does not list).
+//     refuses every action that Info.Actions does not list);
+//   - a connector that implements Discoverer but declares no
+//     Info.TargetKinds (Serve refuses every target kind it does not list).
 func (p Plugin) Check() error {
 	name := p.Info.Name
 	switch {
@@ -53,6 +55,7 @@ func (p Plugin) Check() error {
 		return nil
 	}
 	_, moderates := p.Connector.(Moderator)
+	_, discovers := p.Connector.(Discoverer)
 	switch {
 	case len(connectorCapabilities(p.Connector)) == 0:
 		msg := fmt.Sprintf("connector %s (%T) implements none of Discoverer, Poller, Streamer, WebhookHandler, Moderator", name, p.Connector)
@@ -70,6 +73,8 @@ func (p Plugin) Check() error {
 		return fmt.Errorf("%s: %s", msg, strings.Join(hints, "; "))
 	case moderates && len(p.Info.Actions) == 0:
 		return fmt.Errorf("connector %s implements Moderator but declares no Info.Actions: list the actions Moderate can apply (Serve refuses every action not listed)", name)
+	case discovers && len(p.Info.TargetKinds) == 0:
+		return fmt.Errorf("connector %s implements Discoverer but declares no Info.TargetKinds: list the target kinds Discover expands (Serve refuses every kind not listed)", name)
 	}
 	return nil
 }

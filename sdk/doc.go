@@ -159,7 +159,8 @@
 // with [ErrUnsupported]. List the actions Moderate can apply in
 // [Info].Actions: Serve refuses any other action with ErrUnsupported before
 // Moderate is called, so Moderate needs no check of its own. List the target
-// kinds Discover expands in [Info].TargetKinds.
+// kinds Discover expands in [Info].TargetKinds: likewise, Serve refuses a
+// Discover of any other kind before Discover is called.
 // Moderate must be idempotent: the host retries after crashes and timeouts,
 // and a second identical action reports ModerateResponse.Changed false.
 // examples/forum is a minimal connector (poll and hide) with a fake of its

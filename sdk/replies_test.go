@@ -2,6 +2,7 @@ package sdk_test
 
 import (
 	"context"
+	"errors"
 	"net"
 	"reflect"
 	"strings"
@@ -402,6 +403,65 @@ func TestBadPollOverTheWire(t *testing.T) {
 						t.Errorf("comment %s has PostID %q, want its entry's %q", c.ID, c.PostID, pc.PostID)
 					}
 				}
+			}
+		})
+	}
+}
+
+// rawDiscoverer is a connector without the SDK: it declares kinds and
+// expands any target, counting the calls that reach it.
+type rawDiscoverer struct {
+	pb.UnimplementedPluginServiceServer
+	pb.UnimplementedConnectorServiceServer
+	kinds []string
+	calls atomic.Int32
+}
+
+func (r *rawDiscoverer) Describe(context.Context, *pb.DescribeRequest) (*pb.DescribeResponse, error) {
+	return &pb.DescribeResponse{Name: "rawconn", Version: "1", Kind: pb.PluginKind_PLUGIN_KIND_CONNECTOR, ProtocolVersion: sdk.ProtocolVersion,
+		Capabilities: []string{sdk.CapDiscover}, TargetKinds: r.kinds}, nil
+}
+
+func (r *rawDiscoverer) Discover(context.Context, *pb.DiscoverRequest) (*pb.DiscoverResponse, error) {
+	r.calls.Add(1)
+	return &pb.DiscoverResponse{Posts: []*pb.Post{{Id: "p1"}}}, nil
+}
+
+// The host side refuses a target of a kind the connector did not declare
+// before asking it, as for a label, even when the plugin does not check
+// it; a plugin that declares no kinds, built before the SDK asked for
+// them, is taken at its word as the host's config check takes it.
+func TestRemoteDiscoverRefusesAnUndeclaredTargetKind(t *testing.T) {
+	tests := []struct {
+		name    string
+		kinds   []string
+		kind    string
+		wantErr string // "" when the call goes through
+	}{
+		{name: "declared", kinds: []string{sdk.TargetAuthor}, kind: sdk.TargetAuthor},
+		{name: "undeclared", kinds: []string{sdk.TargetAuthor}, kind: sdk.TargetQuery,
+			wantErr: `discover query x: target kind "query" is not one connector rawconn declares ("author"): unsupported`},
+		{name: "nothing declared", kind: sdk.TargetQuery},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := &rawDiscoverer{kinds: tt.kinds}
+			p := serveRaw(t, func(s *grpc.Server) {
+				pb.RegisterPluginServiceServer(s, raw)
+				pb.RegisterConnectorServiceServer(s, raw)
+			})
+			resp, err := p.Discover(t.Context(), sdk.DiscoverRequest{Target: sdk.Target{Kind: tt.kind, ID: "x"}})
+			if tt.wantErr == "" {
+				if err != nil || len(resp.Posts) != 1 || raw.calls.Load() != 1 {
+					t.Fatalf("Discover = %+v, %v after %d calls; want the plugin's post", resp, err, raw.calls.Load())
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.Is(err, sdk.ErrUnsupported) {
+				t.Errorf("Discover = %v, want an error matching ErrUnsupported containing %q", err, tt.wantErr)
+			}
+			if n := raw.calls.Load(); n != 0 {
+				t.Errorf("the plugin was asked %d times", n)
 			}
 		})
 	}

@@ -350,7 +350,15 @@ func (s *connectorServer) Discover(ctx context.Context, r *pb.DiscoverRequest) (
 	if !ok {
 		return nil, unimplemented(CapDiscover)
 	}
-	resp, err := d.Discover(ctx, DiscoverRequest{Target: targetFromPB(r.Target), Cursor: r.Cursor})
+	// As for actions, the connector is asked only for what it declares: a
+	// target kind it does not list is refused here, with the error the
+	// host expects for it.
+	t := targetFromPB(r.Target)
+	if !slices.Contains(s.p.Info.TargetKinds, t.Kind) {
+		return nil, toStatus(fmt.Errorf("discover %s %q: target kind %q is not one connector %s declares in Info.TargetKinds (%s): %w",
+			t.Kind, t.ID, t.Kind, s.p.Info.Name, quoteList(s.p.Info.TargetKinds), ErrUnsupported))
+	}
+	resp, err := d.Discover(ctx, DiscoverRequest{Target: t, Cursor: r.Cursor})
 	if err != nil {
 		return nil, toStatus(err)
 	}
