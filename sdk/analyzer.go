@@ -5,11 +5,12 @@ import "context"
 // Analyzer scores comments. It is the one method an analyzer plugin must have.
 //
 // Analyze gets a batch and returns exactly one Result per comment, in the same
-// order. Every label is one the plugin declares in Info.Labels; scores are in
-// [0,1]; spans are byte offsets into the comment's original Text. Return an
-// error only when the whole batch failed (the host retries it); a problem
-// with one comment goes in that Result's Err. Analyze may be called
-// concurrently.
+// order. Every label is one the plugin declares in Info.Labels, from the
+// shared vocabulary or prefixed with the plugin's name; scores are in [0,1];
+// spans are byte offsets into the comment's original Text, on the boundaries
+// of its UTF-8 characters. Return an error only when the whole batch failed
+// (the host retries it); a problem with one comment goes in that Result's
+// Err. Analyze may be called concurrently.
 //
 // A reply that breaks these rules never reaches the policy: Serve and the
 // host both check it with CheckResults, and the host treats the batch as

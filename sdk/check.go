@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Check reports why p cannot be served. Serve refuses such a Plugin before
@@ -25,7 +26,9 @@ import (
 //     (another signature, a misspelt name);
 //   - a connector that declares Info.Actions but does not implement
 //     Moderator, or implements Moderator but declares no actions (Serve
-//     refuses every action that Info.Actions does not list).
+//     refuses every action that Info.Actions does not list);
+//   - a connector that implements Discoverer but declares no
+//     Info.TargetKinds (Serve refuses every target kind it does not list).
 func (p Plugin) Check() error {
 	name := p.Info.Name
 	switch {
@@ -52,6 +55,7 @@ func (p Plugin) Check() error {
 		return nil
 	}
 	_, moderates := p.Connector.(Moderator)
+	_, discovers := p.Connector.(Discoverer)
 	switch {
 	case len(connectorCapabilities(p.Connector)) == 0:
 		msg := fmt.Sprintf("connector %s (%T) implements none of Discoverer, Poller, Streamer, WebhookHandler, Moderator", name, p.Connector)
@@ -69,6 +73,8 @@ func (p Plugin) Check() error {
 		return fmt.Errorf("%s: %s", msg, strings.Join(hints, "; "))
 	case moderates && len(p.Info.Actions) == 0:
 		return fmt.Errorf("connector %s implements Moderator but declares no Info.Actions: list the actions Moderate can apply (Serve refuses every action not listed)", name)
+	case discovers && len(p.Info.TargetKinds) == 0:
+		return fmt.Errorf("connector %s implements Discoverer but declares no Info.TargetKinds: list the target kinds Discover expands (Serve refuses every kind not listed)", name)
 	}
 	return nil
 }
@@ -211,17 +217,21 @@ func editDistance(a, b string) int {
 }
 
 // CheckResults reports the first way results break the Analyze contract for
-// comments, given the labels the analyzer declared (its Info.Labels, as
-// Describe reports them): one result per comment, in order, each for its
-// comment (an empty CommentID stands for the comment at its position, see
-// Result.CommentID), and every label named, among the declared ones, scored
-// in [0,1] and with its spans inside the text.
+// comments, given what the analyzer says of itself (its Info, as Describe
+// reports it): one result per comment, in order, each for its comment (an
+// empty CommentID stands for the comment at its position, see
+// Result.CommentID), and every label named, among the declared Info.Labels,
+// from the shared vocabulary (Labels) or the analyzer's own (prefixed with
+// its Info.Name and a dot, never another plugin's), scored in [0,1], and
+// with its spans inside the text and on UTF-8 character boundaries (a
+// span's Start and End are offsets a range loop over the text stops at, or
+// its length).
 //
 // Serve checks every reply with it before the reply leaves the plugin, and
-// RemotePlugin.Analyze checks it again when it reaches the host, against the
-// labels the plugin declared in Describe: a plugin bug shows as an error
-// naming what was wrong, never as data the host acts on.
-func CheckResults(declared []string, comments []Comment, results []Result) error {
+// RemotePlugin.Analyze checks it again when it reaches the host, against
+// what the plugin said in Describe: a plugin bug shows as an error naming
+// the comment and what was wrong, never as data the host acts on.
+func CheckResults(info Info, comments []Comment, results []Result) error {
 	if len(results) != len(comments) {
 		return fmt.Errorf("%d results for %d comments", len(results), len(comments))
 	}
@@ -234,19 +244,61 @@ func CheckResults(declared []string, comments []Comment, results []Result) error
 			switch {
 			case l.Name == "":
 				return fmt.Errorf("result %d (comment %q): a label has no name", i, c.ID)
-			case !slices.Contains(declared, l.Name):
-				return fmt.Errorf("result %d (comment %q): label %q is not declared in Info.Labels (declared: %s)", i, c.ID, l.Name, quoteList(declared))
+			case !slices.Contains(info.Labels, l.Name):
+				return fmt.Errorf("result %d (comment %q): label %q is not declared in Info.Labels (declared: %s)", i, c.ID, l.Name, quoteList(info.Labels))
 			case math.IsNaN(l.Score) || l.Score < 0 || l.Score > 1:
 				return fmt.Errorf("result %d (comment %q): label %q score %v outside [0,1]", i, c.ID, l.Name, l.Score)
+			}
+			if err := checkLabelName(info.Name, l.Name); err != nil {
+				return fmt.Errorf("result %d (comment %q): %w", i, c.ID, err)
 			}
 			for _, sp := range l.Spans {
 				if sp.Start < 0 || sp.End < sp.Start || sp.End > len(c.Text) {
 					return fmt.Errorf("result %d (comment %q): label %q span [%d,%d) outside the text (%d bytes)", i, c.ID, l.Name, sp.Start, sp.End, len(c.Text))
 				}
+				for _, off := range [2]int{sp.Start, sp.End} {
+					if !onRuneBoundary(c.Text, off) {
+						return fmt.Errorf("result %d (comment %q): label %q span [%d,%d) is not on UTF-8 boundaries: offset %d splits a character in %q",
+							i, c.ID, l.Name, sp.Start, sp.End, off, c.Text[max(off-8, 0):min(off+8, len(c.Text))])
+					}
+				}
 			}
 		}
 	}
 	return nil
+}
+
+// checkLabelName says why the analyzer named plugin may not emit label: it is
+// neither in the shared vocabulary nor prefixed with the plugin's name and a
+// dot (another plugin's prefix, say).
+func checkLabelName(plugin, label string) error {
+	own := plugin + "."
+	switch {
+	case slices.Contains(Labels, label), len(label) > len(own) && strings.HasPrefix(label, own):
+		return nil
+	}
+	if prefix, _, ok := strings.Cut(label, "."); ok && prefix != "" && prefix != plugin {
+		return fmt.Errorf("label %q has the prefix of another plugin (%q): analyzer %s may emit the shared vocabulary (%s) and labels of its own prefixed %q",
+			label, prefix, plugin, strings.Join(Labels, ", "), own)
+	}
+	return fmt.Errorf("label %q is neither in the shared vocabulary (%s) nor prefixed %q, as analyzer %s's own labels are",
+		label, strings.Join(Labels, ", "), own, plugin)
+}
+
+// onRuneBoundary reports whether off, in [0, len(s)], is where a range loop
+// over s stops, or len(s): not inside the encoding of a character. Each
+// byte that is not valid UTF-8 is a character of its own, as for range (and
+// as on the wire, where it crosses as '?').
+func onRuneBoundary(s string, off int) bool {
+	// A character that starts in the 3 bytes before off and is longer than
+	// the distance covers off. One that starts there is itself on a
+	// boundary, since its first byte cannot continue another character.
+	for j := max(off-utf8.UTFMax+1, 0); j < off; j++ {
+		if _, n := utf8.DecodeRuneInString(s[j:]); j+n > off {
+			return false
+		}
+	}
+	return true
 }
 
 // fillCommentIDs sets each empty Result.CommentID to the ID of the comment

@@ -32,6 +32,13 @@ func (pollModerate) Moderate(context.Context, sdk.ModerateRequest) (sdk.Moderate
 	return sdk.ModerateResponse{}, nil
 }
 
+// discoverOnly discovers and does nothing else.
+type discoverOnly struct{}
+
+func (discoverOnly) Discover(context.Context, sdk.DiscoverRequest) (sdk.DiscoverResponse, error) {
+	return sdk.DiscoverResponse{}, nil
+}
+
 // configuredByPointer analyzes as a value but configures through a pointer.
 type configuredByPointer struct{}
 
@@ -45,6 +52,8 @@ func TestCheck(t *testing.T) {
 	connector := sdk.Info{Name: "c", Version: "1", Platform: "p"}
 	withActions := connector
 	withActions.Actions = []string{sdk.ActionHide}
+	withKinds := connector
+	withKinds.TargetKinds = []string{sdk.TargetAuthor}
 	tests := []struct {
 		name string
 		p    sdk.Plugin
@@ -76,6 +85,9 @@ func TestCheck(t *testing.T) {
 			want: []string{`connector c declares actions "hide" in Info.Actions but does not implement Moderator: add Moderate(`}},
 		{name: "Moderate without actions", p: sdk.Plugin{Info: connector, Connector: pollModerate{}},
 			want: []string{"connector c implements Moderator but declares no Info.Actions"}},
+		{name: "Discover without target kinds", p: sdk.Plugin{Info: connector, Connector: discoverOnly{}},
+			want: []string{"connector c implements Discoverer but declares no Info.TargetKinds: list the target kinds Discover expands"}},
+		{name: "a discoverer with its target kinds", p: sdk.Plugin{Info: withKinds, Connector: discoverOnly{}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

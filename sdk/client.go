@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -133,14 +134,26 @@ func (r *RemotePlugin) Analyze(ctx context.Context, comments []Comment) ([]Resul
 	}
 	results := resultsFromPB(resp.Results)
 	fillCommentIDs(comments, results)
-	if err := CheckResults(d.Labels, comments, results); err != nil {
+	if err := CheckResults(d.Info, comments, results); err != nil {
 		return nil, fmt.Errorf("analyze: invalid reply from plugin: %w", err)
 	}
 	return results, nil
 }
 
-// Discover calls a connector's Discover.
+// Discover calls a connector's Discover. A target of a kind the plugin did
+// not declare in Describe (Info.TargetKinds) is refused with ErrUnsupported
+// without calling it, as Serve refuses it on the plugin's side; a plugin
+// that declares no kinds at all, as those built before the SDK asked for
+// them, is asked anyway.
 func (r *RemotePlugin) Discover(ctx context.Context, req DiscoverRequest) (DiscoverResponse, error) {
+	d, err := r.Describe(ctx)
+	if err != nil {
+		return DiscoverResponse{}, fmt.Errorf("discover %s %s: %w", req.Target.Kind, req.Target.ID, err)
+	}
+	if len(d.TargetKinds) > 0 && !slices.Contains(d.TargetKinds, req.Target.Kind) {
+		return DiscoverResponse{}, fmt.Errorf("discover %s %s: target kind %q is not one connector %s declares (%s): %w",
+			req.Target.Kind, req.Target.ID, req.Target.Kind, d.Name, quoteList(d.TargetKinds), ErrUnsupported)
+	}
 	resp, err := r.connector.Discover(ctx, &pb.DiscoverRequest{Target: targetToPB(req.Target), Cursor: req.Cursor})
 	if err != nil {
 		return DiscoverResponse{}, fmt.Errorf("discover %s %s: %w", req.Target.Kind, req.Target.ID, fromStatus(err))

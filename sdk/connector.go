@@ -10,6 +10,10 @@ import (
 // what the plugin cannot do. Each method may be called concurrently.
 
 // Discoverer expands a target (an author, a publication, a query) into posts.
+// It is called only with a target of a kind the plugin declares in
+// Info.TargetKinds: Serve refuses any other with ErrUnsupported before
+// Discover runs, so Discover needs no check of its own. A connector that
+// implements Discoverer must declare at least one kind (see Plugin.Check).
 type Discoverer interface {
 	Discover(ctx context.Context, req DiscoverRequest) (DiscoverResponse, error)
 }

@@ -34,11 +34,15 @@ func fullComment(id, postID string) sdk.Comment {
 // echo is a connector with every capability that answers from its request,
 // so the test can check each field of each conversion both ways.
 type echo struct {
-	mu        sync.Mutex
-	moderated []sdk.ModerateRequest
+	mu         sync.Mutex
+	moderated  []sdk.ModerateRequest
+	discovered []sdk.Target
 }
 
-func (*echo) Discover(_ context.Context, req sdk.DiscoverRequest) (sdk.DiscoverResponse, error) {
+func (e *echo) Discover(_ context.Context, req sdk.DiscoverRequest) (sdk.DiscoverResponse, error) {
+	e.mu.Lock()
+	e.discovered = append(e.discovered, req.Target)
+	e.mu.Unlock()
 	return sdk.DiscoverResponse{
 		Posts: []sdk.Post{
 			{ID: req.Target.Kind + ":" + req.Target.ID, URL: "https://example.com/p", AuthorID: "a1", Title: "Título 1", CreatedAt: t0},
@@ -391,6 +395,52 @@ func TestUndeclaredActionNeverReachesModerate(t *testing.T) {
 			}
 			if reached {
 				t.Errorf("Moderate(%q) reached the connector's Moderate", tt.action)
+			}
+		})
+	}
+}
+
+// A target of a kind the connector does not declare in Info.TargetKinds
+// never reaches its Discover, as an undeclared action never reaches
+// Moderate: the error names the kind and the declared ones, and matches
+// sdk.ErrUnsupported (never retried). Each connector used to write that
+// check itself.
+func TestUndeclaredTargetKindNeverReachesDiscover(t *testing.T) {
+	p, e := startEcho(t) // declares author and query, and expands anything
+	tests := []struct {
+		kind    string
+		wantErr string // "" for a declared kind
+	}{
+		{kind: sdk.TargetAuthor},
+		{kind: sdk.TargetQuery},
+		{kind: sdk.TargetPublication, wantErr: `discover publication x: target kind "publication" is not one connector echo declares ("author", "query"): unsupported`},
+		{kind: sdk.TargetPost, wantErr: `target kind "post" is not one connector echo declares`},
+		{kind: "auther", wantErr: `target kind "auther" is not one connector echo declares`},
+		{kind: "", wantErr: `target kind "" is not one connector echo declares`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind, func(t *testing.T) {
+			e.mu.Lock()
+			before := len(e.discovered)
+			e.mu.Unlock()
+			_, err := p.Discover(t.Context(), sdk.DiscoverRequest{Target: sdk.Target{Kind: tt.kind, ID: "x"}})
+			e.mu.Lock()
+			reached := len(e.discovered) > before
+			e.mu.Unlock()
+			if tt.wantErr == "" {
+				if err != nil || !reached {
+					t.Fatalf("declared kind: err %v, reached Discover %v; want it expanded", err, reached)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Discover(%q) = %v, want an error containing %q", tt.kind, err, tt.wantErr)
+			}
+			if !errors.Is(err, sdk.ErrUnsupported) || !sdk.IsPermanent(err) {
+				t.Errorf("Discover(%q) = %v, want it to match sdk.ErrUnsupported (never retried)", tt.kind, err)
+			}
+			if reached {
+				t.Errorf("Discover(%q) reached the connector's Discover", tt.kind)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package sdk
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -262,6 +263,9 @@ func fromStatus(err error) error {
 	msg := errors.New(st.Message())
 	switch st.Code() {
 	case codes.ResourceExhausted:
+		if tooLarge(st) {
+			return &wireError{msg: st.Message(), is: ErrMessageTooLarge}
+		}
 		rl := &RateLimitedError{Err: msg}
 		for _, d := range st.Details() {
 			if r, ok := d.(*pb.RateLimit); ok {
@@ -279,6 +283,34 @@ func fromStatus(err error) error {
 		return msg
 	}
 	return err
+}
+
+// grpcSizeErrors begin the messages of the ResourceExhausted statuses gRPC
+// itself makes for a message over the size limit, on the sending side
+// ("trying to send") and on the receiving side (as sent, before or after
+// decompression), after an optional "grpc: ".
+var grpcSizeErrors = []string{
+	"trying to send message larger than max",
+	"received message larger than max",
+	"message after decompression larger than max",
+	"received message after decompression larger than max",
+}
+
+// tooLarge says whether a ResourceExhausted status is gRPC refusing a
+// message over its size limit, rather than a rate limit (toStatus sends a
+// RateLimitedError with the same code, its message beginning "rate
+// limited" or "usage cap exceeded", sometimes with a RateLimit detail).
+func tooLarge(st *status.Status) bool {
+	if len(st.Details()) > 0 {
+		return false
+	}
+	msg := strings.TrimPrefix(st.Message(), "grpc: ")
+	for _, p := range grpcSizeErrors {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // wireError keeps the remote message while matching a sentinel with errors.Is.

@@ -12,8 +12,9 @@
 // offsets into the original Text) and a reason a moderator can read. Labels
 // come from the shared vocabulary ([Labels]: "spam", "insult", ...) or are
 // the plugin's own, prefixed with its name ("shouting.caps"), and every one
-// it emits is declared in [Info].Labels: a label it did not declare fails the
-// batch.
+// it emits is declared in [Info].Labels: a label it did not declare, or one
+// with another plugin's prefix, fails the batch, and so does a span that
+// starts or ends inside a UTF-8 character.
 //
 // A connector talks to one platform: it finds posts, fetches their comments
 // and applies moderation actions. See "Connectors" below.
@@ -158,7 +159,8 @@
 // with [ErrUnsupported]. List the actions Moderate can apply in
 // [Info].Actions: Serve refuses any other action with ErrUnsupported before
 // Moderate is called, so Moderate needs no check of its own. List the target
-// kinds Discover expands in [Info].TargetKinds.
+// kinds Discover expands in [Info].TargetKinds: likewise, Serve refuses a
+// Discover of any other kind before Discover is called.
 // Moderate must be idempotent: the host retries after crashes and timeouts,
 // and a second identical action reports ModerateResponse.Changed false.
 // examples/forum is a minimal connector (poll and hide) with a fake of its
@@ -177,6 +179,9 @@
 //   - [ErrNotFound]: the comment or post is gone from the platform.
 //   - [ErrUnsupported]: an action or capability the plugin does not have; the
 //     host treats it as a configuration error and never retries.
+//   - [ErrMessageTooLarge] is the SDK's own, not a plugin's: a request or reply
+//     over gRPC's size limit ([MaxMessageBytes]). The host sends less (it
+//     splits an analyzer batch) rather than waiting as for a rate limit.
 //
 // Wrap them with context as usual (fmt.Errorf("hide %s: %w", id, sdk.ErrNotFound));
 // the message reaches the host's log. Anything else is retried with backoff.
@@ -243,6 +248,7 @@
 // a second when the host dies without doing so (even by SIGKILL), so a
 // plugin never outlives its host. Replies are checked on both sides of the
 // wire (one result per comment in order, only labels declared in
-// Info.Labels, scores in [0,1], spans inside the text; see CheckResults), so
-// a bug in a plugin shows as a clear error, not as bad data.
+// Info.Labels and shared or the plugin's own, scores in [0,1], spans inside
+// the text and on character boundaries; see CheckResults), so a bug in a
+// plugin shows as a clear error, not as bad data.
 package sdk

@@ -12,6 +12,15 @@ var ErrUnsupported = errors.New("unsupported")
 // ErrNotFound means the comment or post no longer exists on the platform.
 var ErrNotFound = errors.New("not found")
 
+// ErrMessageTooLarge is matched (errors.Is) by the error of a call whose
+// request or reply was over gRPC's message size limit (MaxMessageBytes each
+// way), on either side of the wire. gRPC reports it with the same status
+// code as a rate limit (ResourceExhausted), but it says nothing about the
+// plugin or the platform: the same call fails the same way however long one
+// waits, and succeeds with less. The host splits an analyzer batch that
+// fails with it instead of waiting for the analyzer.
+var ErrMessageTooLarge = errors.New("message larger than the gRPC size limit")
+
 // ErrNoHost is returned by the KV of a plugin that was configured without
 // host services (for example in a unit test that passes none).
 var ErrNoHost = errors.New("no host services: the plugin was configured without them")

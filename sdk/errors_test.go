@@ -10,6 +10,10 @@ import (
 
 	"github.com/moderatorbot/moderator/sdk"
 	"github.com/moderatorbot/moderator/sdk/plugintest"
+	pb "github.com/moderatorbot/moderator/sdk/proto/moderator/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 var resetAt = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
@@ -186,4 +190,95 @@ type pollOnly struct{}
 
 func (pollOnly) Poll(context.Context, []sdk.PostCursor) (sdk.PollResponse, error) {
 	return sdk.PollResponse{}, nil
+}
+
+// sizedAnalyzer is a plugin without the SDK that answers Analyze with a
+// reason of reasonBytes bytes, or with err.
+type sizedAnalyzer struct {
+	pb.UnimplementedPluginServiceServer
+	pb.UnimplementedAnalyzerServiceServer
+	reasonBytes int
+	err         error
+}
+
+func (*sizedAnalyzer) Describe(context.Context, *pb.DescribeRequest) (*pb.DescribeResponse, error) {
+	return &pb.DescribeResponse{Name: "sized", Version: "1", Kind: pb.PluginKind_PLUGIN_KIND_ANALYZER, ProtocolVersion: sdk.ProtocolVersion, Labels: []string{sdk.LabelSpam}}, nil
+}
+
+func (a *sizedAnalyzer) Analyze(_ context.Context, r *pb.AnalyzeRequest) (*pb.AnalyzeResponse, error) {
+	if a.err != nil {
+		return nil, a.err
+	}
+	out := &pb.AnalyzeResponse{Analyzer: "sized", Version: "1"}
+	for _, c := range r.Comments {
+		out.Results = append(out.Results, &pb.AnalysisResult{CommentId: c.Id,
+			Labels: []*pb.Label{{Name: sdk.LabelSpam, Score: 0.5, Reason: strings.Repeat("r", a.reasonBytes)}}})
+	}
+	return out, nil
+}
+
+// gRPC reports a message over its size limit with ResourceExhausted, the
+// code a rate limit crosses the wire with: the host must not read it as a
+// rate limit (it would wait for a reset that cures nothing, and never split
+// the batch), whichever side refused the message.
+func TestMessageTooLargeIsNotARateLimit(t *testing.T) {
+	const limit = 4 << 10
+	big := strings.Repeat("x", 2*limit)
+	tests := []struct {
+		name     string
+		srvOpts  []grpc.ServerOption
+		dialOpts []grpc.DialOption
+		plugin   *sizedAnalyzer
+		text     string
+		tooLarge bool
+		wantMsg  string
+	}{
+		{name: "a batch over the plugin's limit", srvOpts: []grpc.ServerOption{grpc.MaxRecvMsgSize(limit)},
+			plugin: &sizedAnalyzer{}, text: big, tooLarge: true, wantMsg: "grpc: received message larger than max"},
+		{name: "a batch over the host's limit", dialOpts: []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(limit))},
+			plugin: &sizedAnalyzer{}, text: big, tooLarge: true, wantMsg: "trying to send message larger than max"},
+		{name: "a reply over the plugin's limit", srvOpts: []grpc.ServerOption{grpc.MaxSendMsgSize(limit)},
+			plugin: &sizedAnalyzer{reasonBytes: 2 * limit}, text: "hi", tooLarge: true, wantMsg: "trying to send message larger than max"},
+		{name: "a reply over the host's limit", dialOpts: []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(limit))},
+			plugin: &sizedAnalyzer{reasonBytes: 2 * limit}, text: "hi", tooLarge: true, wantMsg: "grpc: received message larger than max"},
+		{name: "a rate limit of a plugin without the SDK", plugin: &sizedAnalyzer{err: status.Error(codes.ResourceExhausted, "quota exceeded, try later")},
+			text: "hi", wantMsg: "quota exceeded, try later"},
+		{name: "a rate limit whose words are gRPC's", plugin: &sizedAnalyzer{err: func() error {
+			st, err := status.New(codes.ResourceExhausted, "received message larger than max").WithDetails(&pb.RateLimit{Remaining: 0, Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st.Err()
+		}()}, text: "hi", wantMsg: "received message larger than max"},
+		{name: "within the limits", srvOpts: []grpc.ServerOption{grpc.MaxRecvMsgSize(limit)},
+			plugin: &sizedAnalyzer{reasonBytes: limit / 2}, text: "hi"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := serveRawWith(t, tt.srvOpts, tt.dialOpts, func(s *grpc.Server) {
+				pb.RegisterPluginServiceServer(s, tt.plugin)
+				pb.RegisterAnalyzerServiceServer(s, tt.plugin)
+			})
+			if _, err := p.Describe(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			_, err := p.Analyze(t.Context(), []sdk.Comment{{ID: "c1", Text: tt.text}})
+			if tt.wantMsg == "" {
+				if err != nil {
+					t.Fatalf("Analyze: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Fatalf("Analyze: %v, want an error containing %q", err, tt.wantMsg)
+			}
+			var rl *sdk.RateLimitedError
+			if got := errors.Is(err, sdk.ErrMessageTooLarge); got != tt.tooLarge {
+				t.Errorf("errors.Is(%v, ErrMessageTooLarge) = %v, want %v", err, got, tt.tooLarge)
+			}
+			if got := errors.As(err, &rl); got == tt.tooLarge {
+				t.Errorf("errors.As(%v, *RateLimitedError) = %v, want %v", err, got, !tt.tooLarge)
+			}
+		})
+	}
 }

@@ -2,6 +2,7 @@ package sdk_test
 
 import (
 	"context"
+	"errors"
 	"net"
 	"reflect"
 	"strings"
@@ -40,15 +41,22 @@ func (r *rawPlugin) Analyze(context.Context, *pb.AnalyzeRequest) (*pb.AnalyzeRes
 // host's handle on it.
 func serveRaw(t *testing.T, register func(*grpc.Server)) *sdk.RemotePlugin {
 	t.Helper()
+	return serveRawWith(t, nil, nil, register)
+}
+
+// serveRawWith is serveRaw with options for the server and the host's
+// connection (message size limits, say).
+func serveRawWith(t *testing.T, srvOpts []grpc.ServerOption, dialOpts []grpc.DialOption, register func(*grpc.Server)) *sdk.RemotePlugin {
+	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := grpc.NewServer()
+	srv := grpc.NewServer(srvOpts...)
 	register(srv)
 	go srv.Serve(lis)
 	t.Cleanup(srv.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(lis.Addr().String(), append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, dialOpts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,12 +67,22 @@ func serveRaw(t *testing.T, register func(*grpc.Server)) *sdk.RemotePlugin {
 func TestCheckResults(t *testing.T) {
 	comments := []sdk.Comment{{ID: "c1", Text: "you idiot"}, {ID: "c2", Text: "é"}}
 	declared := []string{sdk.LabelInsult, "words.extra"}
+	// An analyzer that does not check its own declaration: what the host
+	// gets from a plugin without the SDK.
+	sloppy := []string{sdk.LabelInsult, "words.extra", "spam.links", "toxicity", "words."}
 	label := func(name string, score float64, spans ...sdk.Span) []sdk.Label {
 		return []sdk.Label{{Name: name, Score: score, Spans: spans, Reason: "r"}}
+	}
+	// Spans on and off the characters of "a é 日本 \xff😀!" (bytes: a=0,
+	// é=2-3, 日=5-7, 本=8-10, \xff=12, 😀=13-16, !=17).
+	mixed := []sdk.Comment{{ID: "m1", Text: "a é 日本 \xff😀!"}}
+	span := func(start, end int) []sdk.Result {
+		return []sdk.Result{{CommentID: "m1", Labels: label(sdk.LabelInsult, 1, sdk.Span{Start: start, End: end})}}
 	}
 	tests := []struct {
 		name     string
 		declared []string
+		comments []sdk.Comment
 		results  []sdk.Result
 		wantErr  string // "" for a reply that keeps the contract
 	}{
@@ -87,14 +105,43 @@ func TestCheckResults(t *testing.T) {
 			wantErr: `result 0 is for comment "c2", expected "c1"`},
 		{name: "a result missing", results: []sdk.Result{{CommentID: "c1"}},
 			wantErr: "1 results for 2 comments"},
+		{name: "a declared label with another plugin's prefix", declared: sloppy,
+			results: []sdk.Result{{CommentID: "c1"}, {CommentID: "c2", Labels: label("spam.links", 0.9)}},
+			wantErr: `result 1 (comment "c2"): label "spam.links" has the prefix of another plugin ("spam"): analyzer words may emit the shared vocabulary`},
+		{name: "a declared label neither shared nor prefixed", declared: sloppy,
+			results: []sdk.Result{{CommentID: "c1", Labels: label("toxicity", 0.9)}, {CommentID: "c2"}},
+			wantErr: `result 0 (comment "c1"): label "toxicity" is neither in the shared vocabulary (profanity, insult, threat, identity_attack, sexual, spam, negative) nor prefixed "words."`},
+		{name: "a declared label that is the bare prefix", declared: sloppy,
+			results: []sdk.Result{{CommentID: "c1", Labels: label("words.", 0.9)}, {CommentID: "c2"}},
+			wantErr: `label "words." is neither in the shared vocabulary`},
+		{name: "the analyzer's own and shared labels, declared", declared: sloppy,
+			results: []sdk.Result{{CommentID: "c1", Labels: label(sdk.LabelInsult, 0.9)}, {CommentID: "c2", Labels: label("words.extra", 0.9)}}},
+		{name: "a span around a two-byte letter", results: []sdk.Result{{CommentID: "c1"}, {CommentID: "c2", Labels: label(sdk.LabelInsult, 1, sdk.Span{Start: 0, End: 2})}}},
+		{name: "a span ending inside a two-byte letter", results: []sdk.Result{{CommentID: "c1"}, {CommentID: "c2", Labels: label(sdk.LabelInsult, 1, sdk.Span{Start: 0, End: 1})}},
+			wantErr: `result 1 (comment "c2"): label "insult" span [0,1) is not on UTF-8 boundaries: offset 1 splits a character`},
+		{name: "a span starting inside a two-byte letter", results: []sdk.Result{{CommentID: "c1"}, {CommentID: "c2", Labels: label(sdk.LabelInsult, 1, sdk.Span{Start: 1, End: 2})}},
+			wantErr: `label "insult" span [1,2) is not on UTF-8 boundaries: offset 1 splits a character`},
+		{name: "an empty span inside a letter", results: []sdk.Result{{CommentID: "c1"}, {CommentID: "c2", Labels: label(sdk.LabelInsult, 1, sdk.Span{Start: 1, End: 1})}},
+			wantErr: `span [1,1) is not on UTF-8 boundaries`},
+		{name: "three-byte letters, whole", comments: mixed, results: span(5, 11)},
+		{name: "inside a three-byte letter, one byte in", comments: mixed, results: span(6, 11), wantErr: `span [6,11) is not on UTF-8 boundaries: offset 6`},
+		{name: "inside a three-byte letter, two bytes in", comments: mixed, results: span(5, 10), wantErr: `span [5,10) is not on UTF-8 boundaries: offset 10`},
+		{name: "a byte that is not UTF-8 is a character of its own", comments: mixed, results: span(12, 13)},
+		{name: "a four-byte letter, whole", comments: mixed, results: span(13, 17)},
+		{name: "inside a four-byte letter, three bytes in", comments: mixed, results: span(12, 16), wantErr: `offset 16 splits a character`},
+		{name: "the whole text", comments: mixed, results: span(0, 18)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := declared
+			info := sdk.Info{Name: "words", Labels: declared}
 			if tt.declared != nil {
-				d = tt.declared
+				info.Labels = tt.declared
 			}
-			err := sdk.CheckResults(d, comments, tt.results)
+			cs := comments
+			if tt.comments != nil {
+				cs = tt.comments
+			}
+			err := sdk.CheckResults(info, cs, tt.results)
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Errorf("CheckResults = %v, want nil", err)
@@ -106,8 +153,10 @@ func TestCheckResults(t *testing.T) {
 }
 
 // The host side refuses a reply with a label the plugin did not declare,
-// even from a plugin that does not check its own replies: the outsider's
-// "insultt" was stored and the insult approved.
+// or declared with another plugin's prefix, and a span that splits a
+// character, even from a plugin that does not check its own replies: the
+// outsider's "insultt" was stored and the insult approved, and the other
+// two were taken as they came.
 func TestRemoteAnalyzeRefusesWhatThePluginDidNotDeclare(t *testing.T) {
 	result := func(id string, labels ...string) *pb.AnalysisResult {
 		r := &pb.AnalysisResult{CommentId: id}
@@ -127,6 +176,15 @@ func TestRemoteAnalyzeRefusesWhatThePluginDidNotDeclare(t *testing.T) {
 		{name: "a typo of a declared label", labels: []string{sdk.LabelInsult}, results: []*pb.AnalysisResult{result("a", "insultt"), result("b")},
 			wantErr: `analyze: invalid reply from plugin: result 0 (comment "a"): label "insultt" is not declared in Info.Labels (declared: "insult")`},
 		{name: "empty comment ids are filled in", labels: []string{sdk.LabelInsult}, results: []*pb.AnalysisResult{result(""), result("", sdk.LabelInsult)}, wantIDs: []string{"a", "b"}},
+		{name: "its own prefix", labels: []string{sdk.LabelInsult, "raw.rude"}, results: []*pb.AnalysisResult{result("a", "raw.rude"), result("b")}, wantIDs: []string{"a", "b"}},
+		{name: "another plugin's prefix, declared", labels: []string{sdk.LabelInsult, "spam.links"}, results: []*pb.AnalysisResult{result("a"), result("b", "spam.links")},
+			wantErr: `analyze: invalid reply from plugin: result 1 (comment "b"): label "spam.links" has the prefix of another plugin ("spam")`},
+		{name: "a span that splits a character", labels: []string{sdk.LabelInsult},
+			results: []*pb.AnalysisResult{result("a"), {CommentId: "b", Labels: []*pb.Label{{Name: sdk.LabelInsult, Score: 0.9, Spans: []*pb.Span{{Start: 0, End: 2}}}}}},
+			wantErr: `analyze: invalid reply from plugin: result 1 (comment "b"): label "insult" span [0,2) is not on UTF-8 boundaries: offset 2 splits a character`},
+		{name: "a span around a character", labels: []string{sdk.LabelInsult},
+			results: []*pb.AnalysisResult{result("a"), {CommentId: "b", Labels: []*pb.Label{{Name: sdk.LabelInsult, Score: 0.9, Spans: []*pb.Span{{Start: 0, End: 3}}}}}},
+			wantIDs: []string{"a", "b"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -137,7 +195,7 @@ func TestRemoteAnalyzeRefusesWhatThePluginDidNotDeclare(t *testing.T) {
 			})
 			// No Describe first: Analyze asks for the labels itself, once.
 			for round := range 2 {
-				res, err := p.Analyze(t.Context(), []sdk.Comment{{ID: "a", Text: "you idiot"}, {ID: "b", Text: "hi"}})
+				res, err := p.Analyze(t.Context(), []sdk.Comment{{ID: "a", Text: "you idiot"}, {ID: "b", Text: "日本"}})
 				if tt.wantErr != "" {
 					if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 						t.Fatalf("round %d: Analyze = %+v, %v; want an error containing %q", round, res, err, tt.wantErr)
@@ -345,6 +403,65 @@ func TestBadPollOverTheWire(t *testing.T) {
 						t.Errorf("comment %s has PostID %q, want its entry's %q", c.ID, c.PostID, pc.PostID)
 					}
 				}
+			}
+		})
+	}
+}
+
+// rawDiscoverer is a connector without the SDK: it declares kinds and
+// expands any target, counting the calls that reach it.
+type rawDiscoverer struct {
+	pb.UnimplementedPluginServiceServer
+	pb.UnimplementedConnectorServiceServer
+	kinds []string
+	calls atomic.Int32
+}
+
+func (r *rawDiscoverer) Describe(context.Context, *pb.DescribeRequest) (*pb.DescribeResponse, error) {
+	return &pb.DescribeResponse{Name: "rawconn", Version: "1", Kind: pb.PluginKind_PLUGIN_KIND_CONNECTOR, ProtocolVersion: sdk.ProtocolVersion,
+		Capabilities: []string{sdk.CapDiscover}, TargetKinds: r.kinds}, nil
+}
+
+func (r *rawDiscoverer) Discover(context.Context, *pb.DiscoverRequest) (*pb.DiscoverResponse, error) {
+	r.calls.Add(1)
+	return &pb.DiscoverResponse{Posts: []*pb.Post{{Id: "p1"}}}, nil
+}
+
+// The host side refuses a target of a kind the connector did not declare
+// before asking it, as for a label, even when the plugin does not check
+// it; a plugin that declares no kinds, built before the SDK asked for
+// them, is taken at its word as the host's config check takes it.
+func TestRemoteDiscoverRefusesAnUndeclaredTargetKind(t *testing.T) {
+	tests := []struct {
+		name    string
+		kinds   []string
+		kind    string
+		wantErr string // "" when the call goes through
+	}{
+		{name: "declared", kinds: []string{sdk.TargetAuthor}, kind: sdk.TargetAuthor},
+		{name: "undeclared", kinds: []string{sdk.TargetAuthor}, kind: sdk.TargetQuery,
+			wantErr: `discover query x: target kind "query" is not one connector rawconn declares ("author"): unsupported`},
+		{name: "nothing declared", kind: sdk.TargetQuery},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := &rawDiscoverer{kinds: tt.kinds}
+			p := serveRaw(t, func(s *grpc.Server) {
+				pb.RegisterPluginServiceServer(s, raw)
+				pb.RegisterConnectorServiceServer(s, raw)
+			})
+			resp, err := p.Discover(t.Context(), sdk.DiscoverRequest{Target: sdk.Target{Kind: tt.kind, ID: "x"}})
+			if tt.wantErr == "" {
+				if err != nil || len(resp.Posts) != 1 || raw.calls.Load() != 1 {
+					t.Fatalf("Discover = %+v, %v after %d calls; want the plugin's post", resp, err, raw.calls.Load())
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.Is(err, sdk.ErrUnsupported) {
+				t.Errorf("Discover = %v, want an error matching ErrUnsupported containing %q", err, tt.wantErr)
+			}
+			if n := raw.calls.Load(); n != 0 {
+				t.Errorf("the plugin was asked %d times", n)
 			}
 		})
 	}

@@ -96,7 +96,12 @@ type Info struct {
 	// connector does not declare. A connector lists actions exactly when it
 	// implements Moderator (see Plugin.Check).
 	Actions []string
-	// TargetKinds a connector's Discover can expand.
+	// TargetKinds a connector's Discover can expand (and its Stream can
+	// watch). Serve refuses a Discover of any other kind with
+	// ErrUnsupported before calling Discover, and the host refuses a
+	// target of a kind its connector does not declare (post targets
+	// excepted: the host polls them itself). A connector lists target
+	// kinds when it implements Discoverer (see Plugin.Check).
 	TargetKinds []string
 	// Config documents the keys of the plugin's `config` table.
 	Config []ConfigField

@@ -48,9 +48,11 @@ var Handshake = plugin.HandshakeConfig{
 // PluginName is the name the plugin is dispensed under in go-plugin's plugin set.
 const PluginName = "plugin"
 
-// maxMessageBytes bounds one gRPC message each way: a batch of comments with
-// their raw platform payloads, or a webhook body, fits well inside it.
-const maxMessageBytes = 64 << 20
+// MaxMessageBytes bounds one gRPC message each way between the host and a
+// plugin: a batch of comments with their raw platform payloads, or a
+// webhook body, fits well inside it. A call over it fails with an error
+// matching ErrMessageTooLarge.
+const MaxMessageBytes = 64 << 20
 
 var (
 	loggerOnce sync.Once
@@ -171,7 +173,7 @@ func HostPluginSets() map[int]plugin.PluginSet {
 
 // GRPCDialOptions are the options a host passes as go-plugin's GRPCDialOptions.
 func GRPCDialOptions() []grpc.DialOption {
-	return []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageBytes), grpc.MaxCallSendMsgSize(maxMessageBytes), clientCodec())}
+	return []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes), clientCodec())}
 }
 
 // grpcServer is the go-plugin GRPCServer factory of a plugin that logs to log.
@@ -181,7 +183,7 @@ func grpcServer(log hclog.Logger) func([]grpc.ServerOption) *grpc.Server {
 
 func newGRPCServer(log hclog.Logger, opts []grpc.ServerOption) *grpc.Server {
 	opts = append(opts,
-		grpc.MaxRecvMsgSize(maxMessageBytes), grpc.MaxSendMsgSize(maxMessageBytes), serverCodec(),
+		grpc.MaxRecvMsgSize(MaxMessageBytes), grpc.MaxSendMsgSize(MaxMessageBytes), serverCodec(),
 		// Calls run on goroutines that stay, with their stacks already
 		// grown, instead of a new goroutine per call (grpc-go starts one
 		// anyway when every worker is busy, so a long stream never blocks
@@ -325,7 +327,7 @@ func (s *analyzerServer) Analyze(ctx context.Context, r *pb.AnalyzeRequest) (*pb
 	// Fill in what the contract lets authors leave out, then refuse what
 	// the host would refuse anyway, with the plugin's name on it.
 	fillCommentIDs(comments, results)
-	if err := CheckResults(s.p.Info.Labels, comments, results); err != nil {
+	if err := CheckResults(s.p.Info, comments, results); err != nil {
 		s.log.Error("analyzer returned an invalid reply", "error", err)
 		return nil, status.Errorf(codes.Internal, "analyzer %s: %v", s.p.Info.Name, err)
 	}
@@ -348,7 +350,15 @@ func (s *connectorServer) Discover(ctx context.Context, r *pb.DiscoverRequest) (
 	if !ok {
 		return nil, unimplemented(CapDiscover)
 	}
-	resp, err := d.Discover(ctx, DiscoverRequest{Target: targetFromPB(r.Target), Cursor: r.Cursor})
+	// As for actions, the connector is asked only for what it declares: a
+	// target kind it does not list is refused here, with the error the
+	// host expects for it.
+	t := targetFromPB(r.Target)
+	if !slices.Contains(s.p.Info.TargetKinds, t.Kind) {
+		return nil, toStatus(fmt.Errorf("discover %s %q: target kind %q is not one connector %s declares in Info.TargetKinds (%s): %w",
+			t.Kind, t.ID, t.Kind, s.p.Info.Name, quoteList(s.p.Info.TargetKinds), ErrUnsupported))
+	}
+	resp, err := d.Discover(ctx, DiscoverRequest{Target: t, Cursor: r.Cursor})
 	if err != nil {
 		return nil, toStatus(err)
 	}

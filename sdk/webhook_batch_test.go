@@ -58,7 +58,7 @@ func (panicsOnPath) Webhook(ctx context.Context, req sdk.WebhookRequest) (sdk.We
 
 // One delivery's error or panic is its own; the others in the batch stand.
 func TestWebhookBatchFailuresStayWithTheirDelivery(t *testing.T) {
-	p := plugintest.Start(t, sdk.Plugin{Info: sdk.Info{Name: "p", Version: "1", Platform: "test", Actions: []string{sdk.ActionHide}}, Connector: panicsOnPath{}})
+	p := plugintest.Start(t, sdk.Plugin{Info: sdk.Info{Name: "p", Version: "1", Platform: "test", Actions: []string{sdk.ActionHide}, TargetKinds: []string{sdk.TargetQuery}}, Connector: panicsOnPath{}})
 	reqs := []sdk.WebhookRequest{{Path: "/fine"}, {Path: "/plain"}, {Path: "/panic"}, {Path: "/fine"}}
 	outs, err := p.WebhookBatch(t.Context(), reqs)
 	if err != nil {

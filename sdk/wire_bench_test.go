@@ -38,7 +38,7 @@ func BenchmarkWire(b *testing.B) {
 			_ = codec{}.Unmarshal(data, &resp)
 			data.Free()
 			got := resultsFromPB(resp.Results)
-			_ = CheckResults([]string{"shouting.caps"}, comments, got)
+			_ = CheckResults(Info{Name: "shouting", Labels: []string{"shouting.caps"}}, comments, got)
 		}
 	})
 }

@@ -264,21 +264,30 @@ func (e *env) replayCmd() *cobra.Command {
 					rep.Changes = nonNil(rep.Changes)
 					return e.printJSON(rep)
 				}
-				tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-				if len(rep.Changes) > 0 {
-					fmt.Fprintln(tw, "ID\tWAS\tWOULD BE\tRULE\tTEXT")
-				}
-				for _, c := range rep.Changes {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.ID, c.OldAction, c.NewAction, dash(c.NewRule), excerpt(c.Comment.Text, 50))
-				}
-				tw.Flush()
-				fmt.Fprintf(e.stdout, "%d decisions replayed, %d would change, %d could not be analyzed now; nothing was acted on\n", rep.Replayed, rep.Changed, rep.Held)
-				return nil
+				return printReplay(e.stdout, rep)
 			})
 		},
 	}
 	cmd.Flags().BoolVar(&e.json, "json", false, "print JSON")
 	return cmd
+}
+
+// printReplay writes a replay's report as a table: for each change, what
+// stood (the policy's action, and a human's verdict that overrode it) and
+// what the replayed policy would decide.
+func printReplay(w io.Writer, rep pipeline.ReplayReport) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if len(rep.Changes) > 0 {
+		fmt.Fprintln(tw, "ID\tWAS\tWOULD BE\tRULE\tTEXT")
+	}
+	for _, c := range rep.Changes {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.ID, c.Was(), c.NewAction, dash(c.NewRule), excerpt(c.Comment.Text, 50))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "%d decisions replayed, %d would change, %d could not be analyzed now; nothing was acted on\n", rep.Replayed, rep.Changed, rep.Held)
+	return err
 }
 
 func (e *env) targetsCmd() *cobra.Command {

@@ -125,11 +125,11 @@ type analyzerRun struct {
 	took     time.Duration
 }
 
-// runAnalyzer calls one analyzer over the comments in batches it accepts,
-// with its timeout, retrying a failed batch with backoff. A batch that still
-// fails is split in halves, and each failing half again, so that what
-// analyzes fine goes on and only the comments the analyzer fails on are
-// left to on_failure (see bisection).
+// runAnalyzer calls one analyzer over the comments in batches it accepts
+// (see chunkEnd), with its timeout, retrying a failed batch with backoff. A
+// batch that still fails is split in halves, and each failing half again,
+// so that what analyzes fine goes on and only the comments the analyzer
+// fails on are left to on_failure (see bisection).
 func (p *Pipeline) runAnalyzer(ctx context.Context, a Analyzer, comments []sdk.Comment) analyzerRun {
 	b := &bisection{p: p, ctx: ctx, a: a, comments: comments,
 		run: analyzerRun{results: make([]sdk.Result, len(comments)), own: make([]bool, len(comments))}}
@@ -139,8 +139,8 @@ func (p *Pipeline) runAnalyzer(ctx context.Context, a Analyzer, comments []sdk.C
 			size = m
 		}
 	}
-	for lo := 0; lo < len(comments); lo += size {
-		hi := min(lo+size, len(comments))
+	for lo, hi := 0, 0; lo < len(comments); lo = hi {
+		hi = chunkEnd(comments, lo, size)
 		if b.down != nil {
 			b.fail(lo, hi, b.down)
 			continue
@@ -168,6 +168,40 @@ func (p *Pipeline) runAnalyzer(ctx context.Context, a Analyzer, comments []sdk.C
 	}
 	b.finish()
 	return b.run
+}
+
+// batchBytes bounds the comments one Analyze call carries, as commentBytes
+// counts them: half of gRPC's message limit between host and plugin, which
+// leaves room for the framing and for the reply. Comments that are merely
+// large, however many come together, then never make a call the transport
+// refuses; only a comment over the limit on its own still does, and it
+// fails alone (sdk.ErrMessageTooLarge), like any comment the analyzer fails
+// on.
+const batchBytes = sdk.MaxMessageBytes / 2
+
+// chunkEnd is where the call that starts at comments[lo] ends: after at most
+// size comments and batchBytes bytes, and never before taking one comment.
+func chunkEnd(comments []sdk.Comment, lo, size int) int {
+	hi, n := lo, 0
+	for hi < len(comments) && hi-lo < size {
+		n += commentBytes(&comments[hi])
+		if hi > lo && n > batchBytes {
+			break
+		}
+		hi++
+	}
+	return hi
+}
+
+// commentBytes is about how many bytes c takes in an Analyze request: its
+// strings and raw payload, and a little for the framing of its fields.
+func commentBytes(c *sdk.Comment) int {
+	n := 64 + len(c.Platform) + len(c.Connector) + len(c.ID) + len(c.PostID) + len(c.ParentID) + len(c.AuthorID) +
+		len(c.AuthorHandle) + len(c.Text) + len(c.Version) + len(c.URL) + len(c.Raw) + len(c.Lang)
+	for k, v := range c.Metadata {
+		n += 8 + len(k) + len(v)
+	}
+	return n
 }
 
 // splitBudget is how many calls splitting a failed batch of n comments may
@@ -332,12 +366,18 @@ func (e notRunning) Unwrap() error { return e.error }
 // during the call fails with Unavailable or Canceled from gRPC; a timeout,
 // a rate limit and an analyzer without Analyze say so in their error.
 // Everything else (the analyzer's error, a panic in it, a reply that breaks
-// the protocol) may be due to one of the comments.
+// the protocol) may be due to one of the comments; so is a request or reply
+// over gRPC's message size limit (sdk.ErrMessageTooLarge), which gRPC
+// reports with a rate limit's status code but which less input cures.
 func unavailable(ctx context.Context, err error) bool {
 	var nr notRunning
 	var rl *sdk.RateLimitedError
 	switch {
-	case ctx.Err() != nil, errors.As(err, &nr), errors.As(err, &rl), errors.Is(err, sdk.ErrUnsupported),
+	case ctx.Err() != nil:
+		return true
+	case errors.Is(err, sdk.ErrMessageTooLarge):
+		return false
+	case errors.As(err, &nr), errors.As(err, &rl), errors.Is(err, sdk.ErrUnsupported),
 		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return true
 	}

@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 	case "":
 		os.Exit(m.Run())
 	case "fragile":
-		sdk.Serve(sdk.Plugin{Info: sdk.Info{Name: "fragile", Version: "1", Labels: []string{sdk.LabelThreat, sdk.LabelSpam}}, Analyzer: fragile{}})
+		sdk.Serve(sdk.Plugin{Info: fragileInfo, Analyzer: fragile{}})
 	default:
 		fmt.Fprintf(os.Stderr, "unknown %s=%q\n", helperEnv, name)
 		os.Exit(2)
@@ -38,8 +38,14 @@ func TestMain(m *testing.M) {
 	os.Exit(0)
 }
 
+// fragileInfo declares, besides the labels fragile means to emit, one with
+// another plugin's prefix, which no reply may carry.
+var fragileInfo = sdk.Info{Name: "fragile", Version: "1", Labels: []string{sdk.LabelThreat, sdk.LabelSpam, "spam.links"}}
+
 // fragile labels "hurt" as a threat, panics on a comment that says "panic",
-// and answers a comment that says "badspan" with a span past its end.
+// and answers a comment that says "badspan" with a span past its end, one
+// that says "splitspan" with a span ending inside its first character, and
+// one that says "foreign" with another plugin's label.
 type fragile struct{}
 
 func (fragile) Analyze(_ context.Context, cs []sdk.Comment) ([]sdk.Result, error) {
@@ -51,6 +57,10 @@ func (fragile) Analyze(_ context.Context, cs []sdk.Comment) ([]sdk.Result, error
 			panic("analyzer boom")
 		case strings.Contains(c.Text, "badspan"):
 			out[i].Labels = []sdk.Label{{Name: sdk.LabelSpam, Score: 0.9, Spans: []sdk.Span{{Start: 0, End: 21}}}}
+		case strings.Contains(c.Text, "splitspan"):
+			out[i].Labels = []sdk.Label{{Name: sdk.LabelSpam, Score: 0.9, Spans: []sdk.Span{{Start: 0, End: 1}}}}
+		case strings.Contains(c.Text, "foreign"):
+			out[i].Labels = []sdk.Label{{Name: "spam.links", Score: 0.9}}
 		case strings.Contains(c.Text, "hurt"):
 			j := strings.Index(c.Text, "hurt")
 			out[i].Labels = []sdk.Label{{Name: sdk.LabelThreat, Score: 0.9, Spans: []sdk.Span{{Start: j, End: j + 4}}}}
@@ -73,18 +83,26 @@ func launchFragile(t *testing.T) *plugintest.Process {
 	return plugintest.LaunchCommand(t, cmd)
 }
 
-// counted counts the calls to an analyzer and the batch sizes it got.
+// counted counts the calls to an analyzer, the batch sizes it got and the
+// errors of the calls that failed.
 type counted struct {
 	sdk.Analyzer
 	mu      sync.Mutex
 	batches []int
+	errs    []error
 }
 
 func (c *counted) Analyze(ctx context.Context, cs []sdk.Comment) ([]sdk.Result, error) {
 	c.mu.Lock()
 	c.batches = append(c.batches, len(cs))
 	c.mu.Unlock()
-	return c.Analyzer.Analyze(ctx, cs)
+	res, err := c.Analyzer.Analyze(ctx, cs)
+	if err != nil {
+		c.mu.Lock()
+		c.errs = append(c.errs, err)
+		c.mu.Unlock()
+	}
+	return res, err
 }
 
 func (c *counted) calls() int {
@@ -193,9 +211,10 @@ func TestPoisonCommentIsSingledOut(t *testing.T) {
 	}
 }
 
-// The audit's two cases through a real plugin process: a panic in Analyze
-// on one comment, and a reply with a span outside one comment's text, which
-// the SDK refuses for the whole call.
+// The audit's cases through a real plugin process: a panic in Analyze on
+// one comment, and a reply that the SDK refuses for the whole call: a span
+// outside one comment's text or splitting one of its characters, a label
+// with another plugin's prefix.
 func TestPluginFailingOnOneComment(t *testing.T) {
 	tests := []struct {
 		name, bad, why string
@@ -205,6 +224,10 @@ func TestPluginFailingOnOneComment(t *testing.T) {
 			[]string{"nice post", "panic", "I will hurt you"}},
 		{"span outside the text", "badspan x", `label "spam" span [0,21) outside the text (9 bytes)`,
 			[]string{"nice post", "I will hurt you", "badspan x", "hello", "hurt"}},
+		{"span splitting a character", "épée splitspan", `label "spam" span [0,1) is not on UTF-8 boundaries: offset 1 splits a character`,
+			[]string{"nice post", "épée splitspan", "I will hurt you", "hello", "hurt"}},
+		{"another plugin's label", "foreign links", `label "spam.links" has the prefix of another plugin ("spam")`,
+			[]string{"I will hurt you", "nice post", "hello", "hurt", "foreign links"}},
 	}
 	proc := launchFragile(t)
 	for _, tt := range tests {
@@ -233,6 +256,75 @@ func TestPluginFailingOnOneComment(t *testing.T) {
 			}
 			if n := len(f.plat.Calls()); n != strings.Count(strings.Join(tt.texts, "\n"), "hurt") {
 				t.Errorf("%d platform calls", n)
+			}
+		})
+	}
+}
+
+// gRPC refuses a message over its size limit with the status code of a rate
+// limit. Through a real plugin connection: a batch of large comments that
+// together pass the limit goes in calls under it, and a comment over the
+// limit on its own fails alone, at once and without retries, while the rest
+// of its batch is analyzed. It used to be read as the analyzer rate
+// limited: the batch was neither split nor decided, and held for ever.
+func TestBatchesOverTheMessageLimit(t *testing.T) {
+	large := strings.Repeat("a", sdk.MaxMessageBytes/5) + " hurt"
+	huge := strings.Repeat("h", sdk.MaxMessageBytes+1)
+	tests := []struct {
+		name  string
+		texts []string
+		// bad is the comment that fails: held, on its own account, for
+		// being over the limit; -1 for none.
+		bad         int
+		failedCalls int
+	}{
+		{name: "large comments, together over the limit", bad: -1,
+			texts: []string{large, large, "hurt", large, large, large, "fine", large, large}},
+		{name: "one comment over the limit", bad: 1, failedCalls: 1,
+			texts: []string{"I will hurt you", huge, "fine", "hurt"}},
+		{name: "one comment over the limit among large ones", bad: 2, failedCalls: 1,
+			texts: []string{large, large, huge, large, "hurt"}},
+	}
+	proc := plugintest.Start(t, sdk.Plugin{Info: fragileInfo, Analyzer: fragile{}})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			an := &counted{Analyzer: proc}
+			a := local("fragile", an, "hold")
+			a.Timeout = time.Minute // tens of MiB per call, under -race, on a busy machine
+			f := newFixture(t, false, a)
+			p, err := New(f.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var cs []sdk.Comment
+			for i, text := range tt.texts {
+				cs = append(cs, sdk.Comment{ID: fmt.Sprint("c", i), PostID: "p", Text: text})
+			}
+			analyses, held := p.analyze(t.Context(), cs)
+			t.Logf("calls: %v", an.batches)
+			for i, text := range tt.texts {
+				if i == tt.bad {
+					if !held[i].own || !strings.Contains(held[i].why, "failed on this comment while it answers others") ||
+						!strings.Contains(held[i].why, "message larger than max") {
+						t.Errorf("comment %d (%d bytes): held %+v, want held on its own account for its size", i, len(text), held[i])
+					}
+					continue
+				}
+				if held[i].why != "" || len(analyses[i]) != 1 {
+					t.Errorf("comment %d (%d bytes): held %q, analyses %d; want analyzed", i, len(text), held[i].why, len(analyses[i]))
+					continue
+				}
+				if got, want := len(analyses[i][0].Labels), strings.Count(text, "hurt"); got != want {
+					t.Errorf("comment %d (%d bytes): %d labels, want %d", i, len(text), got, want)
+				}
+			}
+			if len(an.errs) != tt.failedCalls {
+				t.Errorf("%d calls failed (%v), want %d", len(an.errs), an.errs, tt.failedCalls)
+			}
+			for _, err := range an.errs {
+				if !errors.Is(err, sdk.ErrMessageTooLarge) {
+					t.Errorf("a call failed with %v, want only ErrMessageTooLarge", err)
+				}
 			}
 		})
 	}

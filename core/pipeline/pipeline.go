@@ -470,7 +470,8 @@ func retry(ctx context.Context, retries int, backoff time.Duration, fn func() er
 	for attempt := 0; ; attempt++ {
 		err = fn()
 		var rl *sdk.RateLimitedError
-		if err == nil || attempt >= retries || sdk.IsPermanent(err) || errors.Is(err, sdk.ErrNotFound) || errors.As(err, &rl) || ctx.Err() != nil {
+		if err == nil || attempt >= retries || sdk.IsPermanent(err) || errors.Is(err, sdk.ErrNotFound) || errors.As(err, &rl) ||
+			errors.Is(err, sdk.ErrMessageTooLarge) || ctx.Err() != nil {
 			return err
 		}
 		select {

@@ -11,13 +11,27 @@ import (
 // Change is one stored decision that the current analyzers and policy would
 // make differently.
 type Change struct {
-	ID        string      `json:"id"`
-	Comment   sdk.Comment `json:"comment"`
-	OldAction string      `json:"old_action"`
-	OldRule   string      `json:"old_rule,omitempty"`
-	NewAction string      `json:"new_action"`
-	NewRule   string      `json:"new_rule,omitempty"`
-	NewReason string      `json:"new_reason"`
+	ID      string      `json:"id"`
+	Comment sdk.Comment `json:"comment"`
+	// OldAction and OldRule are the policy's decision as recorded.
+	OldAction string `json:"old_action"`
+	OldRule   string `json:"old_rule,omitempty"`
+	// OldOverride is the verdict of the last human override of that
+	// decision, if any: what stands now, in place of OldAction.
+	OldOverride string `json:"old_override,omitempty"`
+	NewAction   string `json:"new_action"`
+	NewRule     string `json:"new_rule,omitempty"`
+	NewReason   string `json:"new_reason"`
+}
+
+// Was says what stood before the replay, for a person to read: the
+// policy's action, and the human verdict that overrode it when there is
+// one ("hide (overridden: approve)").
+func (c Change) Was() string {
+	if c.OldOverride == "" || c.OldOverride == c.OldAction {
+		return c.OldAction
+	}
+	return c.OldAction + " (overridden: " + c.OldOverride + ")"
 }
 
 // ReplayReport sums up a replay.
@@ -34,8 +48,10 @@ type Records interface {
 }
 
 // Replay runs the current analyzers and policy over every stored decision and
-// reports where the outcome would differ. It writes nothing and acts on
-// nothing: it does not touch the store or any platform.
+// reports where the policy's outcome would differ from the one recorded
+// (each change says too what a human overrode it to, if anyone did). It
+// writes nothing and acts on nothing: it does not touch the store or any
+// platform.
 func (p *Pipeline) Replay(ctx context.Context, records Records, progress func(done int)) (ReplayReport, error) {
 	var rep ReplayReport
 	var batch []store.Record
@@ -63,8 +79,12 @@ func (p *Pipeline) Replay(ctx context.Context, records Records, progress func(do
 			v := p.opts.Policy.Decide(r.Comment, analyses[i], targets[r.Comment.Connector][r.Comment.PostID])
 			if v.Action != r.Decision.Action || v.Rule != r.Decision.Rule {
 				rep.Changed++
-				rep.Changes = append(rep.Changes, Change{ID: r.ID, Comment: r.Comment, OldAction: r.Decision.Action, OldRule: r.Decision.Rule,
-					NewAction: v.Action, NewRule: v.Rule, NewReason: v.Reason})
+				c := Change{ID: r.ID, Comment: r.Comment, OldAction: r.Decision.Action, OldRule: r.Decision.Rule,
+					NewAction: v.Action, NewRule: v.Rule, NewReason: v.Reason}
+				if n := len(r.Overrides); n > 0 {
+					c.OldOverride = r.Overrides[n-1].Action
+				}
+				rep.Changes = append(rep.Changes, c)
 			}
 		}
 		if progress != nil {

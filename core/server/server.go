@@ -78,9 +78,10 @@ func Start(opts Options) (*Server, error) {
 	mux.Handle("GET /debug/pprof/profile", s.admin(pprof.Profile))
 	mux.Handle("GET /debug/pprof/symbol", s.admin(pprof.Symbol))
 	mux.Handle("GET /debug/pprof/trace", s.admin(pprof.Trace))
-	mux.Handle("/api/", s.admin(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no such API endpoint: %s %s", r.Method, r.URL.Path))
-	}))
+	// What no route under the token takes, the token guards too: without
+	// it, nothing is told about which paths exist, whatever the method.
+	mux.Handle("/debug/pprof/", s.admin(unrouted(mux, "/debug/pprof/", "no such profile endpoint")))
+	mux.Handle("/api/", s.admin(unrouted(mux, "/api/", "no such API endpoint")))
 
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
@@ -136,6 +137,35 @@ func (s *Server) admin(h http.HandlerFunc) http.Handler {
 		}
 		h(w, r)
 	})
+}
+
+// unrouted answers the requests that fall through to the catch-all
+// pattern fallback: 405 Method Not Allowed, with an Allow header, when the
+// path is a route's under other methods; 404 when it is no route's at all.
+// (ServeMux would answer 405 itself, but the catch-all, which matches every
+// method, takes the request first.)
+func unrouted(mux *http.ServeMux, fallback, notFound string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if allow := allowedMethods(mux, r, fallback); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed on %s: use %s", r.Method, r.URL.Path, strings.Join(allow, " or ")))
+			return
+		}
+		writeError(w, http.StatusNotFound, fmt.Sprintf("%s: %s %s", notFound, r.Method, r.URL.Path))
+	}
+}
+
+// allowedMethods lists the methods for which mux routes r's path to
+// something other than the catch-all fallback.
+func allowedMethods(mux *http.ServeMux, r *http.Request, fallback string) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != fallback {
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

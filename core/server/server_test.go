@@ -240,3 +240,60 @@ func TestProfilesNeedTheToken(t *testing.T) {
 		}
 	}
 }
+
+// A known path asked with a method it does not take is 405 with an Allow
+// header, not 404 (the /api/ catch-all used to take it); an unknown path is
+// still 404; and the token comes first, so that without it nothing is told
+// about which paths exist, whatever the method.
+func TestWrongMethod(t *testing.T) {
+	s, _ := start(t, true)
+	tests := []struct {
+		method, path, token string
+		status              int
+		allow               string // the Allow header, "" for none
+		want                string // in the body
+	}{
+		{"DELETE", "/api/v1/plugins", "tok", 405, "GET, HEAD", "DELETE is not allowed on /api/v1/plugins: use GET or HEAD"},
+		{"POST", "/api/v1/decisions", "tok", 405, "GET, HEAD", "POST is not allowed"},
+		{"GET", "/api/v1/decisions/abc/override", "tok", 405, "POST", "use POST"},
+		{"PUT", "/api/v1/decisions/abc", "tok", 405, "GET, HEAD", "PUT is not allowed on /api/v1/decisions/abc"},
+		{"PUT", "/api/v1/targets", "tok", 405, "GET, HEAD, POST", "PUT is not allowed"},
+		{"GET", "/api/v1/targets/x/post/9", "tok", 405, "DELETE", "use DELETE"},
+		{"GET", "/api/v1/replay", "tok", 405, "POST", "use POST"},
+		{"POST", "/api/v1/backup", "tok", 405, "GET, HEAD", "use GET or HEAD"},
+		{"HEAD", "/api/v1/plugins", "tok", 200, "", ""},
+		// Unknown paths.
+		{"GET", "/api/v1/nothing", "tok", 404, "", "no such API endpoint: GET /api/v1/nothing"},
+		{"POST", "/api/v1/nothing", "tok", 404, "", "no such API endpoint: POST /api/v1/nothing"},
+		{"GET", "/api/v2/plugins", "tok", 404, "", "no such API endpoint"},
+		{"DELETE", "/api/v1/decisions/abc/override/x", "tok", 404, "", "no such API endpoint"},
+		// The token first.
+		{"DELETE", "/api/v1/plugins", "", 401, "", "missing or wrong admin token"},
+		{"POST", "/api/v1/decisions", "wrong", 401, "", "missing or wrong admin token"},
+		{"POST", "/api/v1/nothing", "", 401, "", "missing or wrong admin token"},
+		{"POST", "/debug/pprof/profile", "", 401, "", "missing or wrong admin token"},
+		{"POST", "/debug/pprof/profile", "tok", 405, "GET, HEAD", "use GET or HEAD"},
+		// Public paths need no token to say so.
+		{"POST", "/healthz", "", 405, "GET, HEAD", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path+" token "+tt.token, func(t *testing.T) {
+			req, err := http.NewRequest(tt.method, "http://"+s.Addr().String()+tt.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tt.token)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tt.status || resp.Header.Get("Allow") != tt.allow || !strings.Contains(string(body), tt.want) {
+				t.Errorf("%d, Allow %q, %s; want %d, Allow %q, ~%q", resp.StatusCode, resp.Header.Get("Allow"), body, tt.status, tt.allow, tt.want)
+			}
+		})
+	}
+}

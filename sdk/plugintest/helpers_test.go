@@ -398,9 +398,6 @@ type discoveringConnector struct {
 }
 
 func (c discoveringConnector) Discover(_ context.Context, req sdk.DiscoverRequest) (sdk.DiscoverResponse, error) {
-	if req.Target.Kind != sdk.TargetAuthor {
-		return sdk.DiscoverResponse{}, fmt.Errorf("target kind %q: %w", req.Target.Kind, sdk.ErrUnsupported)
-	}
 	if len(req.Cursor) == 0 {
 		return sdk.DiscoverResponse{Posts: []sdk.Post{{ID: "p1"}}, Cursor: []byte("page2")}, nil
 	}

@@ -57,6 +57,10 @@ func TestStartRefusesWhatServeRefuses(t *testing.T) {
 			want: "Poll is declared on *plugintest.ptrPoller (pointer receivers)"},
 		{name: "an analyzer without labels", p: sdk.Plugin{Info: sdk.Info{Name: "nolabels", Version: "1"}, Analyzer: &wordsAnalyzer{}},
 			want: "declares no labels"},
+		// The suite's describe check says so of a plugin built without
+		// this SDK; one built with it never gets that far.
+		{name: "a discoverer without target kinds", p: sdk.Plugin{Info: fakeInfo(), Connector: discoveringConnector{fakeConnector: &fakeConnector{}}},
+			want: "implements Discoverer but declares no Info.TargetKinds"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

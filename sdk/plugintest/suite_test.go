@@ -309,12 +309,6 @@ func TestConnectorSuiteCatches(t *testing.T) {
 			want: []catch{{"describe", `unknown action "ban"`}, {"describe", `unknown target kind "channel"`}, {"describe", "platform is empty"}},
 		},
 		{
-			name:      "discovers without target kinds",
-			connector: func(f *fakeConnector) any { return discoveringConnector{fakeConnector: f} },
-			suite:     func(s *ConnectorSuite) { s.DiscoverTargets = nil },
-			want:      []catch{{"describe", "no target kinds"}},
-		},
-		{
 			name: "accepts a bad config",
 			suite: func(s *ConnectorSuite) {
 				s.BadConfigs = append(s.BadConfigs, BadConfig{Name: "negative", Config: map[string]any{"platform_url": "x"}, Field: "platform_url"})

@@ -11,15 +11,13 @@ import (
 	"github.com/moderatorbot/moderator/sdk"
 )
 
-// Discover lists an author's posts (target kind "author"), a page per call,
-// newest first; the cursor is the platform's page token.
+// Discover lists an author's posts (target kind "author", the one kind the
+// plugin declares: Serve refuses the others before Discover runs), a page
+// per call, newest first; the cursor is the platform's page token.
 func (c *Synthetic) Discover(ctx context.Context, req sdk.DiscoverRequest) (sdk.DiscoverResponse, error) {
 	s, err := c.current()
 	if err != nil {
 		return sdk.DiscoverResponse{}, err
-	}
-	if req.Target.Kind != sdk.TargetAuthor {
-		return sdk.DiscoverResponse{}, fmt.Errorf("discover %s %q: only %q targets: %w", req.Target.Kind, req.Target.ID, sdk.TargetAuthor, sdk.ErrUnsupported)
 	}
 	if !validName(req.Target.ID) {
 		return sdk.DiscoverResponse{}, sdk.Permanent(fmt.Errorf("discover author %q: not a user id of the synthetic platform", req.Target.ID))

@@ -11,7 +11,8 @@ import (
 	"github.com/moderatorbot/moderator/sdk"
 )
 
-// Moderate applies hide, unhide, delete or flag through PUT
+// Moderate applies hide, unhide, delete or flag (the actions the plugin
+// declares: Serve refuses any other before Moderate runs) through PUT
 // /v1/comments/{id}/moderation, passing the host's IdempotencyKey. The
 // platform answers an action already in effect with changed false, which is
 // what makes a retry after a crash or timeout harmless. A comment that is
@@ -22,11 +23,6 @@ func (c *Synthetic) Moderate(ctx context.Context, req sdk.ModerateRequest) (sdk.
 	s, err := c.current()
 	if err != nil {
 		return sdk.ModerateResponse{}, err
-	}
-	switch req.Action {
-	case sdk.ActionHide, sdk.ActionUnhide, sdk.ActionDelete, sdk.ActionFlag:
-	default:
-		return sdk.ModerateResponse{}, fmt.Errorf("action %q: %w", req.Action, sdk.ErrUnsupported)
 	}
 	if req.Comment.ID == "" {
 		return sdk.ModerateResponse{}, sdk.Permanent(errors.New("moderate: the comment has no id"))

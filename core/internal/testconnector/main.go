@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/moderatorbot/moderator/sdk"
 )
@@ -20,10 +19,9 @@ func (connector) Poll(_ context.Context, posts []sdk.PostCursor) (sdk.PollRespon
 	return out, nil
 }
 
-func (connector) Moderate(_ context.Context, req sdk.ModerateRequest) (sdk.ModerateResponse, error) {
-	if req.Action != sdk.ActionFlag {
-		return sdk.ModerateResponse{}, fmt.Errorf("%s: %w", req.Action, sdk.ErrUnsupported)
-	}
+// Moderate flags: Serve refuses every other action before it runs, as
+// flag is the only one the plugin declares.
+func (connector) Moderate(context.Context, sdk.ModerateRequest) (sdk.ModerateResponse, error) {
 	return sdk.ModerateResponse{Changed: true}, nil
 }
 
