@@ -19,19 +19,27 @@ type Change struct {
 	// OldOverride is the verdict of the last human override of that
 	// decision, if any: what stands now, in place of OldAction.
 	OldOverride string `json:"old_override,omitempty"`
-	NewAction   string `json:"new_action"`
-	NewRule     string `json:"new_rule,omitempty"`
-	NewReason   string `json:"new_reason"`
+	// OldBy names the person who decided, when the analyzers could not
+	// (the comment was held) and a human did.
+	OldBy     string `json:"old_by,omitempty"`
+	NewAction string `json:"new_action"`
+	NewRule   string `json:"new_rule,omitempty"`
+	NewReason string `json:"new_reason"`
 }
 
 // Was says what stood before the replay, for a person to read: the
 // policy's action, and the human verdict that overrode it when there is
-// one ("hide (overridden: approve)").
+// one ("hide (overridden: approve)"); "(by hand)" marks a decision a human
+// made for a held comment.
 func (c Change) Was() string {
-	if c.OldOverride == "" || c.OldOverride == c.OldAction {
-		return c.OldAction
+	was := c.OldAction
+	if c.OldBy != "" {
+		was += " (by hand)"
 	}
-	return c.OldAction + " (overridden: " + c.OldOverride + ")"
+	if c.OldOverride == "" || c.OldOverride == c.OldAction {
+		return was
+	}
+	return was + " (overridden: " + c.OldOverride + ")"
 }
 
 // ReplayReport sums up a replay.
@@ -80,7 +88,7 @@ func (p *Pipeline) Replay(ctx context.Context, records Records, progress func(do
 			if v.Action != r.Decision.Action || v.Rule != r.Decision.Rule {
 				rep.Changed++
 				c := Change{ID: r.ID, Comment: r.Comment, OldAction: r.Decision.Action, OldRule: r.Decision.Rule,
-					NewAction: v.Action, NewRule: v.Rule, NewReason: v.Reason}
+					NewAction: v.Action, NewRule: v.Rule, NewReason: v.Reason, OldBy: r.Decision.By}
 				if n := len(r.Overrides); n > 0 {
 					c.OldOverride = r.Overrides[n-1].Action
 				}

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/moderatorbot/moderator/core/store"
@@ -77,5 +78,29 @@ func TestReplayShowsOverrides(t *testing.T) {
 		if got := c.Was(); got != tt.wantWas {
 			t.Errorf("%q: WAS %q, want %q", tt.text, got, tt.wantWas)
 		}
+	}
+}
+
+// A comment the analyzers could not decide, decided by a human, shows as
+// such in a replay that now can decide it.
+func TestReplayShowsADecisionByHand(t *testing.T) {
+	down := &wordAnalyzer{word: "hurt", label: "threat", fail: func(int) error { return errors.New("model server down") }}
+	f := newFixture(t, false, local("threats", down, "hold"))
+	ids := f.intake(t, "I will hurt you")
+	f.run(t, f.idle)
+	p, _ := New(f.opts)
+	if _, err := p.Override(context.Background(), f.store, ids[0], "flag", "", "ops"); err != nil {
+		t.Fatal(err)
+	}
+	down.fail = nil
+	rep, err := p.Replay(context.Background(), f.store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Changes) != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+	if c := rep.Changes[0]; c.OldBy != "ops" || c.Was() != "flag (by hand)" || c.NewAction != "hide" || c.NewRule != "hide-threats" {
+		t.Errorf("change %+v, WAS %q", c, c.Was())
 	}
 }
