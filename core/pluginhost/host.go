@@ -58,6 +58,11 @@ type Options struct {
 	// NoRestart makes a crash final: for one-shot commands such as
 	// `plugins list` and `config check`.
 	NoRestart bool
+	// Redact, when set, cleans what a plugin said (its field errors, its
+	// last output before a crash) before the host logs it, keeps it as an
+	// instance's last error or returns it: a plugin may quote a secret of
+	// its config table back. The config's Redact is meant.
+	Redact func(string) string
 }
 
 func (o *Options) defaults() {
@@ -115,7 +120,11 @@ func New(opts Options, specs []Spec) *Host {
 	opts.defaults()
 	h := &Host{opts: opts, byName: map[string]*Instance{}}
 	for _, s := range specs {
-		in := &Instance{spec: s, opts: &h.opts, log: opts.Logger.Named(s.Name), state: StateStarting, changed: make(chan struct{})}
+		log := opts.Logger.Named(s.Name)
+		if opts.Redact != nil {
+			log = redactingLogger{log, opts.Redact}
+		}
+		in := &Instance{spec: s, opts: &h.opts, log: log, state: StateStarting, changed: make(chan struct{})}
 		h.instances = append(h.instances, in)
 		h.byName[s.Name] = in
 	}
@@ -339,6 +348,7 @@ func (in *Instance) supervise(ctx context.Context) {
 	for {
 		client, err := in.launch(ctx)
 		if err != nil {
+			err = in.redact(err)
 			if ctx.Err() != nil {
 				return
 			}
@@ -496,6 +506,11 @@ func (in *Instance) launch(ctx context.Context) (*plugin.Client, error) {
 		return fail(err)
 	}
 	if len(fieldErrs) > 0 {
+		// Callers read the fields one by one: they are cleaned here, the
+		// rest of the error by supervise.
+		for i := range fieldErrs {
+			fieldErrs[i].Message = in.opts.redact(fieldErrs[i].Message)
+		}
 		return fail(permanentError{&ConfigError{Instance: in.spec.Name, Fields: fieldErrs}})
 	}
 	in.mu.Lock()
@@ -507,6 +522,30 @@ func (in *Instance) launch(ctx context.Context) (*plugin.Client, error) {
 	in.setState(StateReady, nil)
 	return client, nil
 }
+
+func (o *Options) redact(s string) string {
+	if o.Redact == nil {
+		return s
+	}
+	return o.Redact(s)
+}
+
+// redact returns err with its message cleaned by Options.Redact, still
+// wrapping err for errors.Is and errors.As (IsPermanent, *ConfigError).
+func (in *Instance) redact(err error) error {
+	if msg := in.opts.redact(err.Error()); msg != err.Error() {
+		return redactedError{msg: msg, err: err}
+	}
+	return err
+}
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e redactedError) Error() string { return e.msg }
+func (e redactedError) Unwrap() error { return e.err }
 
 // ConfigError is a plugin's verdict on its `config` table.
 type ConfigError struct {

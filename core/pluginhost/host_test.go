@@ -404,3 +404,58 @@ func TestTailSaysWhatMatters(t *testing.T) {
 		t.Errorf("tail %q\nwant %q", got, want)
 	}
 }
+
+// A plugin can quote its config back (a field error, its last words before
+// dying): Options.Redact cleans that before the host logs it, keeps it as
+// the instance's last error, or returns it.
+func TestRedactCleansWhatPluginsSay(t *testing.T) {
+	var logged syncBuffer
+	opts := fastOptions(t)
+	opts.NoRestart = true
+	opts.Logger = hclog.New(&hclog.LoggerOptions{Name: "host", Level: hclog.Debug, Output: &logged})
+	opts.Redact = strings.NewReplacer("2.5", "${THRESHOLD}", "as asked", "${WHY}").Replace
+	h, err := startHost(t, opts,
+		Spec{Name: "strict", Kind: sdk.KindAnalyzer, Path: bins.testplugin, Config: map[string]any{"threshold": 2.5}},
+		Spec{Name: "dying", Kind: sdk.KindAnalyzer, Path: bins.testplugin, Env: []string{"TESTPLUGIN_MODE=exit"}})
+	if err == nil {
+		t.Fatal("both started")
+	}
+	var ce *ConfigError
+	if ierr := h.Instance("strict").Err(); !errors.As(ierr, &ce) || !IsPermanent(ierr) {
+		t.Fatalf("strict: %v, want a permanent *ConfigError", ierr)
+	}
+	shown := []string{err.Error(), ce.Fields.Error(), logged.String()}
+	for _, in := range h.Instances() {
+		shown = append(shown, in.Status().LastError)
+	}
+	all := strings.Join(shown, "\n")
+	for _, want := range []string{"must be in [0,1], got ${THRESHOLD}", "exiting at start-up ${WHY}"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("missing %q in:\n%s", want, all)
+		}
+	}
+	for _, secret := range []string{"2.5", "as asked"} {
+		for _, s := range shown {
+			if strings.Contains(s, secret) {
+				t.Errorf("%q shown in:\n%s", secret, s)
+			}
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
