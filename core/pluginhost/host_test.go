@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -192,6 +193,10 @@ func TestMinimalEnvironment(t *testing.T) {
 	}
 	res := analyze(t, h.Instance("counter"), sdk.Comment{ID: "1", AuthorID: "x"})
 	l, _ := res[0].Label("testplugin.env")
+	// AutoMTLS: the host hands the plugin its client certificate to trust.
+	if !slices.Contains(strings.Split(l.Reason, ","), "PLUGIN_CLIENT_CERT") {
+		t.Errorf("plugin environment %s: no PLUGIN_CLIENT_CERT, so no mutual TLS", l.Reason)
+	}
 	var got []string
 	for _, name := range strings.Split(l.Reason, ",") {
 		// go-plugin's own handshake variables are the only others allowed.
