@@ -38,7 +38,8 @@ func newRedactor(subs []substitution) *redactor {
 }
 
 // Redact returns s with every value that a ${NAME} reference read from the
-// environment replaced by the reference itself. The environment is where
+// environment, or that an instance's env passes through from it (env =
+// ["NAME"]), replaced by the reference itself. The environment is where
 // secrets live (the file says ${TWITTER_BEARER_TOKEN}, not the token), and
 // anything that quotes a config value in a message would otherwise show
 // them: a token written into the wrong key ("unknown log level ..."), a

@@ -66,4 +66,14 @@ plugin = "/bin/true"
 	if want := `m.toml:17:13: analyzer "b": config.timeout: invalid duration "${ADMIN}"; format "${LEVEL}" is not one of text, json`; msg != want {
 		t.Errorf("plugin field problem:\n%s\nwant\n%s", msg, want)
 	}
+
+	// A variable an instance's env passes through is the environment's too.
+	cfg, err = Parse("m.toml", []byte("[[analyzer]]\nname = \"c\"\nplugin = \"/bin/true\"\nenv = [\"AWS_SECRET_ACCESS_KEY\", \"TZ=UTC\"]\n"), env(vars))
+	if err != nil {
+		t.Fatal(err)
+	}
+	said := "Unrecognized remote plugin message: AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI-K7MDENG TZ=UTC"
+	if got, want := cfg.Redact(said), "Unrecognized remote plugin message: AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY} TZ=UTC"; got != want {
+		t.Errorf("Redact(%q) = %q, want %q", said, got, want)
+	}
 }

@@ -47,9 +47,12 @@ plugin = "synthetic"
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, cfg := range []string{
-		"[moderator]\nlog_format = \"${MODERATOR_TEST_TOKEN}\"\n",
-		"[[analyzer]]\nname = \"a\"\nplugin = \"testplugin\"\nenv = \"KEY=${MODERATOR_TEST_TOKEN}\"\n",
+	for cfg, status := range map[string]int{
+		"[moderator]\nlog_format = \"${MODERATOR_TEST_TOKEN}\"\n":                                      http.StatusBadRequest,
+		"[[analyzer]]\nname = \"a\"\nplugin = \"testplugin\"\nenv = \"KEY=${MODERATOR_TEST_TOKEN}\"\n": http.StatusBadRequest,
+		// A "plugin" that prints the environment it is given and exits:
+		// go-plugin's error quotes what it printed.
+		"[[analyzer]]\nname = \"a\"\nplugin = \"/usr/bin/env\"\nenv = [\"MODERATOR_TEST_TOKEN\"]\n": http.StatusInternalServerError,
 	} {
 		body, _ := json.Marshal(map[string]string{"config": cfg, "file": s.config})
 		req, _ := http.NewRequest("POST", "http://"+s.addr+"/api/v1/replay", bytes.NewReader(body))
@@ -60,7 +63,7 @@ plugin = "synthetic"
 		}
 		reply, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(reply), "${MODERATOR_TEST_TOKEN}") {
+		if resp.StatusCode != status || !strings.Contains(string(reply), "${MODERATOR_TEST_TOKEN}") {
 			t.Errorf("replay of %q: %d %s", cfg, resp.StatusCode, reply)
 		}
 		shown = append(shown, string(reply))
