@@ -464,3 +464,46 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// The pin holds for the bytes that run: a binary swapped in at the pinned
+// path after the check (a rename, as `go build` or an attacker with write
+// access to the plugin directory does) does not run in its place.
+func TestPinnedBinarySwappedAfterTheCheckDoesNotRun(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "caps")
+	copyFile := func(from, to string) {
+		data, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(to, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyFile(bins.shouting, bin)
+	pin, err := fileSHA256(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The impostor is an analyzer too (it would pass for the real one) and
+	// records that it ran.
+	marker := filepath.Join(dir, "impostor-ran")
+	testHookBeforeExec = func(Spec) {
+		copyFile(bins.testplugin, bin+".new")
+		if err := os.Rename(bin+".new", bin); err != nil {
+			t.Error(err)
+		}
+	}
+	defer func() { testHookBeforeExec = nil }()
+	h, err := startHost(t, fastOptions(t), Spec{Name: "caps", Kind: sdk.KindAnalyzer, Path: bin, SHA256: pin,
+		Env: []string{"TESTPLUGIN_MARKER=" + marker}})
+	if _, serr := os.Stat(marker); serr == nil {
+		t.Fatalf("the binary swapped in after the pin check ran (start error: %v)", err)
+	}
+	if err != nil {
+		t.Fatalf("the pinned binary did not start: %v", err)
+	}
+	if d := h.Instance("caps").Description(); d.Name != "shouting" {
+		t.Errorf("running %q, want the pinned shouting", d.Name)
+	}
+}
