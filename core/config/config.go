@@ -41,6 +41,10 @@ type Config struct {
 	// index maps key paths to their position in the file, so that problems
 	// found after loading (see At) still point into the source.
 	index index
+	// redactor holds what ${NAME} references read from the environment:
+	// what Redact keeps out of messages. A pointer, so that printing a
+	// Config with %+v shows an address, not the values.
+	redactor *redactor
 }
 
 // Moderator is the [moderator] table.
@@ -255,9 +259,12 @@ func ParsePartial(name string, data []byte, lookupEnv func(string) (string, bool
 	w := &walker{file: name, dir: dir, index: buildIndex(data), env: lookupEnv}
 	w.substitute(nil, raw)
 	c := w.decode(raw)
-	c.File, c.Dir, c.index = name, dir, w.index
+	c.File, c.Dir, c.index, c.redactor = name, dir, w.index, newRedactor(w.substituted)
 	if len(w.problems) == 0 {
 		return c, nil
+	}
+	for i := range w.problems {
+		w.problems[i].Msg = c.Redact(w.problems[i].Msg)
 	}
 	keep := func(ins []Instance) []Instance {
 		return slices.DeleteFunc(ins, func(in Instance) bool {

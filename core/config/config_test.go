@@ -203,7 +203,7 @@ func TestFullConfig(t *testing.T) {
 			{Index: 1, Connector: "medium", Kind: "publication", ID: "my-pub"},
 		},
 	}
-	want.index = got.index
+	want.index, want.redactor = got.index, got.redactor
 	if !reflect.DeepEqual(got, want) {
 		g, _ := json.MarshalIndent(got, "", "  ")
 		w, _ := json.MarshalIndent(want, "", "  ")

@@ -24,6 +24,9 @@ type walker struct {
 	// badInstances holds "connector[i]" and "analyzer[i]" for the
 	// instances with a problem of their own.
 	badInstances map[string]bool
+	// substituted holds the values ${NAME} references read from the
+	// environment, which no message may show (see Config.Redact).
+	substituted []substitution
 }
 
 func (w *walker) add(path []any, key bool, format string, args ...any) {
@@ -189,6 +192,8 @@ func (w *walker) expand(path []any, s string) string {
 			val = def
 		case !ok:
 			w.substitutionFailed(path, "environment variable %s is not set (use ${%s:-default} for an optional value)", name, name)
+		default:
+			w.record(name, val)
 		}
 		b.WriteString(val)
 	}

@@ -70,10 +70,11 @@ func (ps Problems) Unwrap() []error {
 // array indices (int): At("bad threshold", "analyzer", 1, "config",
 // "threshold"). The position is that of the value; when the path does not
 // exist (a missing required key) it is that of the nearest existing parent,
-// such as the [analyzer.config] or [[analyzer]] header.
+// such as the [analyzer.config] or [[analyzer]] header. What the
+// environment brought into the config is redacted from msg (see Redact).
 func (c *Config) At(msg string, path ...any) Problem {
 	line, col := c.index.pos(path, false)
-	return Problem{File: c.File, Line: line, Col: col, Msg: msg}
+	return Problem{File: c.File, Line: line, Col: col, Msg: c.Redact(msg)}
 }
 
 // PluginFieldProblem positions a plugin's complaint about its own config

@@ -211,8 +211,15 @@ func (w *walker) decodeInstances(root *table, kind, pluginDir string) []Instance
 		}
 		if p := t.list("env", &in.Env); p != nil {
 			for j, e := range in.Env {
-				if name, _, _ := strings.Cut(e, "="); !envNameRE.MatchString(name) {
+				name, _, set := strings.Cut(e, "=")
+				if !envNameRE.MatchString(name) {
 					w.bad(join(p, j), `invalid environment variable name %q (want "NAME" or "NAME=value", NAME matching %s)`, name, envNameRE)
+				} else if !set {
+					// The plugin gets the host's value: no message may show it
+					// (a plugin that prints its environment and dies).
+					if v, ok := w.env(name); ok {
+						w.record(name, v)
+					}
 				}
 			}
 		}

@@ -57,6 +57,7 @@ func HostOptions(cfg *config.Config, log hclog.Logger) pluginhost.Options {
 		Logger: log.Named("plugin"), LogLevel: cfg.Moderator.LogLevel,
 		StartTimeout: p.StartTimeout, RestartBackoff: p.RestartBackoff, RestartBackoffMax: p.RestartBackoffMax,
 		CrashLimit: p.CrashLimit, CrashWindow: p.CrashWindow, HealthInterval: p.HealthInterval,
+		Redact: cfg.Redact,
 	}
 }
 

@@ -8,14 +8,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -58,6 +61,11 @@ type Options struct {
 	// NoRestart makes a crash final: for one-shot commands such as
 	// `plugins list` and `config check`.
 	NoRestart bool
+	// Redact, when set, cleans what a plugin said (its field errors, its
+	// last output before a crash) before the host logs it, keeps it as an
+	// instance's last error or returns it: a plugin may quote a secret of
+	// its config table back. The config's Redact is meant.
+	Redact func(string) string
 }
 
 func (o *Options) defaults() {
@@ -115,7 +123,11 @@ func New(opts Options, specs []Spec) *Host {
 	opts.defaults()
 	h := &Host{opts: opts, byName: map[string]*Instance{}}
 	for _, s := range specs {
-		in := &Instance{spec: s, opts: &h.opts, log: opts.Logger.Named(s.Name), state: StateStarting, changed: make(chan struct{})}
+		log := opts.Logger.Named(s.Name)
+		if opts.Redact != nil {
+			log = redactingLogger{log, opts.Redact}
+		}
+		in := &Instance{spec: s, opts: &h.opts, log: log, state: StateStarting, changed: make(chan struct{})}
 		h.instances = append(h.instances, in)
 		h.byName[s.Name] = in
 	}
@@ -339,6 +351,7 @@ func (in *Instance) supervise(ctx context.Context) {
 	for {
 		client, err := in.launch(ctx)
 		if err != nil {
+			err = in.redact(err)
 			if ctx.Err() != nil {
 				return
 			}
@@ -419,14 +432,19 @@ func backoff(base, max time.Duration, crashes int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
+// testHookBeforeExec, when set by a test, runs between the pin check and
+// the exec: where a binary swapped at its path would slip in.
+var testHookBeforeExec func(Spec)
+
 var incompatible = regexp.MustCompile(`Plugin version: (\d+)`)
 
 // launch checks the pin, starts the process and brings it to ready.
 func (in *Instance) launch(ctx context.Context) (*plugin.Client, error) {
-	sum, err := fileSHA256(in.spec.Path)
+	path, sum, remove, err := in.binary()
 	if err != nil {
-		return nil, permanentError{fmt.Errorf("read plugin binary: %w", err)}
+		return nil, err
 	}
+	defer remove()
 	in.mu.Lock()
 	in.checksum = sum
 	in.mu.Unlock()
@@ -434,7 +452,10 @@ func (in *Instance) launch(ctx context.Context) (*plugin.Client, error) {
 		return nil, permanentError{fmt.Errorf("refusing to run %s: its sha256 is %s but the config pins %s (rebuild the plugin or update the pin)", in.spec.Path, sum, in.spec.SHA256)}
 	}
 
-	cmd := exec.Command(in.spec.Path)
+	if testHookBeforeExec != nil {
+		testHookBeforeExec(in.spec)
+	}
+	cmd := exec.Command(path)
 	cmd.Env = in.environ()
 	isolate(cmd)
 	stderr := &tail{max: 4096}
@@ -461,7 +482,11 @@ func (in *Instance) launch(ctx context.Context) (*plugin.Client, error) {
 		return nil, err
 	}
 	rpc, err := client.Client()
+	remove() // the process runs (or failed to): it needs no path any more
 	if err != nil {
+		if path != in.spec.Path && errors.Is(err, fs.ErrPermission) {
+			return fail(fmt.Errorf("start %s from its checked copy %s: %w (a pinned plugin runs from a copy in the temporary directory: if it is mounted noexec, set TMPDIR to one that is not)", in.spec.Path, path, err))
+		}
 		if m := incompatible.FindStringSubmatch(err.Error()); m != nil {
 			theirs, _ := strconv.Atoi(m[1])
 			return fail(permanentError{versionMismatch(in.spec.Path, theirs)})
@@ -496,6 +521,11 @@ func (in *Instance) launch(ctx context.Context) (*plugin.Client, error) {
 		return fail(err)
 	}
 	if len(fieldErrs) > 0 {
+		// Callers read the fields one by one: they are cleaned here, the
+		// rest of the error by supervise.
+		for i := range fieldErrs {
+			fieldErrs[i].Message = in.opts.redact(fieldErrs[i].Message)
+		}
 		return fail(permanentError{&ConfigError{Instance: in.spec.Name, Fields: fieldErrs}})
 	}
 	in.mu.Lock()
@@ -507,6 +537,30 @@ func (in *Instance) launch(ctx context.Context) (*plugin.Client, error) {
 	in.setState(StateReady, nil)
 	return client, nil
 }
+
+func (o *Options) redact(s string) string {
+	if o.Redact == nil {
+		return s
+	}
+	return o.Redact(s)
+}
+
+// redact returns err with its message cleaned by Options.Redact, still
+// wrapping err for errors.Is and errors.As (IsPermanent, *ConfigError).
+func (in *Instance) redact(err error) error {
+	if msg := in.opts.redact(err.Error()); msg != err.Error() {
+		return redactedError{msg: msg, err: err}
+	}
+	return err
+}
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e redactedError) Error() string { return e.msg }
+func (e redactedError) Unwrap() error { return e.err }
 
 // ConfigError is a plugin's verdict on its `config` table.
 type ConfigError struct {
@@ -621,6 +675,62 @@ func (in *Instance) environ() []string {
 	}
 	sort.Strings(env)
 	return env
+}
+
+// binary returns the file to exec and the sha256 of what it holds. An
+// unpinned binary runs where it is. A pinned one is copied, and hashed as it
+// is copied, into a directory only this process can write, and the copy is
+// what runs: checking the file at its path and then running that path would
+// let a binary swapped or rewritten in between run unchecked. remove deletes
+// the copy; a process started from it keeps running.
+func (in *Instance) binary() (path, sum string, remove func(), err error) {
+	remove = func() {}
+	if in.spec.SHA256 == "" {
+		sum, err = fileSHA256(in.spec.Path)
+		if err != nil {
+			return "", "", remove, permanentError{fmt.Errorf("read plugin binary: %w", err)}
+		}
+		return in.spec.Path, sum, remove, nil
+	}
+	src, err := os.Open(in.spec.Path)
+	if err != nil {
+		return "", "", remove, permanentError{fmt.Errorf("read plugin binary: %w", err)}
+	}
+	defer src.Close()
+	dir, err := os.MkdirTemp("", "moderator-plugin-")
+	if err != nil {
+		return "", "", remove, fmt.Errorf("copy the pinned plugin binary to check and run it: %w", err)
+	}
+	remove = func() { os.RemoveAll(dir) }
+	path = filepath.Join(dir, filepath.Base(in.spec.Path))
+	if sum, err = copyHashed(src, path); err != nil {
+		remove()
+		return "", "", func() {}, fmt.Errorf("copy the pinned plugin binary %s to check and run it: %w", in.spec.Path, err)
+	}
+	return path, sum, remove, nil
+}
+
+// copyHashed writes src to a new executable file at dst and returns the
+// sha256 of what it wrote. No process is forked while the copy is open for
+// writing: a child forked meanwhile (another plugin starting) would hold the
+// descriptor until it execs, and running the copy would fail with "text
+// file busy" (go.dev/issue/22315). Forks hold syscall.ForkLock for writing.
+func copyHashed(src io.Reader, dst string) (string, error) {
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o500)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(out, h), src); err != nil {
+		out.Close()
+		return "", err
+	}
+	if err := out.Close(); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func fileSHA256(path string) (string, error) {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -192,6 +193,10 @@ func TestMinimalEnvironment(t *testing.T) {
 	}
 	res := analyze(t, h.Instance("counter"), sdk.Comment{ID: "1", AuthorID: "x"})
 	l, _ := res[0].Label("testplugin.env")
+	// AutoMTLS: the host hands the plugin its client certificate to trust.
+	if !slices.Contains(strings.Split(l.Reason, ","), "PLUGIN_CLIENT_CERT") {
+		t.Errorf("plugin environment %s: no PLUGIN_CLIENT_CERT, so no mutual TLS", l.Reason)
+	}
 	var got []string
 	for _, name := range strings.Split(l.Reason, ",") {
 		// go-plugin's own handshake variables are the only others allowed.
@@ -402,5 +407,103 @@ func TestTailSaysWhatMatters(t *testing.T) {
 	want := `panic: token is required | goroutine 1 [running]: | {"@level":"error","@message":"cannot reach the platform"}`
 	if got := tl.String(); got != want {
 		t.Errorf("tail %q\nwant %q", got, want)
+	}
+}
+
+// A plugin can quote its config back (a field error, its last words before
+// dying): Options.Redact cleans that before the host logs it, keeps it as
+// the instance's last error, or returns it.
+func TestRedactCleansWhatPluginsSay(t *testing.T) {
+	var logged syncBuffer
+	opts := fastOptions(t)
+	opts.NoRestart = true
+	opts.Logger = hclog.New(&hclog.LoggerOptions{Name: "host", Level: hclog.Debug, Output: &logged})
+	opts.Redact = strings.NewReplacer("2.5", "${THRESHOLD}", "as asked", "${WHY}").Replace
+	h, err := startHost(t, opts,
+		Spec{Name: "strict", Kind: sdk.KindAnalyzer, Path: bins.testplugin, Config: map[string]any{"threshold": 2.5}},
+		Spec{Name: "dying", Kind: sdk.KindAnalyzer, Path: bins.testplugin, Env: []string{"TESTPLUGIN_MODE=exit"}})
+	if err == nil {
+		t.Fatal("both started")
+	}
+	var ce *ConfigError
+	if ierr := h.Instance("strict").Err(); !errors.As(ierr, &ce) || !IsPermanent(ierr) {
+		t.Fatalf("strict: %v, want a permanent *ConfigError", ierr)
+	}
+	shown := []string{err.Error(), ce.Fields.Error(), logged.String()}
+	for _, in := range h.Instances() {
+		shown = append(shown, in.Status().LastError)
+	}
+	all := strings.Join(shown, "\n")
+	for _, want := range []string{"must be in [0,1], got ${THRESHOLD}", "exiting at start-up ${WHY}"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("missing %q in:\n%s", want, all)
+		}
+	}
+	for _, secret := range []string{"2.5", "as asked"} {
+		for _, s := range shown {
+			if strings.Contains(s, secret) {
+				t.Errorf("%q shown in:\n%s", secret, s)
+			}
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// The pin holds for the bytes that run: a binary swapped in at the pinned
+// path after the check (a rename, as `go build` or an attacker with write
+// access to the plugin directory does) does not run in its place.
+func TestPinnedBinarySwappedAfterTheCheckDoesNotRun(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "caps")
+	copyFile := func(from, to string) {
+		data, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(to, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyFile(bins.shouting, bin)
+	pin, err := fileSHA256(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The impostor is an analyzer too (it would pass for the real one) and
+	// records that it ran.
+	marker := filepath.Join(dir, "impostor-ran")
+	testHookBeforeExec = func(Spec) {
+		copyFile(bins.testplugin, bin+".new")
+		if err := os.Rename(bin+".new", bin); err != nil {
+			t.Error(err)
+		}
+	}
+	defer func() { testHookBeforeExec = nil }()
+	h, err := startHost(t, fastOptions(t), Spec{Name: "caps", Kind: sdk.KindAnalyzer, Path: bin, SHA256: pin,
+		Env: []string{"TESTPLUGIN_MARKER=" + marker}})
+	if _, serr := os.Stat(marker); serr == nil {
+		t.Fatalf("the binary swapped in after the pin check ran (start error: %v)", err)
+	}
+	if err != nil {
+		t.Fatalf("the pinned binary did not start: %v", err)
+	}
+	if d := h.Instance("caps").Description(); d.Name != "shouting" {
+		t.Errorf("running %q, want the pinned shouting", d.Name)
 	}
 }

@@ -198,3 +198,18 @@ func TestPluginKVBatches(t *testing.T) {
 		t.Errorf("%d of %d writes stored", n, len(big))
 	}
 }
+
+// Open hands Badger the store's logger: its lines reach the host's log
+// under "badger", not Badger's own stderr logger.
+func TestOpenRoutesBadgerLogsToHclog(t *testing.T) {
+	var buf strings.Builder
+	l := hclog.New(&hclog.LoggerOptions{Name: "store", Output: &buf, Level: hclog.Debug})
+	s, err := Open(t.TempDir(), Options{Logger: l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if out := buf.String(); !strings.Contains(out, "[DEBUG] store.badger: ") {
+		t.Errorf("no Badger line in the store's log:\n%s", out)
+	}
+}

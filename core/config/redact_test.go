@@ -1,0 +1,79 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// A value read from the environment is a secret as far as messages go: no
+// problem quotes it, whichever key it was written into, and what a plugin
+// says about its table is cleaned the same way (At).
+func TestMessagesNeverShowTheEnvironment(t *testing.T) {
+	vars := map[string]string{
+		"AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI-K7MDENG",
+		"ADMIN":                 "adm1n-t0ken-xyz",
+		"PIN":                   "4711", // short: replaced where quoted only
+		"LEVEL":                 "json", // short and a word of the message below
+	}
+	src := `[moderator]
+log_format = "${AWS_SECRET_ACCESS_KEY}"
+log_level = "${PIN}"
+
+[http]
+admin_token = "${ADMIN}"
+
+[[analyzer]]
+name = "a"
+plugin = "/bin/true"
+env = "KEY=${AWS_SECRET_ACCESS_KEY}"
+
+[[analyzer]]
+name = "b"
+plugin = "/bin/true"
+  [analyzer.config]
+  timeout = "${ADMIN}"
+  format = "${LEVEL}"
+`
+	_, err := Parse("m.toml", []byte(src), env(vars))
+	var ps Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("Parse: %v, want problems", err)
+	}
+	out := ps.Error()
+	for _, want := range []string{
+		`m.toml:2:14: moderator.log_format: unknown log format "${AWS_SECRET_ACCESS_KEY}" (expected one of text, json)`,
+		`m.toml:3:13: moderator.log_level: unknown log level "${PIN}"`,
+		`analyzer[0].env: expected an array of strings, got string "KEY=${AWS_SECRET_ACCESS_KEY}"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+	for _, v := range []string{vars["AWS_SECRET_ACCESS_KEY"], `"4711"`} {
+		if strings.Contains(out, v) {
+			t.Errorf("%s shown in:\n%s", v, out)
+		}
+	}
+
+	// What a plugin says about its table goes through At.
+	cfg, _ := ParsePartial("m.toml", []byte(src), env(vars))
+	b := cfg.Analyzers[0]
+	if b.Name != "b" {
+		t.Fatalf("kept %+v, want analyzer b", cfg.Analyzers)
+	}
+	msg := cfg.PluginFieldProblem(b, "timeout", `invalid duration "adm1n-t0ken-xyz"; format "json" is not one of text, json`).Error()
+	if want := `m.toml:17:13: analyzer "b": config.timeout: invalid duration "${ADMIN}"; format "${LEVEL}" is not one of text, json`; msg != want {
+		t.Errorf("plugin field problem:\n%s\nwant\n%s", msg, want)
+	}
+
+	// A variable an instance's env passes through is the environment's too.
+	cfg, err = Parse("m.toml", []byte("[[analyzer]]\nname = \"c\"\nplugin = \"/bin/true\"\nenv = [\"AWS_SECRET_ACCESS_KEY\", \"TZ=UTC\"]\n"), env(vars))
+	if err != nil {
+		t.Fatal(err)
+	}
+	said := "Unrecognized remote plugin message: AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI-K7MDENG TZ=UTC"
+	if got, want := cfg.Redact(said), "Unrecognized remote plugin message: AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY} TZ=UTC"; got != want {
+		t.Errorf("Redact(%q) = %q, want %q", said, got, want)
+	}
+}
