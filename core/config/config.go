@@ -45,6 +45,9 @@ type Config struct {
 	// what Redact keeps out of messages. A pointer, so that printing a
 	// Config with %+v shows an address, not the values.
 	redactor *redactor
+	// envRead lists where ${NAME} references read the environment (see
+	// ReadsEnvironment).
+	envRead []string
 }
 
 // Moderator is the [moderator] table.
@@ -259,7 +262,7 @@ func ParsePartial(name string, data []byte, lookupEnv func(string) (string, bool
 	w := &walker{file: name, dir: dir, index: buildIndex(data), env: lookupEnv}
 	w.substitute(nil, raw)
 	c := w.decode(raw)
-	c.File, c.Dir, c.index, c.redactor = name, dir, w.index, newRedactor(w.substituted)
+	c.File, c.Dir, c.index, c.redactor, c.envRead = name, dir, w.index, newRedactor(w.substituted), w.envRead
 	if len(w.problems) == 0 {
 		return c, nil
 	}

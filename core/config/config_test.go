@@ -203,7 +203,7 @@ func TestFullConfig(t *testing.T) {
 			{Index: 1, Connector: "medium", Kind: "publication", ID: "my-pub"},
 		},
 	}
-	want.index, want.redactor = got.index, got.redactor
+	want.index, want.redactor, want.envRead = got.index, got.redactor, got.envRead
 	if !reflect.DeepEqual(got, want) {
 		g, _ := json.MarshalIndent(got, "", "  ")
 		w, _ := json.MarshalIndent(want, "", "  ")

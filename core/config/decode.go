@@ -27,6 +27,9 @@ type walker struct {
 	// substituted holds the values ${NAME} references read from the
 	// environment, which no message may show (see Config.Redact).
 	substituted []substitution
+	// envRead holds the places (as display writes them) where a ${NAME}
+	// reference read a value from the environment.
+	envRead []string
 }
 
 func (w *walker) add(path []any, key bool, format string, args ...any) {
@@ -194,6 +197,9 @@ func (w *walker) expand(path []any, s string) string {
 			w.substitutionFailed(path, "environment variable %s is not set (use ${%s:-default} for an optional value)", name, name)
 		default:
 			w.record(name, val)
+			if at := display(path); !slices.Contains(w.envRead, at) {
+				w.envRead = append(w.envRead, at)
+			}
 		}
 		b.WriteString(val)
 	}

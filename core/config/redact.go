@@ -61,3 +61,22 @@ func (c *Config) Redact(s string) string {
 	}
 	return s
 }
+
+// ReadsEnvironment returns the places under prefix, written as config
+// check writes them ("analyzer[0].config.headers.Authorization"), whose
+// value a ${NAME} reference read from the environment; an empty prefix
+// means anywhere. A ${NAME:-default} that fell back to its default read
+// nothing. The admin API's replay uses it to refuse a config that would
+// send the daemon's secrets somewhere its own config does not.
+func (c *Config) ReadsEnvironment(prefix string) []string {
+	if c == nil {
+		return nil
+	}
+	var out []string
+	for _, at := range c.envRead {
+		if prefix == "" || at == prefix || strings.HasPrefix(at, prefix+".") || strings.HasPrefix(at, prefix+"[") {
+			out = append(out, at)
+		}
+	}
+	return out
+}

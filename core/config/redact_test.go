@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -75,5 +76,46 @@ plugin = "/bin/true"
 	said := "Unrecognized remote plugin message: AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI-K7MDENG TZ=UTC"
 	if got, want := cfg.Redact(said), "Unrecognized remote plugin message: AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY} TZ=UTC"; got != want {
 		t.Errorf("Redact(%q) = %q, want %q", said, got, want)
+	}
+}
+
+func TestReadsEnvironment(t *testing.T) {
+	src := `[[analyzer]]
+name = "model"
+plugin = "/bin/true"
+  [analyzer.config]
+  url = "http://model:8000/score"
+  headers = { Authorization = "Bearer ${MODEL_TOKEN}" }
+  region = "${REGION:-eu}"
+
+[[analyzer]]
+name = "rules"
+plugin = "/bin/true"
+
+[[policy.rule]]
+name = "r"
+action = "hide"
+reason = "${SECRET}"
+  [policy.rule.when]
+  labels = ["spam"]
+`
+	c, err := Parse("m.toml", []byte(src), env(map[string]string{"MODEL_TOKEN": "m0del-t0ken", "SECRET": "s3cret-value"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		prefix string
+		want   []string
+	}{
+		{"", []string{"analyzer[0].config.headers.Authorization", "policy.rule[0].reason"}},
+		{"analyzer[0].config", []string{"analyzer[0].config.headers.Authorization"}},
+		{"analyzer[1]", nil},
+		{"analyzer[0].conf", nil}, // a prefix of a key is not the key
+		{"policy", []string{"policy.rule[0].reason"}},
+	}
+	for _, tt := range tests {
+		if got := c.ReadsEnvironment(tt.prefix); !slices.Equal(got, tt.want) {
+			t.Errorf("ReadsEnvironment(%q) = %q, want %q", tt.prefix, got, tt.want)
+		}
 	}
 }

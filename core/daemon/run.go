@@ -424,6 +424,9 @@ func (d *app) Replay(ctx context.Context, req server.ReplayRequest) (pipeline.Re
 		if err != nil {
 			return pipeline.ReplayReport{}, &server.BadRequest{Err: fmt.Errorf("the config to replay:\n%w", err)}
 		}
+		if err := replayCheck(d.cfg, c); err != nil {
+			return pipeline.ReplayReport{}, &server.BadRequest{Err: fmt.Errorf("the config to replay: %w", err)}
+		}
 		cfg = c
 	}
 	return d.ReplayWith(ctx, cfg, nil)

@@ -47,12 +47,18 @@ plugin = "synthetic"
 	if err != nil {
 		t.Fatal(err)
 	}
-	for cfg, status := range map[string]int{
-		"[moderator]\nlog_format = \"${MODERATOR_TEST_TOKEN}\"\n":                                      http.StatusBadRequest,
-		"[[analyzer]]\nname = \"a\"\nplugin = \"testplugin\"\nenv = \"KEY=${MODERATOR_TEST_TOKEN}\"\n": http.StatusBadRequest,
-		// A "plugin" that prints the environment it is given and exits:
-		// go-plugin's error quotes what it printed.
-		"[[analyzer]]\nname = \"a\"\nplugin = \"/usr/bin/env\"\nenv = [\"MODERATOR_TEST_TOKEN\"]\n": http.StatusInternalServerError,
+	marker := filepath.Join(t.TempDir(), "started")
+	for cfg, want := range map[string]string{
+		"[moderator]\nlog_format = \"${MODERATOR_TEST_TOKEN}\"\n":                                      "${MODERATOR_TEST_TOKEN}",
+		"[[analyzer]]\nname = \"a\"\nplugin = \"testplugin\"\nenv = \"KEY=${MODERATOR_TEST_TOKEN}\"\n": "${MODERATOR_TEST_TOKEN}",
+		// A "plugin" that would print the environment it is given: no
+		// program but the daemon's own analyzers runs for a replay.
+		"[[analyzer]]\nname = \"a\"\nplugin = \"/usr/bin/env\"\nenv = [\"MODERATOR_TEST_TOKEN\"]\n": `analyzer \"a\" is not one the daemon runs`,
+		// One of them with more of the daemon's environment, which would
+		// say it has started.
+		"[plugins]\ndir = \"" + bin.plugins + "\"\n[[analyzer]]\nname = \"counter\"\nplugin = \"testplugin\"\nenv = [\"TESTPLUGIN_MARKER=" + marker + "\"]\n": `analyzer \"counter\": its plugin, sha256 or env differs`,
+		// The policy renders its reasons into the report.
+		"[[policy.rule]]\nname = \"r\"\naction = \"flag\"\nreason = \"${MODERATOR_TEST_TOKEN}\"\n  [policy.rule.when]\n  labels = [\"testplugin.count\"]\n": "the policy reads the daemon's environment at policy.rule[0].reason",
 	} {
 		body, _ := json.Marshal(map[string]string{"config": cfg, "file": s.config})
 		req, _ := http.NewRequest("POST", "http://"+s.addr+"/api/v1/replay", bytes.NewReader(body))
@@ -63,10 +69,13 @@ plugin = "synthetic"
 		}
 		reply, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != status || !strings.Contains(string(reply), "${MODERATOR_TEST_TOKEN}") {
-			t.Errorf("replay of %q: %d %s", cfg, resp.StatusCode, reply)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(reply), want) {
+			t.Errorf("replay of %q: %d %s; want 400 with %q", cfg, resp.StatusCode, reply, want)
 		}
 		shown = append(shown, string(reply))
+	}
+	if b, err := os.ReadFile(marker); err == nil {
+		t.Errorf("a replay started a plugin with an environment of its caller's choosing: %s", b)
 	}
 	shown = append(shown, d.stderr.String())
 	for _, out := range shown {
