@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/moderatorbot/moderator/core/internal/redact"
 	"io"
 	"maps"
 	"os"
@@ -40,6 +41,9 @@ func OpenStore(cfg *config.Config, log hclog.Logger) (*store.Store, error) {
 // Run runs the daemon until ctx is done, then shuts everything down: HTTP
 // first so nothing new comes in, then the pipeline, the plugins, the store.
 func Run(ctx context.Context, cfg *config.Config, log hclog.Logger) error {
+	// What plugins answer reaches the log in errors (a poll's error names
+	// the URL it called): keep the environment's values out of it.
+	log = redact.Logger(log, cfg.Redact)
 	st, err := OpenStore(cfg, log)
 	if err != nil {
 		return err
@@ -84,7 +88,8 @@ func Run(ctx context.Context, cfg *config.Config, log hclog.Logger) error {
 		Addr: cfg.HTTP.Listen, ReadTimeout: cfg.HTTP.ReadTimeout, WriteTimeout: cfg.HTTP.WriteTimeout,
 		AdminToken: token, Logger: log.Named("http"), Gatherer: reg, API: d,
 		WebhookPrefix: cfg.HTTP.WebhookPrefix, Webhooks: promhttp.InstrumentHandlerDuration(webhookTime, d.webhooks()),
-		Ready: func() (bool, []string) { return ready(host) },
+		Ready:  func() (bool, []string) { return ready(host) },
+		Redact: cfg.Redact,
 	})
 	if err != nil {
 		return err

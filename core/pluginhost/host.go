@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/moderatorbot/moderator/core/internal/redact"
 	"io"
 	"io/fs"
 	"math/rand/v2"
@@ -125,7 +126,7 @@ func New(opts Options, specs []Spec) *Host {
 	for _, s := range specs {
 		log := opts.Logger.Named(s.Name)
 		if opts.Redact != nil {
-			log = redactingLogger{log, opts.Redact}
+			log = redact.Logger(log, opts.Redact)
 		}
 		in := &Instance{spec: s, opts: &h.opts, log: log, state: StateStarting, changed: make(chan struct{})}
 		h.instances = append(h.instances, in)

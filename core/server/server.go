@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/moderatorbot/moderator/core/internal/redact"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -37,6 +38,9 @@ type Options struct {
 	Webhooks      http.Handler
 	// Gatherer serves /metrics.
 	Gatherer prometheus.Gatherer
+	// Redact, when set, cleans every JSON answer behind the admin token of
+	// what it must not show (config.Config.Redact).
+	Redact func(string) string
 }
 
 // Server is the running listener.
@@ -135,7 +139,7 @@ func (s *Server) admin(h http.HandlerFunc) http.Handler {
 			writeError(w, http.StatusUnauthorized, "missing or wrong admin token")
 			return
 		}
-		h(w, r)
+		h(redact.JSON(w, s.opts.Redact), r)
 	})
 }
 

@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/moderatorbot/moderator/core/internal/synthetic/platform"
 )
 
 // TestSecretsStayOutOfMessages: a value the config read from the
@@ -81,6 +84,62 @@ plugin = "synthetic"
 	for _, out := range shown {
 		if strings.Contains(out, secret) {
 			t.Errorf("the secret is shown in:\n%s", out)
+		}
+	}
+}
+
+// What a plugin answers can quote its config, and so a secret (a model's
+// URL with its key, in the error of a call that failed): the daemon's log
+// and the admin API show the ${NAME} instead, while the record keeps the
+// error's meaning.
+func TestPluginAnswersKeepSecretsOut(t *testing.T) {
+	const secret = "k3y-s3cret-v4lue"
+	t.Setenv("MODERATOR_TEST_KEY", secret)
+	plat := platform.Start(platform.Options{Secret: "hook-secret"})
+	defer plat.Close()
+	s := synthSetup(t, plat, 1, `
+[[analyzer]]
+name = "model"
+plugin = "testplugin"
+env = ["TESTPLUGIN_FAIL=Post \"http://model.internal/score?key=${MODERATOR_TEST_KEY}\": connection refused"]
+
+[[policy.rule]]
+name = "flag-all"
+action = "flag"
+  [policy.rule.when]
+  labels = ["testplugin.count"]
+  min_score = 0.0
+`)
+	plat.AddComment(platform.Comment{PostID: "1000", AuthorID: "a", Text: "hello"})
+	d := startDaemon(t, s)
+	d.waitListening(t)
+	token, err := os.ReadFile(filepath.Join(s.dir, "data", "admin.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reply string
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		req, _ := http.NewRequest("GET", "http://"+s.addr+"/api/v1/decisions?state=held", nil)
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if reply = string(b); strings.Contains(reply, "last_error") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing held: %s\n%s", reply, tail(d.stderr.String(), 3000))
+		}
+	}
+	if want := `key=${MODERATOR_TEST_KEY}`; !strings.Contains(reply, want) {
+		t.Errorf("the held record's error lost its meaning (want %q):\n%s", want, reply)
+	}
+	for what, out := range map[string]string{"the API's answer": reply, "the daemon's log": d.stderr.String()} {
+		if strings.Contains(out, secret) {
+			t.Errorf("%s shows the secret:\n%s", what, out)
 		}
 	}
 }

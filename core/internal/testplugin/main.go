@@ -9,10 +9,12 @@
 //	TESTPLUGIN_DELAY=300ms   take this long over every Analyze call
 //	TESTPLUGIN_BUSY=FILE     append "analyze N" to FILE as each Analyze call starts
 //	TESTPLUGIN_POISON=WORD   fail every call whose batch has a comment with WORD in it
+//	TESTPLUGIN_FAIL=TEXT     fail every call with TEXT as the error
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -59,6 +61,9 @@ func (c *counter) Analyze(ctx context.Context, comments []sdk.Comment) ([]sdk.Re
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+	}
+	if text := os.Getenv("TESTPLUGIN_FAIL"); text != "" {
+		return nil, errors.New(text)
 	}
 	if w := os.Getenv("TESTPLUGIN_POISON"); w != "" {
 		for _, cm := range comments {

@@ -1,4 +1,7 @@
-package pluginhost
+// Package redact keeps values an operator's environment holds (secrets,
+// see config.Config.Redact) out of what the host writes: its log lines and
+// the admin API's JSON answers.
+package redact
 
 import (
 	"fmt"
@@ -8,10 +11,18 @@ import (
 	"github.com/hashicorp/go-hclog"
 )
 
-// redactingLogger is an instance's logger when Options.Redact is set: what
-// the plugin's process writes (go-plugin forwards its log and stderr lines
-// here, a panic included) and what the host says about it pass through
-// Redact before they reach the host's log.
+// Logger returns l with every message and argument passed through redact
+// on its way out, and the loggers derived from it (Named, With) too. A
+// plugin instance's logger is one (go-plugin forwards the plugin's log and
+// stderr lines there, a panic included), and so is the daemon's, which
+// quotes what plugins answer (a poll's error with the URL it called).
+func Logger(l hclog.Logger, redact func(string) string) hclog.Logger {
+	if redact == nil {
+		return l
+	}
+	return redactingLogger{l, redact}
+}
+
 type redactingLogger struct {
 	hclog.Logger
 	redact func(string) string
@@ -42,22 +53,34 @@ func (l redactingLogger) clean(args []any) []any {
 }
 
 func (l redactingLogger) Log(level hclog.Level, msg string, args ...any) {
-	l.Logger.Log(level, l.redact(msg), l.clean(args)...)
+	if level >= l.GetLevel() {
+		l.Logger.Log(level, l.redact(msg), l.clean(args)...)
+	}
 }
 func (l redactingLogger) Trace(msg string, args ...any) {
-	l.Logger.Trace(l.redact(msg), l.clean(args)...)
+	if l.IsTrace() { // cleaning costs more than a line not written
+		l.Logger.Trace(l.redact(msg), l.clean(args)...)
+	}
 }
 func (l redactingLogger) Debug(msg string, args ...any) {
-	l.Logger.Debug(l.redact(msg), l.clean(args)...)
+	if l.IsDebug() { // cleaning costs more than a line not written
+		l.Logger.Debug(l.redact(msg), l.clean(args)...)
+	}
 }
 func (l redactingLogger) Info(msg string, args ...any) {
-	l.Logger.Info(l.redact(msg), l.clean(args)...)
+	if l.IsInfo() { // cleaning costs more than a line not written
+		l.Logger.Info(l.redact(msg), l.clean(args)...)
+	}
 }
 func (l redactingLogger) Warn(msg string, args ...any) {
-	l.Logger.Warn(l.redact(msg), l.clean(args)...)
+	if l.IsWarn() { // cleaning costs more than a line not written
+		l.Logger.Warn(l.redact(msg), l.clean(args)...)
+	}
 }
 func (l redactingLogger) Error(msg string, args ...any) {
-	l.Logger.Error(l.redact(msg), l.clean(args)...)
+	if l.IsError() { // cleaning costs more than a line not written
+		l.Logger.Error(l.redact(msg), l.clean(args)...)
+	}
 }
 
 func (l redactingLogger) With(args ...any) hclog.Logger {
