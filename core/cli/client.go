@@ -192,14 +192,61 @@ func (r *remote) RemoveTarget(ctx context.Context, connector, kind, id string) e
 	return r.do(ctx, http.MethodDelete, "/api/v1/targets/"+strings.Join([]string{url.PathEscape(connector), url.PathEscape(kind), url.PathEscape(id)}, "/"), nil, nil)
 }
 
-func (r *remote) Replay(ctx context.Context, req server.ReplayRequest) (pipeline.ReplayReport, error) {
+func (r *remote) Replay(ctx context.Context, req server.ReplayRequest, progress func(int)) (pipeline.ReplayReport, error) {
 	var rep pipeline.ReplayReport
+	req.Progress = progress != nil
 	var body any
 	if req != (server.ReplayRequest{}) {
 		body = req
 	}
-	err := r.do(ctx, http.MethodPost, "/api/v1/replay", body, &rep)
+	if progress == nil {
+		err := r.do(ctx, http.MethodPost, "/api/v1/replay", body, &rep)
+		return rep, err
+	}
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- r.do(ctx, http.MethodPost, "/api/v1/replay", body, pw); pw.Close() }()
+	err := readReplay(pr, progress, &rep)
+	pr.CloseWithError(err) // the request's copy ends if the reading did first
+	if derr := <-done; derr != nil && !errors.Is(derr, io.ErrClosedPipe) {
+		return rep, derr
+	}
 	return rep, err
+}
+
+// readReplay reads a replay's answer: the lines of a streamed one (see
+// server.ReplayLine), or the report alone, as a daemon answers a replay it
+// refuses at once.
+func readReplay(r io.Reader, progress func(int), rep *pipeline.ReplayReport) error {
+	dec := json.NewDecoder(r)
+	for {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			if errors.Is(err, io.EOF) {
+				return errors.New("the daemon's replay answer ended before its report")
+			}
+			return fmt.Errorf("read the daemon's replay answer: %w", err)
+		}
+		var line struct {
+			server.ReplayLine
+			// Changes is in a whole report, unstreamed, and in no line.
+			Changes json.RawMessage `json:"changes"`
+		}
+		if err := json.Unmarshal(raw, &line); err != nil {
+			return fmt.Errorf("read the daemon's replay answer: %w", err)
+		}
+		switch {
+		case line.Changes != nil:
+			return json.Unmarshal(raw, rep)
+		case line.Error != "":
+			return errors.New(line.Error)
+		case line.Report != nil:
+			*rep = *line.Report
+			return nil
+		default:
+			progress(line.Replayed)
+		}
+	}
 }
 
 func (r *remote) Backup(ctx context.Context, w io.Writer) error {

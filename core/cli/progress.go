@@ -43,6 +43,16 @@ func (p *progress) count(done int) {
 	fmt.Fprintf(p.w, "\r%s: %d", p.what, done)
 }
 
+// countOrNil is count when there is a terminal to show it on, and nil
+// otherwise, so that whoever would work to report progress (a daemon
+// streaming it) need not.
+func (p *progress) countOrNil() func(int) {
+	if !p.on {
+		return nil
+	}
+	return p.count
+}
+
 // done clears the line.
 func (p *progress) done() {
 	if p.on {

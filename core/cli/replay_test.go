@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -44,5 +45,34 @@ func TestPrintReplay(t *testing.T) {
 	}
 	if last := lines[len(lines)-1]; last != "5 decisions replayed, 3 would change, 1 could not be analyzed now; nothing was acted on" {
 		t.Errorf("summary %q", last)
+	}
+}
+
+func TestReadReplay(t *testing.T) {
+	tests := []struct {
+		name, answer string
+		progress     []int
+		replayed     int
+		err          string
+	}{
+		{"streamed", `{"replayed":100}` + "\n" + `{"replayed":250}` + "\n" + `{"report":{"replayed":250,"changed":0,"held":0,"changes":[]}}` + "\n", []int{100, 250}, 250, ""},
+		{"whole, unstreamed", `{"replayed": 4, "changed": 1, "held": 0, "changes": [{"id": "a"}]}`, nil, 4, ""},
+		{"whole and empty", `{"replayed": 0, "changed": 0, "held": 0, "changes": []}`, nil, 0, ""},
+		{"failed midway", `{"replayed":100}` + "\n" + `{"error":"analyzer rules quarantined"}` + "\n", []int{100}, 0, "analyzer rules quarantined"},
+		{"cut short", `{"replayed":100}` + "\n", []int{100}, 0, "ended before its report"},
+		{"garbage", `{"replayed":100}` + "\n<html>", []int{100}, 0, "read the daemon's replay answer"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []int
+			var rep pipeline.ReplayReport
+			err := readReplay(strings.NewReader(tt.answer), func(n int) { got = append(got, n) }, &rep)
+			if tt.err == "" && err != nil || tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)) {
+				t.Errorf("error %v, want %q", err, tt.err)
+			}
+			if !slices.Equal(got, tt.progress) || rep.Replayed != tt.replayed {
+				t.Errorf("progress %v, replayed %d; want %v, %d", got, rep.Replayed, tt.progress, tt.replayed)
+			}
+		})
 	}
 }

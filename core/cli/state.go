@@ -255,7 +255,9 @@ func (e *env) replayCmd() *cobra.Command {
 						return rerr
 					}
 					abs, _ := filepath.Abs(e.configPath)
-					rep, err = b.Replay(cmd.Context(), server.ReplayRequest{Config: string(text), File: abs})
+					p := newProgress(e.stderr, "replay", 0)
+					rep, err = b.Replay(cmd.Context(), server.ReplayRequest{Config: string(text), File: abs}, p.countOrNil())
+					p.done()
 				}
 				if err != nil {
 					return err

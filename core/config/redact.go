@@ -62,7 +62,7 @@ func (c *Config) Redact(s string) string {
 	return s
 }
 
-// ReadsEnvironment returns the places under prefix, written as config
+// ReadsEnvironment returns the places under prefix, in order, written as config
 // check writes them ("analyzer[0].config.headers.Authorization"), whose
 // value a ${NAME} reference read from the environment; an empty prefix
 // means anywhere. A ${NAME:-default} that fell back to its default read
@@ -78,5 +78,6 @@ func (c *Config) ReadsEnvironment(prefix string) []string {
 			out = append(out, at)
 		}
 	}
+	slices.Sort(out) // the walk over TOML's maps has no order
 	return out
 }

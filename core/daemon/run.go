@@ -422,7 +422,7 @@ func (d *app) RemoveTarget(ctx context.Context, connector, kind, id string) erro
 // decisions and reports what would change: those of req.Config, the text of
 // the operator's edited file (read as if it were at req.File), or the
 // daemon's own when it is empty.
-func (d *app) Replay(ctx context.Context, req server.ReplayRequest) (pipeline.ReplayReport, error) {
+func (d *app) Replay(ctx context.Context, req server.ReplayRequest, progress func(int)) (pipeline.ReplayReport, error) {
 	cfg := d.cfg
 	if req.Config != "" {
 		c, err := config.Parse(cmp.Or(req.File, d.cfg.File), []byte(req.Config), os.LookupEnv)
@@ -434,7 +434,7 @@ func (d *app) Replay(ctx context.Context, req server.ReplayRequest) (pipeline.Re
 		}
 		cfg = c
 	}
-	return d.ReplayWith(ctx, cfg, nil)
+	return d.ReplayWith(ctx, cfg, progress)
 }
 
 // ReplayWith runs cfg's analyzers and policy over the stored decisions. The

@@ -32,7 +32,9 @@ type State interface {
 	Targets(ctx context.Context) ([]store.Target, error)
 	AddTarget(ctx context.Context, t store.Target) error
 	RemoveTarget(ctx context.Context, connector, kind, id string) error
-	Replay(ctx context.Context, req ReplayRequest) (pipeline.ReplayReport, error)
+	// Replay calls progress, when it is not nil, with the number of
+	// decisions replayed so far.
+	Replay(ctx context.Context, req ReplayRequest, progress func(done int)) (pipeline.ReplayReport, error)
 	Backup(ctx context.Context, w io.Writer) error
 }
 
@@ -107,10 +109,21 @@ func (s *Server) routes(mux *http.ServeMux) {
 		if r.ContentLength != 0 && !readJSON(w, r, &req) { // no body: the daemon's own config
 			return
 		}
-		rep, err := a.Replay(r.Context(), req)
-		reply(w, rep, err)
+		// A replay takes as long as the store is big: the write timeout,
+		// there for slow clients, would cut its answer off.
+		rc := http.NewResponseController(w)
+		_ = rc.SetWriteDeadline(time.Time{})
+		if !req.Progress {
+			rep, err := a.Replay(r.Context(), req, nil)
+			reply(w, rep, err)
+			return
+		}
+		streamReplay(w, rc, func(progress func(int)) (pipeline.ReplayReport, error) {
+			return a.Replay(r.Context(), req, progress)
+		})
 	}))
 	mux.Handle("GET /api/v1/backup", s.admin(func(w http.ResponseWriter, r *http.Request) {
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Time{}) // as long as the store takes
 		w.Header().Set("Content-Type", "application/octet-stream")
 		if err := a.Backup(r.Context(), w); err != nil {
 			s.opts.Logger.Error("backup", "error", err)
@@ -181,6 +194,56 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 type ReplayRequest struct {
 	Config string `json:"config,omitempty"`
 	File   string `json:"file,omitempty"`
+	// Progress asks for the answer as a stream of ReplayLines
+	// (application/x-ndjson): the count so far a few times a second, then
+	// the report or the error. An error found before anything was
+	// replayed (a config the daemon refuses) is answered as without it.
+	Progress bool `json:"progress,omitempty"`
+}
+
+// ReplayLine is one line of a replay answered with progress: exactly one
+// of its fields is set.
+type ReplayLine struct {
+	Replayed int                    `json:"replayed,omitempty"`
+	Report   *pipeline.ReplayReport `json:"report,omitempty"`
+	Error    string                 `json:"error,omitempty"`
+}
+
+// replayProgressEvery is how often a streamed replay says how far it is.
+const replayProgressEvery = 200 * time.Millisecond
+
+// streamReplay answers a replay with progress lines. The status line goes
+// out with the first of them, so a replay refused at once still gets its
+// 4xx.
+func streamReplay(w http.ResponseWriter, rc *http.ResponseController, run func(progress func(int)) (pipeline.ReplayReport, error)) {
+	enc := json.NewEncoder(w) // one Write a line
+	started := false
+	var last time.Time
+	rep, err := run(func(done int) {
+		if time.Since(last) < replayProgressEvery {
+			return
+		}
+		last = time.Now()
+		if !started {
+			w.Header().Set("Content-Type", "application/x-ndjson")
+			w.WriteHeader(http.StatusOK)
+			started = true
+		}
+		_ = enc.Encode(ReplayLine{Replayed: done})
+		_ = rc.Flush()
+	})
+	if !started {
+		reply(w, rep, err)
+		return
+	}
+	if err != nil {
+		_ = enc.Encode(ReplayLine{Error: err.Error()})
+		return
+	}
+	if rep.Changes == nil {
+		rep.Changes = []pipeline.Change{}
+	}
+	_ = enc.Encode(ReplayLine{Report: &rep})
 }
 
 // BadRequest marks an error caused by what the client sent.

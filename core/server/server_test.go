@@ -23,6 +23,10 @@ type fakeAPI struct {
 	added   []store.Target
 	filter  store.Filter
 	replay  ReplayRequest
+	// replayRun, when set, is what a replay does; backupDelay, how long a
+	// backup takes.
+	replayRun   func(progress func(int)) (pipeline.ReplayReport, error)
+	backupDelay time.Duration
 }
 
 func (f *fakeAPI) Plugins() []pluginhost.Status {
@@ -65,20 +69,33 @@ func (f *fakeAPI) AddTarget(_ context.Context, t store.Target) error {
 func (f *fakeAPI) RemoveTarget(context.Context, string, string, string) error {
 	return fmt.Errorf("x: %w", store.ErrNotFound)
 }
-func (f *fakeAPI) Replay(_ context.Context, req ReplayRequest) (pipeline.ReplayReport, error) {
+func (f *fakeAPI) Replay(_ context.Context, req ReplayRequest, progress func(int)) (pipeline.ReplayReport, error) {
 	f.replay = req
+	if f.replayRun != nil {
+		if progress == nil {
+			progress = func(int) {}
+		}
+		return f.replayRun(progress)
+	}
 	return pipeline.ReplayReport{Replayed: 3}, nil
 }
 func (f *fakeAPI) Backup(_ context.Context, w io.Writer) error {
+	time.Sleep(f.backupDelay)
 	_, err := w.Write([]byte("BACKUP"))
 	return err
 }
 
 func start(t *testing.T, ready bool) (*Server, *fakeAPI) {
+	return startWith(t, ready, Options{})
+}
+
+// startWith starts a server over a fresh fakeAPI with opts' timeouts.
+func startWith(t *testing.T, ready bool, opts Options) (*Server, *fakeAPI) {
 	api := &fakeAPI{records: map[string]store.Record{"abc": {ID: "abc", State: store.StateActed}}}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(PluginCollector{Statuses: api.Plugins})
 	s, err := Start(Options{Addr: "127.0.0.1:0", AdminToken: "tok", API: api, Gatherer: reg,
+		ReadTimeout: opts.ReadTimeout, WriteTimeout: opts.WriteTimeout,
 		Ready: func() (bool, []string) {
 			if ready {
 				return true, nil

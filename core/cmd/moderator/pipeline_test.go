@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -249,6 +250,14 @@ dry_run = false
 		if rep.Replayed != 4 || rep.Changed != 1 || rep.Changes[0].Comment.Text != "MOSTLY CAPS here" ||
 			rep.Changes[0].OldAction != "approve" || rep.Changes[0].NewAction != "hide" {
 			t.Errorf("replay report (daemon running: %v) %s", running, stdout)
+		}
+		// On a terminal it shows how far it has got, the daemon's replay
+		// too (script(1) gives it one).
+		if _, err := exec.LookPath("script"); err == nil {
+			out, _ := exec.Command("script", "-qec", bin.moderator+" replay --config "+s.config, "/dev/null").CombinedOutput()
+			if !strings.Contains(string(out), "\rreplay: 4") || !strings.Contains(string(out), "4 decisions replayed, 1 would change") {
+				t.Errorf("no progress on a terminal (daemon running: %v):\n%q", running, out)
+			}
 		}
 	}
 	if after := len(plat.Actions()); after != before {

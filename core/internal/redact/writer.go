@@ -2,12 +2,13 @@ package redact
 
 import "net/http"
 
-// JSON returns w with the body of every JSON answer passed through redact:
+// JSON returns w with the body of every JSON answer (one value, or lines of
+// them) passed through redact:
 // an answer quotes what the store holds, and that quotes what plugins said
 // (an analyzer's error naming the URL it called, key and all). Other
 // answers (a backup's stream) pass as they are. It relies on each JSON
-// answer being written in one Write, as json.Encoder.Encode does, so that a
-// value is never split between two.
+// value being written in one Write, as json.Encoder.Encode does, so that
+// none is split between two.
 func JSON(w http.ResponseWriter, redact func(string) string) http.ResponseWriter {
 	if redact == nil {
 		return w
@@ -21,7 +22,7 @@ type jsonWriter struct {
 }
 
 func (w jsonWriter) Write(p []byte) (int, error) {
-	if w.Header().Get("Content-Type") != "application/json" {
+	if ct := w.Header().Get("Content-Type"); ct != "application/json" && ct != "application/x-ndjson" {
 		return w.ResponseWriter.Write(p)
 	}
 	if _, err := w.ResponseWriter.Write([]byte(w.redact(string(p)))); err != nil {
