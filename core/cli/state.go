@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/moderatorbot/moderator/core/server"
 	"io"
 	"os"
 	"os/user"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/moderatorbot/moderator/core/daemon"
 	"github.com/moderatorbot/moderator/core/pipeline"
+	"github.com/moderatorbot/moderator/core/server"
 	"github.com/moderatorbot/moderator/core/store"
 	"github.com/moderatorbot/moderator/sdk"
 	"github.com/spf13/cobra"

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/moderatorbot/moderator/core/internal/lockedbuf"
 	"github.com/moderatorbot/moderator/core/store"
 	"github.com/moderatorbot/moderator/sdk"
 	"github.com/moderatorbot/moderator/sdk/plugintest"
@@ -577,7 +577,7 @@ func TestPoisonBacksOff(t *testing.T) {
 // The log says once that an analyzer is failing, not once per batch or per
 // comment held while it is down.
 func TestBrokenAnalyzerLogsOnce(t *testing.T) {
-	var buf syncBuffer
+	var buf lockedbuf.Buffer
 	an := analyzerFunc(func(context.Context, []sdk.Comment) ([]sdk.Result, error) {
 		return nil, status.Error(codes.Unavailable, "connection refused")
 	})
@@ -598,21 +598,4 @@ func TestBrokenAnalyzerLogsOnce(t *testing.T) {
 	if strings.Contains(logged, "comment held") {
 		t.Errorf("held comments logged one by one:\n%s", logged)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/moderatorbot/moderator/core/internal/redact"
 	"io"
 	"io/fs"
 	"math/rand/v2"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"github.com/moderatorbot/moderator/core/internal/redact"
 	"github.com/moderatorbot/moderator/sdk"
 )
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/moderatorbot/moderator/core/internal/lockedbuf"
 	"github.com/moderatorbot/moderator/sdk"
 )
 
@@ -414,7 +415,7 @@ func TestTailSaysWhatMatters(t *testing.T) {
 // dying): Options.Redact cleans that before the host logs it, keeps it as
 // the instance's last error, or returns it.
 func TestRedactCleansWhatPluginsSay(t *testing.T) {
-	var logged syncBuffer
+	var logged lockedbuf.Buffer
 	opts := fastOptions(t)
 	opts.NoRestart = true
 	opts.Logger = hclog.New(&hclog.LoggerOptions{Name: "host", Level: hclog.Debug, Output: &logged})
@@ -446,23 +447,6 @@ func TestRedactCleansWhatPluginsSay(t *testing.T) {
 			}
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // The pin holds for the bytes that run: a binary swapped in at the pinned

@@ -11,10 +11,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/moderatorbot/moderator/core/internal/lockedbuf"
 )
 
 // These tests run the real moderator binary with real plugin processes.
@@ -370,30 +371,12 @@ func get(t testing.TB, url, token string, out any) int {
 type daemon struct {
 	setup
 	cmd    *exec.Cmd
-	stderr *syncBuffer
-}
-
-// syncBuffer is written by exec's copying goroutine while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	stderr *lockedbuf.Buffer
 }
 
 func startDaemon(t testing.TB, s setup) *daemon {
 	t.Helper()
-	d := &daemon{setup: s, cmd: exec.Command(bin.moderator, "run", "--config", s.config), stderr: &syncBuffer{}}
+	d := &daemon{setup: s, cmd: exec.Command(bin.moderator, "run", "--config", s.config), stderr: &lockedbuf.Buffer{}}
 	d.cmd.Stderr = d.stderr
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -680,7 +663,7 @@ env = ["TOKEN=${CAPS_SECRET}"]
 	if _, stderr, code := moderator(t, "decisions", "override", "abc", "--action", "approve", "--config", s.config); code != 1 || !strings.Contains(stderr, "CAPS_SECRET is not set") {
 		t.Errorf("starting the plugins without the secret: exit %d %s", code, stderr)
 	}
-	d := &daemon{setup: s, cmd: exec.Command(bin.moderator, "run", "--config", s.config), stderr: &syncBuffer{}}
+	d := &daemon{setup: s, cmd: exec.Command(bin.moderator, "run", "--config", s.config), stderr: &lockedbuf.Buffer{}}
 	d.cmd.Env, d.cmd.Stderr = append(os.Environ(), "CAPS_SECRET=s3cret"), d.stderr
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)

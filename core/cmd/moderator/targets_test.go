@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/moderatorbot/moderator/core/internal/lockedbuf"
 	"github.com/moderatorbot/moderator/core/internal/synthetic/platform"
 )
 
@@ -209,7 +210,7 @@ func TestTargetsAddAsksTheConnectorForItsSecretsOnlyWhenItStartsIt(t *testing.T)
 	if _, stderr, code := moderator(t, "targets", "add", "syn", "author", "u1", "--config", s.config); code != 1 || !strings.Contains(stderr, "SYN_TOKEN is not set") {
 		t.Errorf("an author target without the daemon or the secret: exit %d %s", code, stderr)
 	}
-	d := &daemon{setup: s, cmd: exec.Command(bin.moderator, "run", "--config", s.config), stderr: &syncBuffer{}}
+	d := &daemon{setup: s, cmd: exec.Command(bin.moderator, "run", "--config", s.config), stderr: &lockedbuf.Buffer{}}
 	d.cmd.Env, d.cmd.Stderr = append(os.Environ(), "SYN_TOKEN=s3cret"), d.stderr
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
