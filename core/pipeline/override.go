@@ -21,7 +21,7 @@ var ErrCannotUndo = errors.New("the platform cannot do that")
 type Overrider interface {
 	Get(ctx context.Context, id string) (store.Record, error)
 	Save(ctx context.Context, steps []store.Step) error
-	DecideHeld(ctx context.Context, rec store.Record, queue bool) (uint64, error)
+	DecideHeld(ctx context.Context, id string, d store.Decision, queue bool) (store.Record, uint64, error)
 }
 
 // Standing is what a record's applied actions left on the platform. Hidden
@@ -100,7 +100,7 @@ func (p *Pipeline) Override(ctx context.Context, st Overrider, id, verdict, reas
 	}
 	switch rec.State {
 	case store.StateHeld:
-		return p.decideHeld(ctx, st, rec, verdict, reason, by)
+		return p.decideHeld(ctx, st, id, verdict, reason, by)
 	case store.StateSeen:
 		return rec, ErrPending
 	case store.StateDecided:
@@ -166,15 +166,13 @@ const heldActionWait = 5 * time.Second
 // pipeline applies it, and decideHeld waits a while for its answer; without
 // one (the daemon is down and the command opened the store itself) it is
 // applied here. The record keeps the error it was held for.
-func (p *Pipeline) decideHeld(ctx context.Context, st Overrider, rec store.Record, verdict, reason, by string) (store.Record, error) {
+func (p *Pipeline) decideHeld(ctx context.Context, st Overrider, id, verdict, reason, by string) (store.Record, error) {
 	if reason == "" {
 		reason = "decided by hand"
 	}
-	rec.State = store.StateDecided
-	rec.Decision = &store.Decision{At: time.Now().UTC(), Action: verdict, Reason: reason, By: by}
-	rec.InReview = false
-	queue := needsPlatform(rec.Decision)
-	seq, err := st.DecideHeld(ctx, rec, queue)
+	d := store.Decision{At: time.Now().UTC(), Action: verdict, Reason: reason, By: by}
+	queue := needsPlatform(&d)
+	rec, seq, err := st.DecideHeld(ctx, id, d, queue)
 	if errors.Is(err, store.ErrBusy) {
 		return rec, fmt.Errorf("%w: %w", ErrPending, err)
 	}
@@ -183,7 +181,7 @@ func (p *Pipeline) decideHeld(ctx context.Context, st Overrider, rec store.Recor
 	}
 	p.opts.Metrics.overrides.WithLabelValues(verdict).Inc()
 	if !queue {
-		return st.Get(ctx, rec.ID)
+		return rec, nil
 	}
 	if !p.running.Load() {
 		if !p.process(ctx, []store.Work{{Seq: seq, Record: rec}}) {

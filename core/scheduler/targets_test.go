@@ -1,7 +1,6 @@
 package scheduler
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/moderatorbot/moderator/core/internal/lockedbuf"
 	"github.com/moderatorbot/moderator/core/store"
 	"github.com/moderatorbot/moderator/sdk"
 )
@@ -372,24 +372,6 @@ func TestStreamFollowsTheTargets(t *testing.T) {
 	eventually(t, "the new session's comment", func() bool { return e.queuedTexts(t)["streamed"] })
 }
 
-// syncBuffer is a log sink the test reads while the scheduler writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) count(sub string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.Count(s.b.String(), sub)
-}
-
 // A target whose discovery keeps failing is retried on its own backoff,
 // which polls that succeed meanwhile do not reset, and each failure is
 // logged once.
@@ -411,7 +393,7 @@ func TestDiscoverBackoffIsPerTarget(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			logs := &syncBuffer{}
+			logs := &lockedbuf.Buffer{}
 			conn := &fakeConn{
 				comments: map[string][]string{"p1": {"first"}},
 				discoverErr: func(tg sdk.Target) error {
@@ -461,8 +443,8 @@ func TestDiscoverBackoffIsPerTarget(t *testing.T) {
 				t.Errorf("%d polls of %d posts while a target failed: polling must go on", conn.calls(), n)
 			}
 			// Only the failures are logged at warn, once each.
-			eventually(t, "the last failure logged", func() bool { return logs.count("discover failed") >= len(bad)-1 })
-			if n := logs.count("discover failed"); n > len(bad) {
+			eventually(t, "the last failure logged", func() bool { return strings.Count(logs.String(), "discover failed") >= len(bad)-1 })
+			if n := strings.Count(logs.String(), "discover failed"); n > len(bad) {
 				t.Errorf("%d warnings for %d failures", n, len(bad))
 			}
 		})
@@ -494,7 +476,7 @@ func TestDiscoverBackoffIsPerTarget(t *testing.T) {
 // A target of a kind the connector does not declare is never discovered;
 // the operator is told once. The others go on.
 func TestUnsupportedKindIsNeverDiscovered(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &lockedbuf.Buffer{}
 	conn := &fakeConn{targetKinds: []string{sdk.TargetAuthor}, authors: map[string][]string{"alice": {"a1"}}}
 	e := start(t, []store.Target{tgt("query", "foo"), tgt("author", "alice"), tgt("post", "p1")}, func(o *Options) {
 		o.Logger = hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Warn})
@@ -515,8 +497,8 @@ func TestUnsupportedKindIsNeverDiscovered(t *testing.T) {
 	if p := conn.polledSince(0); !p["p1"] || !p["a1"] {
 		t.Errorf("polled %v", p)
 	}
-	if n := logs.count(`target not watched: the connector cannot watch "query" targets (it takes: post, author)`); n != 1 {
-		t.Errorf("told the operator %d times, want once:\n%s", n, logs.b.String())
+	if n := strings.Count(logs.String(), `target not watched: the connector cannot watch "query" targets (it takes: post, author)`); n != 1 {
+		t.Errorf("told the operator %d times, want once:\n%s", n, logs.String())
 	}
 }
 

@@ -41,11 +41,9 @@ func heldOne(t *testing.T, s *Store, n int, retryAt time.Time) []Record {
 	return recs
 }
 
-func decidedByHand(rec Record, action string) Record {
-	rec.State = StateDecided
-	rec.Decision = &Decision{At: time.Now(), Action: action, Reason: "seen it", By: "ops"}
-	rec.InReview = false
-	return rec
+// byHand is a human's decision.
+func byHand(action string) Decision {
+	return Decision{At: time.Now(), Action: action, Reason: "seen it", By: "ops"}
 }
 
 func TestDecideHeld(t *testing.T) {
@@ -53,7 +51,7 @@ func TestDecideHeld(t *testing.T) {
 	t.Run("queued for its action, retry withdrawn", func(t *testing.T) {
 		s := memStore(t)
 		rec := heldOne(t, s, 1, time.Now().Add(time.Hour))[0]
-		seq, err := s.DecideHeld(ctx, decidedByHand(rec, "hide"), true)
+		_, seq, err := s.DecideHeld(ctx, rec.ID, byHand("hide"), true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,7 +76,7 @@ func TestDecideHeld(t *testing.T) {
 		if err := s.Save(ctx, []Step{{Record: rec}}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.DecideHeld(ctx, decidedByHand(rec, "approve"), false); err != nil {
+		if _, _, err := s.DecideHeld(ctx, rec.ID, byHand("approve"), false); err != nil {
 			t.Fatal(err)
 		}
 		if work, _, _ := s.Queued(ctx, 0, 10, nil); len(work) != 0 {
@@ -101,7 +99,7 @@ func TestDecideHeld(t *testing.T) {
 		if n, _ := s.Requeue(ctx, time.Now()); n != 1 {
 			t.Fatalf("requeued %d", n)
 		}
-		if _, err := s.DecideHeld(ctx, decidedByHand(rec, "hide"), true); !errors.Is(err, ErrBusy) {
+		if _, _, err := s.DecideHeld(ctx, rec.ID, byHand("hide"), true); !errors.Is(err, ErrBusy) {
 			t.Fatalf("decide while queued: %v", err)
 		}
 		got, _ := s.Get(ctx, rec.ID)
@@ -115,14 +113,14 @@ func TestDecideHeld(t *testing.T) {
 	t.Run("not held", func(t *testing.T) {
 		s := memStore(t)
 		rec := heldOne(t, s, 1, time.Now().Add(time.Hour))[0]
-		if _, err := s.DecideHeld(ctx, decidedByHand(rec, "hide"), true); err != nil {
+		if _, _, err := s.DecideHeld(ctx, rec.ID, byHand("hide"), true); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.DecideHeld(ctx, decidedByHand(rec, "delete"), true); !errors.Is(err, ErrBusy) {
+		if _, _, err := s.DecideHeld(ctx, rec.ID, byHand("delete"), true); !errors.Is(err, ErrBusy) {
 			t.Errorf("second decision: %v", err)
 		}
 		rec.ID = "nope"
-		if _, err := s.DecideHeld(ctx, decidedByHand(rec, "hide"), true); !errors.Is(err, ErrNotFound) {
+		if _, _, err := s.DecideHeld(ctx, rec.ID, byHand("hide"), true); !errors.Is(err, ErrNotFound) {
 			t.Errorf("unknown id: %v", err)
 		}
 	})
@@ -143,7 +141,7 @@ func TestDecideHeldRacesRequeue(t *testing.T) {
 		var wg sync.WaitGroup
 		var derr error
 		wg.Add(2)
-		go func() { defer wg.Done(); _, derr = s.DecideHeld(ctx, decidedByHand(rec, "hide"), true) }()
+		go func() { defer wg.Done(); _, _, derr = s.DecideHeld(ctx, rec.ID, byHand("hide"), true) }()
 		go func() {
 			defer wg.Done()
 			for {

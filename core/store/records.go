@@ -755,32 +755,32 @@ func (s *Store) Requeue(ctx context.Context, now time.Time) (int, error) {
 // way: it is back in the queue, perhaps in a worker's hands.
 var ErrBusy = errors.New("the comment is being tried again right now")
 
-// DecideHeld records a decision for a comment that waits, held, for its
-// retry: rec is the record as read, with its Decision set and its state
-// StateDecided. The retry is withdrawn in the same commit, so the pipeline
-// never decides the comment as well. When queue is true the record goes
-// back into the queue, where the pipeline applies the decision like one of
-// its own, crash or no crash; DecideHeld then returns the queue entry's
-// sequence. A comment no longer held as read, or whose retry has begun,
-// is refused with ErrBusy and left as it is.
-func (s *Store) DecideHeld(ctx context.Context, rec Record, queue bool) (seq uint64, err error) {
+// DecideHeld makes d the decision of the comment id, which waits, held,
+// for its retry, and returns the record as it now stands. The retry is
+// withdrawn in the same commit, so the pipeline never decides the comment
+// as well. When queue is true the record goes back into the queue, where
+// the pipeline applies the decision like one of its own, crash or no
+// crash; DecideHeld then returns the queue entry's sequence too. A comment
+// no longer held, or whose retry has begun, is refused with ErrBusy and
+// left as it is.
+func (s *Store) DecideHeld(ctx context.Context, id string, d Decision, queue bool) (rec Record, seq uint64, err error) {
 	if err := ctx.Err(); err != nil {
-		return 0, err
+		return rec, 0, err
 	}
 	var seqs []uint64
 	defer func() { s.seqsDone(seqs) }()
-	var wasHeld Record
 	err = s.db.Update(func(txn *badger.Txn) error {
-		if err := getRecord(txn, rec.ID, &wasHeld); err != nil {
+		rec = Record{}
+		if err := getRecord(txn, id, &rec); err != nil {
 			return err
 		}
-		if wasHeld.State != StateHeld {
+		if rec.State != StateHeld {
 			return ErrBusy
 		}
 		// The retry's entry is read in this transaction, so a Requeue that
 		// takes it first makes this commit conflict, and one that comes
 		// later finds it gone.
-		retry := timeKey(nsDelayed, wasHeld.RetryAt, rec.ID)
+		retry := timeKey(nsDelayed, rec.RetryAt, id)
 		if _, err := txn.Get(retry); errors.Is(err, badger.ErrKeyNotFound) {
 			return ErrBusy
 		} else if err != nil {
@@ -789,9 +789,11 @@ func (s *Store) DecideHeld(ctx context.Context, rec Record, queue bool) (seq uin
 		if err := txn.Delete(retry); err != nil {
 			return err
 		}
-		rec.UpdatedAt = time.Now().UTC()
-		rec.RetryAt = time.Time{}
-		if err := s.saveReview(txn, &rec, wasHeld.InReview); err != nil {
+		// The record keeps the error it was held for.
+		wasInReview := rec.InReview
+		rec.State, rec.Decision, rec.InReview = StateDecided, &d, false
+		rec.UpdatedAt, rec.RetryAt = time.Now().UTC(), time.Time{}
+		if err := s.saveReview(txn, &rec, wasInReview); err != nil {
 			return err
 		}
 		if err := putState(txn, &rec, s.retention); err != nil {
@@ -811,18 +813,18 @@ func (s *Store) DecideHeld(ctx context.Context, rec Record, queue bool) (seq uin
 	})
 	switch {
 	case errors.Is(err, badger.ErrKeyNotFound):
-		return 0, fmt.Errorf("no decision with id %q: %w", rec.ID, ErrNotFound)
+		return Record{}, 0, fmt.Errorf("no decision with id %q: %w", id, ErrNotFound)
 	case errors.Is(err, badger.ErrConflict):
-		return 0, ErrBusy
+		return Record{}, 0, ErrBusy
 	case err != nil:
-		return 0, fmt.Errorf("decide held comment %s: %w", rec.ID, err)
+		return Record{}, 0, fmt.Errorf("decide held comment %s: %w", id, err)
 	}
 	s.held.Add(-1)
 	if queue {
 		s.queued.Add(1)
 		s.notify()
 	}
-	return seq, nil
+	return rec, seq, nil
 }
 
 // Get returns one record by id.

@@ -422,14 +422,20 @@ type pluginStatus struct {
 	Restarts int    `json:"restarts"`
 }
 
-func (d *daemon) plugins(t testing.TB) []pluginStatus {
+// adminToken is the token the daemon generated into its data directory.
+func (s setup) adminToken(t testing.TB) string {
 	t.Helper()
-	token, err := os.ReadFile(filepath.Join(d.dir, "data", "admin.token"))
+	token, err := os.ReadFile(filepath.Join(s.dir, "data", "admin.token"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return strings.TrimSpace(string(token))
+}
+
+func (d *daemon) plugins(t testing.TB) []pluginStatus {
+	t.Helper()
 	var resp struct{ Plugins []pluginStatus }
-	if code := get(t, "http://"+d.addr+"/api/v1/plugins", strings.TrimSpace(string(token)), &resp); code != 200 {
+	if code := get(t, "http://"+d.addr+"/api/v1/plugins", d.adminToken(t), &resp); code != 200 {
 		t.Fatalf("plugins API: %d", code)
 	}
 	return resp.Plugins

@@ -46,10 +46,7 @@ plugin = "synthetic"
 	s := newSetup(t, threePlugins)
 	d := startDaemon(t, s)
 	d.waitReady(t)
-	token, err := os.ReadFile(filepath.Join(s.dir, "data", "admin.token"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := s.adminToken(t)
 	marker := filepath.Join(t.TempDir(), "started")
 	for cfg, want := range map[string]string{
 		"[moderator]\nlog_format = \"${MODERATOR_TEST_TOKEN}\"\n":                                      "${MODERATOR_TEST_TOKEN}",
@@ -65,7 +62,7 @@ plugin = "synthetic"
 	} {
 		body, _ := json.Marshal(map[string]string{"config": cfg, "file": s.config})
 		req, _ := http.NewRequest("POST", "http://"+s.addr+"/api/v1/replay", bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -113,21 +110,12 @@ action = "flag"
 	plat.AddComment(platform.Comment{PostID: "1000", AuthorID: "a", Text: "hello"})
 	d := startDaemon(t, s)
 	d.waitListening(t)
-	token, err := os.ReadFile(filepath.Join(s.dir, "data", "admin.token"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := s.adminToken(t)
 	var reply string
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		req, _ := http.NewRequest("GET", "http://"+s.addr+"/api/v1/decisions?state=held", nil)
-		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if reply = string(b); strings.Contains(reply, "last_error") {
+		var raw json.RawMessage
+		get(t, "http://"+s.addr+"/api/v1/decisions?state=held", token, &raw)
+		if reply = string(raw); strings.Contains(reply, "last_error") {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -87,13 +86,9 @@ func TestTargetsAddRefusesAKindItsConnectorCannotWatch(t *testing.T) {
 			t.Errorf("%s: targets add syn query foo: exit %d, stderr %q; want exit 1 and %q", via, code, stderr, refusal)
 		}
 		if d != nil {
-			token, err := os.ReadFile(filepath.Join(s.dir, "data", "admin.token"))
-			if err != nil {
-				t.Fatal(err)
-			}
 			body, _ := json.Marshal(map[string]string{"connector": "syn", "kind": "query", "id": "foo"})
 			req, _ := http.NewRequest(http.MethodPost, "http://"+s.addr+"/api/v1/targets", bytes.NewReader(body))
-			req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+			req.Header.Set("Authorization", "Bearer "+s.adminToken(t))
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
