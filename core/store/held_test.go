@@ -110,6 +110,27 @@ func TestDecideHeld(t *testing.T) {
 			t.Errorf("queue %+v", work)
 		}
 	})
+	t.Run("retried since it was read: the latest record is decided", func(t *testing.T) {
+		s := memStore(t)
+		rec := heldOne(t, s, 1, time.Now().Add(-time.Second))[0]
+		// Its retry comes round and fails again, after an operator read it.
+		if n, _ := s.Requeue(ctx, time.Now()); n != 1 {
+			t.Fatalf("requeued %d", n)
+		}
+		work, _, _ := s.Queued(ctx, 0, 10, nil)
+		again := work[0].Record
+		again.Attempts, again.LastError, again.RetryAt = 2, "analyzer x: boom again", time.Now().Add(time.Hour)
+		if err := s.Save(ctx, []Step{{Seq: work[0].Seq, Record: again, Delay: true}}); err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := s.DecideHeld(ctx, rec.ID, byHand("hide"), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stored, _ := s.Get(ctx, rec.ID); got.Attempts != 2 || stored.Attempts != 2 || stored.LastError != "analyzer x: boom again" || stored.Decision.By != "ops" {
+			t.Errorf("returned attempts %d; stored %d %q %+v", got.Attempts, stored.Attempts, stored.LastError, stored.Decision)
+		}
+	})
 	t.Run("not held", func(t *testing.T) {
 		s := memStore(t)
 		rec := heldOne(t, s, 1, time.Now().Add(time.Hour))[0]
