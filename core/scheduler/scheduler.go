@@ -12,7 +12,8 @@
 // adaptively: soon after a comment arrives, less and less often as the
 // conversation goes quiet, and not at all once it is old and quiet. Due posts
 // of one connector are polled together, as many per call as the connector
-// takes. Every call is paced by the rate-limit state the connector reports,
+// takes (fewer for a while after a reply came back over gRPC's message size
+// limit: a backlog is read in smaller calls, not backed off). Every call is paced by the rate-limit state the connector reports,
 // so the bot slows down before the platform says 429; a usage cap pauses the
 // connector and tells the operator instead of retrying in a loop. A
 // connector's next call may start as soon as the previous poll returned,
@@ -181,7 +182,16 @@ type conn struct {
 	intakeBackoff time.Duration
 	rate          sdk.RateLimit
 	stream        streamCtl
+	// fit, when above zero, is how many posts a poll asks for since a
+	// reply came back over gRPC's message size limit: it halves at each
+	// such reply and doubles back after fitGrowAfter polls in a row that
+	// fit, since a reply that large is a backlog, which drains.
+	fit, fitted int
 }
+
+// fitGrowAfter is how many polls in a row must come back under the message
+// size limit before a connector's batch, cut after one that did not, doubles.
+const fitGrowAfter = 8
 
 type post struct {
 	store.Post
@@ -592,6 +602,9 @@ func (s *Scheduler) dispatch(ctx context.Context) (started int, wake time.Time) 
 		if max <= 0 || max > s.opts.MaxBatch {
 			max = s.opts.MaxBatch
 		}
+		if c.fit > 0 {
+			max = min(max, c.fit)
+		}
 		var batch []*post
 		half, backlog := (max+1)/2, 0
 		for c.due.Len() > 0 && len(batch) < max && !now.Before(c.due[0].next) {
@@ -733,17 +746,31 @@ func (s *Scheduler) apply(ctx context.Context, r result) int {
 			s.discoverFailed(c, r.t, r.err, now)
 			return 0
 		}
-		s.failed(c, r.err, now)
+		cut := s.cutBatch(c, r)
+		if !cut {
+			s.failed(c, r.err, now)
+		}
 		for _, p := range r.batch {
 			if p.removed {
 				continue
 			}
-			p.next = now.Add(max(c.backoff, p.interval))
+			p.next = now
+			if !cut {
+				p.next = now.Add(max(c.backoff, p.interval))
+			}
 			heap.Push(&c.due, p)
 		}
 		return 0
 	}
 	c.backoff = 0
+	if r.t == nil && c.fit > 0 {
+		if c.fitted++; c.fitted >= fitGrowAfter {
+			c.fit, c.fitted = 2*c.fit, 0
+			if c.fit >= s.opts.MaxBatch {
+				c.fit = 0
+			}
+		}
+	}
 	rl := r.resp.RateLimit
 	if r.t != nil {
 		rl = r.disc.RateLimit
@@ -895,6 +922,27 @@ func callKind(r result) string {
 		return "discover"
 	}
 	return "poll"
+}
+
+// cutBatch halves the posts per poll of a connector whose reply to a poll
+// of several posts was over gRPC's message size limit, and reports whether
+// it did: those posts are asked for again at once, fewer at a time. A reply
+// that large is a backlog of comments, not a fault, and the connector did
+// nothing wrong but answer; backing it off would only let the backlog grow.
+// A poll of one post that is too large is the connector's to fix (it should
+// return a page and say More), and fails like any other call.
+func (s *Scheduler) cutBatch(c *conn, r result) bool {
+	if !errors.Is(r.err, sdk.ErrMessageTooLarge) || len(r.batch) < 2 {
+		if errors.Is(r.err, sdk.ErrMessageTooLarge) {
+			s.log.Error("a poll of one post came back over the message size limit: the connector should return fewer comments per poll and say there are more",
+				"connector", c.Name, "post", r.batch[0].ID, "error", r.err)
+		}
+		return false
+	}
+	c.fit, c.fitted = len(r.batch)/2, 0
+	s.log.Warn("a poll's reply was over the message size limit; asking for fewer posts per call until replies fit",
+		"connector", c.Name, "posts", len(r.batch), "now", c.fit, "error", r.err)
+	return true
 }
 
 // failed backs the connector off; a rate limit pauses it until the reset,

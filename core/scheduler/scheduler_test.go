@@ -79,6 +79,10 @@ type fakeConn struct {
 	// until they yield.
 	pollGate, discoverGate chan struct{}
 	streams                [][]sdk.Target // the targets of each Stream call
+	// fits, when not zero, is the most posts whose reply fits in one gRPC
+	// message (below zero: none): a poll of more fails as the SDK's
+	// client reports it.
+	fits int
 }
 
 type discoverCall struct {
@@ -98,6 +102,9 @@ func (f *fakeConn) Poll(_ context.Context, posts []sdk.PostCursor) (sdk.PollResp
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var resp sdk.PollResponse
+	if f.fits != 0 && len(posts) > max(f.fits, 0) {
+		return resp, fmt.Errorf("poll: rpc error: code = ResourceExhausted desc = grpc: received message larger than max: %w", sdk.ErrMessageTooLarge)
+	}
 	if f.rate != nil {
 		rl, err := f.rate(len(f.polls))
 		if err != nil {
@@ -395,6 +402,49 @@ func TestAdaptiveIntervalAndStop(t *testing.T) {
 	n = conn.calls()
 	e.clock.Advance(time.Hour)
 	never(t, "a poll of a finished conversation", func() bool { return conn.calls() > n })
+}
+
+// A reply over gRPC's message size limit is a backlog, not a fault: the
+// same posts are asked for again at once, fewer per call, and the batch
+// grows back once replies fit.
+func TestPollsFewerPostsWhenRepliesAreTooLarge(t *testing.T) {
+	conn := &fakeConn{fits: 30, comments: map[string][]string{}}
+	for i := range 100 {
+		conn.comments[fmt.Sprintf("p%03d", i)] = []string{"a comment"}
+	}
+	e := start(t, postTargets(100), nil, conn)
+	eventually(t, "every comment queued", func() bool { return len(e.queued(t)) == 100 })
+	conn.mu.Lock()
+	var sizes []int
+	for i, call := range conn.polls {
+		sizes = append(sizes, len(call))
+		if !conn.polledAt[i].Equal(conn.polledAt[0]) {
+			t.Errorf("call %d at %v, the first at %v: a reply too large backed the connector off", i, conn.polledAt[i], conn.polledAt[0])
+		}
+	}
+	conn.fits = 0 // the backlog drained
+	conn.mu.Unlock()
+	if want := []int{100, 50, 25, 25, 25, 25}; !slices.Equal(sizes, want) {
+		t.Errorf("posts per call %v, want %v", sizes, want)
+	}
+	eventually(t, "a call of 100 posts again", func() bool {
+		e.step(time.Minute)
+		conn.mu.Lock()
+		defer conn.mu.Unlock()
+		return len(conn.polls[len(conn.polls)-1]) == 100
+	})
+}
+
+// A poll of one post whose reply is too large is the connector's to fix:
+// it fails like any other call, and is retried after a backoff.
+func TestOnePostTooLargeBacksOff(t *testing.T) {
+	conn := &fakeConn{fits: -1, comments: map[string][]string{"p000": {"a comment"}}}
+	e := start(t, postTargets(1), nil, conn)
+	eventually(t, "the first call", func() bool { return conn.calls() == 1 })
+	never(t, "a second call at once", func() bool { return conn.calls() > 1 })
+	if n := len(e.queued(t)); n != 0 {
+		t.Errorf("%d comments queued from a failed poll", n)
+	}
 }
 
 func TestRateLimitPacingAndPause(t *testing.T) {
