@@ -2,11 +2,14 @@ package eval
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/moderatorbot/moderator/sdk"
+	"github.com/moderatorbot/moderator/sdk/plugintest"
 )
 
 func TestReadDataset(t *testing.T) {
@@ -114,5 +117,26 @@ func TestPredictFailsOnACommentTheAnalyzerFailed(t *testing.T) {
 	_, err = Predict(context.Background(), examples, []Analyzer{{Name: "m", Analyzer: failsOn("2")}}, 10, 0.5, nil)
 	if err == nil || !strings.Contains(err.Error(), `analyzer m on example "2": model not loaded`) {
 		t.Errorf("error %v", err)
+	}
+}
+
+// TestPredictCutsBatchesByBytes: examples of long texts, a hundred to a
+// batch, would make an Analyze call over gRPC's message limit; a real
+// plugin process must receive them in calls it can take.
+func TestPredictCutsBatchesByBytes(t *testing.T) {
+	proc := plugintest.Start(t, sdk.Plugin{Info: sdk.Info{Name: "m", Version: "1", Labels: []string{"spam"}}, Analyzer: failsOn("none")})
+	long := strings.Repeat("x", sdk.MaxMessageBytes/4)
+	var examples []Example
+	for i := range 6 {
+		examples = append(examples, Example{ID: fmt.Sprint(i), Text: long})
+	}
+	got, err := Predict(context.Background(), examples, []Analyzer{{Name: "m", Analyzer: proc}}, 100, 0.5, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, labels := range got {
+		if !slices.Equal(labels, []string{"spam"}) {
+			t.Errorf("example %d: %v", i, labels)
+		}
 	}
 }

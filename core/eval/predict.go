@@ -6,6 +6,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/moderatorbot/moderator/core/internal/batch"
 	"github.com/moderatorbot/moderator/sdk"
 )
 
@@ -18,26 +19,29 @@ type Analyzer struct {
 	Labels   []string
 }
 
-// Predict runs every analyzer over the examples, batch by batch, all
-// analyzers of a batch at once, and returns for each example the labels any
-// analyzer scored at or above threshold. progress, when set, is told how many
-// examples are done.
-func Predict(ctx context.Context, examples []Example, analyzers []Analyzer, batch int, threshold float64, progress func(done int)) ([][]string, error) {
-	if batch <= 0 {
-		batch = 100
+// Predict runs every analyzer over the examples, batch by batch (at most
+// size examples each), all analyzers of a batch at once, and returns for
+// each example the labels any analyzer scored at or above threshold.
+// progress, when set, is told how many examples are done.
+func Predict(ctx context.Context, examples []Example, analyzers []Analyzer, size int, threshold float64, progress func(done int)) ([][]string, error) {
+	if size <= 0 {
+		size = 100
 	}
 	for _, a := range analyzers {
-		if a.MaxBatch > 0 && a.MaxBatch < batch {
-			batch = a.MaxBatch
+		if a.MaxBatch > 0 && a.MaxBatch < size {
+			size = a.MaxBatch
 		}
 	}
 	out := make([][]string, len(examples))
-	for start := 0; start < len(examples); start += batch {
-		end := min(start+batch, len(examples))
-		comments := make([]sdk.Comment, end-start)
-		for i, ex := range examples[start:end] {
-			comments[i] = sdk.Comment{ID: ex.ID, Text: ex.Text, PostID: "eval", AuthorID: "eval", Platform: "eval"}
-		}
+	all := make([]sdk.Comment, len(examples))
+	for i, ex := range examples {
+		all[i] = sdk.Comment{ID: ex.ID, Text: ex.Text, PostID: "eval", AuthorID: "eval", Platform: "eval"}
+	}
+	for start, end := 0, 0; start < len(examples); start = end {
+		// Cut by bytes too: a dataset of long texts must not make a call
+		// the transport refuses for its size.
+		end = batch.End(all, start, size)
+		comments := all[start:end]
 		results := make([][]sdk.Result, len(analyzers))
 		errs := make([]error, len(analyzers))
 		var wg sync.WaitGroup

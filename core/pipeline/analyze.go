@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/moderatorbot/moderator/core/internal/batch"
 	"github.com/moderatorbot/moderator/core/store"
 	"github.com/moderatorbot/moderator/sdk"
 	"google.golang.org/grpc/codes"
@@ -126,7 +127,7 @@ type analyzerRun struct {
 }
 
 // runAnalyzer calls one analyzer over the comments in batches it accepts
-// (see chunkEnd), with its timeout, retrying a failed batch with backoff. A
+// (see batch.End), with its timeout, retrying a failed batch with backoff. A
 // batch that still fails is split in halves, and each failing half again,
 // so that what analyzes fine goes on and only the comments the analyzer
 // fails on are left to on_failure (see bisection).
@@ -140,7 +141,7 @@ func (p *Pipeline) runAnalyzer(ctx context.Context, a Analyzer, comments []sdk.C
 		}
 	}
 	for lo, hi := 0, 0; lo < len(comments); lo = hi {
-		hi = chunkEnd(comments, lo, size)
+		hi = batch.End(comments, lo, size)
 		if b.down != nil {
 			b.fail(lo, hi, b.down)
 			continue
@@ -168,40 +169,6 @@ func (p *Pipeline) runAnalyzer(ctx context.Context, a Analyzer, comments []sdk.C
 	}
 	b.finish()
 	return b.run
-}
-
-// batchBytes bounds the comments one Analyze call carries, as commentBytes
-// counts them: half of gRPC's message limit between host and plugin, which
-// leaves room for the framing and for the reply. Comments that are merely
-// large, however many come together, then never make a call the transport
-// refuses; only a comment over the limit on its own still does, and it
-// fails alone (sdk.ErrMessageTooLarge), like any comment the analyzer fails
-// on.
-const batchBytes = sdk.MaxMessageBytes / 2
-
-// chunkEnd is where the call that starts at comments[lo] ends: after at most
-// size comments and batchBytes bytes, and never before taking one comment.
-func chunkEnd(comments []sdk.Comment, lo, size int) int {
-	hi, n := lo, 0
-	for hi < len(comments) && hi-lo < size {
-		n += commentBytes(&comments[hi])
-		if hi > lo && n > batchBytes {
-			break
-		}
-		hi++
-	}
-	return hi
-}
-
-// commentBytes is about how many bytes c takes in an Analyze request: its
-// strings and raw payload, and a little for the framing of its fields.
-func commentBytes(c *sdk.Comment) int {
-	n := 64 + len(c.Platform) + len(c.Connector) + len(c.ID) + len(c.PostID) + len(c.ParentID) + len(c.AuthorID) +
-		len(c.AuthorHandle) + len(c.Text) + len(c.Version) + len(c.URL) + len(c.Raw) + len(c.Lang)
-	for k, v := range c.Metadata {
-		n += 8 + len(k) + len(v)
-	}
-	return n
 }
 
 // splitBudget is how many calls splitting a failed batch of n comments may
