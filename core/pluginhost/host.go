@@ -463,10 +463,10 @@ func (in *Instance) launch(ctx context.Context) (*plugin.Client, error) {
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake,
 		VersionedPlugins: sdk.HostPluginSets(),
-		Cmd:              cmd,
+		RunnerFunc:       runnerFor(cmd), // cmd, but with no stdin
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
-		SkipHostEnv:      true,
+		SkipHostEnv:      true, // else runnerFor would pass on the host's whole environment
 		Logger:           in.log,
 		StartTimeout:     in.opts.StartTimeout,
 		Stderr:           stderr,
@@ -531,9 +531,7 @@ func (in *Instance) launch(ctx context.Context) (*plugin.Client, error) {
 	}
 	in.mu.Lock()
 	in.client, in.remote, in.desc = client, remote, desc
-	if rc := client.ReattachConfig(); rc != nil && rc.Pid > 0 {
-		in.pid = rc.Pid
-	}
+	in.pid = pidOf(client)
 	in.mu.Unlock()
 	in.setState(StateReady, nil)
 	return client, nil
@@ -633,10 +631,7 @@ const killGrace = 3 * time.Second
 // (force) is killed at once, and one that does not finish in killGrace is
 // killed then.
 func (in *Instance) kill(client *plugin.Client, force bool) {
-	pid := 0
-	if rc := client.ReattachConfig(); rc != nil {
-		pid = rc.Pid
-	}
+	pid := pidOf(client)
 	hardKill := func() {
 		if p, err := os.FindProcess(pid); err == nil && pid > 0 {
 			_ = p.Kill()

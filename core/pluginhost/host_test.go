@@ -210,6 +210,41 @@ func TestMinimalEnvironment(t *testing.T) {
 	}
 }
 
+// TestPluginGetsNoStdin: go-plugin hands a plugin the host's standard input
+// unless told otherwise; a plugin must not read the operator's terminal or
+// whatever else the daemon was given. The test's stdin is a pipe holding
+// bytes while the plugin starts; the plugin must find nothing (/dev/null).
+// It swaps os.Stdin, so it must not run in parallel with other tests.
+func TestPluginGetsNoStdin(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.WriteString("secret-from-host-stdin\n"); err != nil {
+		t.Fatal(err)
+	}
+	saved := os.Stdin
+	os.Stdin = r
+	t.Cleanup(func() {
+		os.Stdin = saved
+		r.Close()
+		w.Close()
+	})
+	got := filepath.Join(t.TempDir(), "stdin")
+	if _, err := startHost(t, fastOptions(t), Spec{
+		Name: "counter", Kind: sdk.KindAnalyzer, Path: bins.testplugin, Env: []string{"TESTPLUGIN_STDIN=" + got},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(data) != "EOF" {
+		t.Errorf("plugin read %q from its standard input, want EOF (no stdin)", data)
+	}
+}
+
 func TestVersionMismatch(t *testing.T) {
 	h, err := startHost(t, fastOptions(t), Spec{Name: "caps", Kind: sdk.KindAnalyzer, Path: bins.shoutingV2})
 	want := "speaks moderator plugin protocol v2, this moderator speaks v1: upgrade moderator to a release that speaks v2"

@@ -10,12 +10,16 @@
 //	TESTPLUGIN_BUSY=FILE     append "analyze N" to FILE as each Analyze call starts
 //	TESTPLUGIN_POISON=WORD   fail every call whose batch has a comment with WORD in it
 //	TESTPLUGIN_FAIL=TEXT     fail every call with TEXT as the error
+//	TESTPLUGIN_STDIN=FILE    at start-up, read standard input and write what it
+//	                         held into FILE: "EOF" if nothing (what /dev/null
+//	                         gives), "BLOCKED" if a read did not return in 2s
 package main
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strconv"
@@ -106,6 +110,9 @@ func main() {
 			fh.Close()
 		}
 	}
+	if f := os.Getenv("TESTPLUGIN_STDIN"); f != "" {
+		_ = os.WriteFile(f, []byte(readStdin()), 0o644)
+	}
 	if os.Getenv("TESTPLUGIN_MODE") == "exit" {
 		fmt.Fprintln(os.Stderr, "testplugin: exiting at start-up as asked")
 		os.Exit(3)
@@ -117,4 +124,30 @@ func main() {
 		},
 		Analyzer: &counter{},
 	})
+}
+
+// readStdin returns what one read of standard input gave: the bytes, "EOF"
+// or the error. A read of an empty pipe whose writer stays open would block
+// for ever, so it is given 2s and then reported as "BLOCKED" (the read is
+// left behind; the plugin starts regardless).
+func readStdin() string {
+	got := make(chan string, 1)
+	go func() {
+		buf := make([]byte, 4096)
+		n, err := os.Stdin.Read(buf)
+		switch {
+		case n > 0:
+			got <- string(buf[:n])
+		case errors.Is(err, io.EOF):
+			got <- "EOF"
+		default:
+			got <- fmt.Sprintf("error: %v", err)
+		}
+	}()
+	select {
+	case s := <-got:
+		return s
+	case <-time.After(2 * time.Second):
+		return "BLOCKED"
+	}
 }
