@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+
+	"github.com/moderatorbot/moderator/sdk"
+)
+
+// pollCursor is a post's opaque cursor. Since is the createdAt (epoch ms)
+// of the newest response delivered and SeenAt the ids delivered with that
+// very createdAt: the next poll asks for since=Since and drops those. A
+// walk through more pages than one poll reads keeps its place in Page (the
+// API's token for the next, older page) and the newest response it met in
+// Top and TopIDs, which become Since and SeenAt once the walk ends. So the
+// cursor never passes a response that was not delivered.
+type pollCursor struct {
+	V      int      `json:"v"`
+	Since  int64    `json:"since,omitempty"`
+	SeenAt []string `json:"seen,omitempty"`
+	Page   string   `json:"page,omitempty"`
+	Top    int64    `json:"top,omitempty"`
+	TopIDs []string `json:"top_ids,omitempty"`
+}
+
+func decodePollCursor(raw []byte) (pollCursor, error) {
+	var c pollCursor
+	if len(raw) == 0 {
+		return c, nil
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return pollCursor{}, err
+	}
+	switch {
+	case c.V != 1:
+		return pollCursor{}, fmt.Errorf("version %d", c.V)
+	case c.Since < 0 || c.Top < 0:
+		return pollCursor{}, errors.New("negative time")
+	case c.Page == "" && (c.Top != 0 || len(c.TopIDs) > 0):
+		return pollCursor{}, errors.New("a walk's top without its page")
+	case c.Page != "" && c.Top < c.Since:
+		return pollCursor{}, errors.New("a walk's top before its since")
+	}
+	return c, nil
+}
+
+func (c pollCursor) encode() []byte {
+	c.V = 1
+	data, _ := json.Marshal(c)
+	return data
+}
+
+// responsesPage is one page of /v1/posts/{id}/responses.
+type responsesPage struct {
+	Data   *[]json.RawMessage `json:"data"`
+	Paging struct {
+		Next string `json:"next"`
+	} `json:"paging"`
+}
+
+// Poll fetches each post's responses newer than its cursor: one request per
+// page (the API has no call for several posts), at most max_pages pages per
+// post, newest first. A post with more says More, and the host polls it
+// again at once.
+//
+// A problem with one post (it does not exist, the API failed on it, the
+// answer was not the JSON expected) goes in that post's Err with whatever
+// was read before it. A refused token fails the whole call. A spent rate
+// limit (429) or an API that does not answer fails the whole call when it
+// is met first; met later, the posts already read are returned and the rest
+// are marked not polled, so no quota already spent is wasted.
+func (m *Medium) Poll(ctx context.Context, posts []sdk.PostCursor) (sdk.PollResponse, error) {
+	s, err := m.current()
+	if err != nil {
+		return sdk.PollResponse{}, err
+	}
+	var out sdk.PollResponse
+	for i, pc := range posts {
+		entry, rl, stop := s.pollPost(ctx, pc)
+		if rl.Known() {
+			out.RateLimit = rl
+		}
+		if stop == nil {
+			out.Posts = append(out.Posts, entry)
+			continue
+		}
+		if errors.Is(stop, errRefused) || ctx.Err() != nil || i == 0 && len(entry.Comments) == 0 {
+			return sdk.PollResponse{RateLimit: out.RateLimit}, stop
+		}
+		out.Posts = append(out.Posts, entry)
+		for _, rest := range posts[i+1:] {
+			out.Posts = append(out.Posts, sdk.PostComments{PostID: rest.PostID, Cursor: rest.Cursor, Err: "not polled: " + stop.Error()})
+		}
+		break
+	}
+	return out, nil
+}
+
+// pollPost reads one post's new responses. stop is set when the rest of the
+// call should not go on (a rate limit, a refused token, an API that does not
+// answer); entry then holds what was read of the post before it.
+func (s *settings) pollPost(ctx context.Context, pc sdk.PostCursor) (entry sdk.PostComments, rl sdk.RateLimit, stop error) {
+	entry = sdk.PostComments{PostID: pc.PostID, Cursor: pc.Cursor}
+	if !validID(pc.PostID) {
+		entry.Err = fmt.Sprintf("%q is not a Medium story id", pc.PostID)
+		return entry, rl, nil
+	}
+	cur, err := decodePollCursor(pc.Cursor)
+	var notes []string
+	if err != nil {
+		// Starting over delivers responses again, which the host drops
+		// as duplicates; keeping a cursor nobody can read would stop the
+		// post for good.
+		notes = append(notes, fmt.Sprintf("unreadable cursor (%v), started over", err))
+		cur = pollCursor{}
+	}
+	seen := map[string]bool{}
+	for _, id := range cur.SeenAt {
+		seen[id] = true
+	}
+	top, topIDs := cur.Since, slices.Clone(cur.SeenAt)
+	if cur.Page != "" {
+		top, topIDs = cur.Top, slices.Clone(cur.TopIDs)
+	}
+	page := cur.Page
+	path := "/v1/posts/" + url.PathEscape(pc.PostID) + "/responses"
+	for n := 0; ; n++ {
+		q := url.Values{"limit": {strconv.Itoa(s.pageSize)}}
+		if cur.Since > 0 {
+			q.Set("since", strconv.FormatInt(cur.Since, 10))
+		}
+		if page != "" {
+			q.Set("page", page)
+		}
+		what := "GET " + path
+		a, err := s.get(ctx, s.api+path+"?"+q.Encode(), what, true)
+		if a.rate.Known() {
+			rl = a.rate
+		}
+		var rle *sdk.RateLimitedError
+		switch {
+		case err == nil:
+		case errors.As(err, &rle), errors.Is(err, errRefused), ctx.Err() != nil, a.status == 0:
+			// a.status 0: no answer at all (refused connection, timeout).
+			entry.Err = joinNotes(notes, err.Error())
+			return entry, rl, err
+		case errors.Is(err, sdk.ErrNotFound):
+			entry.Err = joinNotes(notes, "no such story on the API: "+err.Error())
+			return entry, rl, nil
+		default:
+			entry.Err = joinNotes(notes, err.Error())
+			return entry, rl, nil
+		}
+		var p responsesPage
+		if err := json.Unmarshal(a.body, &p); err != nil || p.Data == nil {
+			if err == nil {
+				err = errors.New(`no "data" list`)
+			}
+			entry.Err = joinNotes(notes, fmt.Sprintf("%s: the answer is not the JSON expected (%v): %s", what, err, snippet(a.body)))
+			return entry, rl, nil
+		}
+		bad := 0
+		for _, raw := range *p.Data {
+			c, err := decodeResponse(raw)
+			if err == nil && c.PostID != pc.PostID {
+				err = fmt.Errorf("response %s is on story %s", c.ID, c.PostID)
+			}
+			if err != nil {
+				// A response that can never be read is passed over, and
+				// said so, rather than stopping the post for good.
+				if bad++; bad <= 3 {
+					notes = append(notes, fmt.Sprintf("%s: skipped a malformed response (%v): %s", what, err, snippet(raw)))
+				}
+				continue
+			}
+			ms := c.CreatedAt.UnixMilli()
+			if ms < cur.Since || ms == cur.Since && seen[c.ID] {
+				continue
+			}
+			switch {
+			case ms > top:
+				top, topIDs = ms, []string{c.ID}
+			case ms == top && !slices.Contains(topIDs, c.ID):
+				topIDs = append(topIDs, c.ID)
+			}
+			entry.Comments = append(entry.Comments, c)
+		}
+		if bad > 3 {
+			notes = append(notes, fmt.Sprintf("and %d more malformed responses", bad-3))
+		}
+		if p.Paging.Next == "" {
+			entry.Cursor = pollCursor{Since: top, SeenAt: topIDs}.encode()
+			entry.Err = joinNotes(notes, "")
+			return entry, rl, nil
+		}
+		if p.Paging.Next == page {
+			entry.Err = joinNotes(notes, what+": the API gave the same page token again")
+			return entry, rl, nil
+		}
+		page = p.Paging.Next
+		entry.Cursor = pollCursor{Since: cur.Since, SeenAt: cur.SeenAt, Page: page, Top: top, TopIDs: topIDs}.encode()
+		if n+1 == s.maxPages {
+			entry.More = true
+			entry.Err = joinNotes(notes, "")
+			return entry, rl, nil
+		}
+	}
+}
+
+func joinNotes(notes []string, last string) string {
+	if last != "" {
+		notes = append(notes, last)
+	}
+	out := ""
+	for i, n := range notes {
+		if i > 0 {
+			out += "; "
+		}
+		out += n
+	}
+	return out
+}
