@@ -531,14 +531,21 @@ func (s *Server) handler() http.Handler {
 		spent := false
 		if api {
 			reset = s.window()
-			if s.used >= s.opts.RateLimit || fault != nil && fault.RateLimited {
+			remaining := 0
+			switch {
+			case fault != nil && fault.RateLimited:
+				// Spent for this answer only: the window's count is untouched.
 				spent = true
-				s.used = s.opts.RateLimit
-			} else if authorized {
-				s.used++
+			case s.used >= s.opts.RateLimit:
+				spent = true
+			default:
+				if authorized {
+					s.used++
+				}
+				remaining = s.opts.RateLimit - s.used
 			}
 			w.Header().Set("X-RateLimit-Limit", strconv.Itoa(s.opts.RateLimit))
-			w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(s.opts.RateLimit-s.used))
+			w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
 			w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
 		}
 		now := s.opts.Now()
