@@ -66,7 +66,8 @@ type responsesPage struct {
 // Poll fetches each post's responses newer than its cursor: one request per
 // page (the API has no call for several posts), at most max_pages pages per
 // post, newest first. A post with more says More, and the host polls it
-// again at once.
+// again at once; so does a post whose walk through older pages, begun by an
+// earlier poll, has just ended (what was written meanwhile is ready).
 //
 // A problem with one post (it does not exist, the API failed on it, the
 // answer was not the JSON expected) goes in that post's Err with whatever
@@ -196,6 +197,9 @@ func (s *settings) pollPost(ctx context.Context, pc sdk.PostCursor) (entry sdk.P
 		if p.Paging.Next == "" {
 			entry.Cursor = pollCursor{Since: top, SeenAt: topIDs}.encode()
 			entry.Err = joinNotes(notes, "")
+			// A walk begun by an earlier poll has ended: responses written
+			// since it began are newer than its top, and ready now.
+			entry.More = cur.Page != ""
 			return entry, rl, nil
 		}
 		if p.Paging.Next == page {
