@@ -148,21 +148,23 @@ type Request struct {
 	Authorized bool
 }
 
-// Fault makes the fake misbehave on matching requests.
+// Fault makes the fake misbehave on matching requests. Its JSON form
+// (Delay in nanoseconds) is for a sandbox's fault switch.
 type Fault struct {
 	// Path is a prefix of the paths the fault applies to ("" for all,
 	// "/v1/posts/abc/responses", "/feed/").
-	Path string
+	Path string `json:"path,omitempty"`
 	// Status answers with this status (a 5xx, say) and a JSON error.
-	Status int
-	// RateLimited answers 429 with the rate-limit headers spent.
-	RateLimited bool
+	Status int `json:"status,omitempty"`
+	// RateLimited answers 429 with the rate-limit headers spent (the
+	// window's real count is untouched).
+	RateLimited bool `json:"rate_limited,omitempty"`
 	// Truncate serves the real answer cut in half.
-	Truncate bool
+	Truncate bool `json:"truncate,omitempty"`
 	// Delay holds the answer this long (or until the client gives up).
-	Delay time.Duration
+	Delay time.Duration `json:"delay,omitempty"`
 	// Times is how many requests the fault applies to (0: until cleared).
-	Times int
+	Times int `json:"times,omitempty"`
 }
 
 // Delivery is one webhook POST the fake made.
@@ -180,8 +182,9 @@ type Server struct {
 	// both rss_base_url and api_base_url.
 	URL string
 
-	srv  *httptest.Server
-	opts Options
+	srv     *httptest.Server
+	handler http.Handler
+	opts    Options
 
 	mu          sync.Mutex
 	seq         int
@@ -202,6 +205,21 @@ type Server struct {
 
 // NewServer starts a fake on 127.0.0.1. Close it when done.
 func NewServer(opts Options) *Server {
+	s := New(opts)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(fmt.Sprintf("mediumtest: listen on 127.0.0.1: %v", err))
+	}
+	s.srv = &httptest.Server{Listener: l, Config: &http.Server{Handler: s.handler}}
+	s.srv.Start()
+	s.URL = s.srv.URL
+	return s
+}
+
+// New makes a fake that does not listen: serve its Handler yourself (the
+// sandbox can mount it beside the Twitter fake; their paths do not
+// overlap). URL is empty and Close does nothing.
+func New(opts Options) *Server {
 	if opts.RateLimit <= 0 {
 		opts.RateLimit = 300
 	}
@@ -218,18 +236,19 @@ func NewServer(opts Options) *Server {
 		responses:  map[string][]Response{},
 		hookClient: &http.Client{Timeout: 10 * time.Second},
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(fmt.Sprintf("mediumtest: listen on 127.0.0.1: %v", err))
-	}
-	s.srv = &httptest.Server{Listener: l, Config: &http.Server{Handler: s.handler()}}
-	s.srv.Start()
-	s.URL = s.srv.URL
+	s.handler = s.newHandler()
 	return s
 }
 
-// Close shuts the fake down.
-func (s *Server) Close() { s.srv.Close() }
+// Close shuts the fake down (a fake made by New has nothing to shut).
+func (s *Server) Close() {
+	if s.srv != nil {
+		s.srv.Close()
+	}
+}
+
+// Handler serves the fake's feeds and API: GET /feed/..., GET /v1/....
+func (s *Server) Handler() http.Handler { return s.handler }
 
 // id makes the next id: hex, deterministic, and in no order, as Medium's
 // ids are (a client must not compare them).
@@ -504,7 +523,7 @@ func (s *Server) window() time.Time {
 	return s.windowStart.Add(s.opts.RateWindow)
 }
 
-func (s *Server) handler() http.Handler {
+func (s *Server) newHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /feed/{name}", s.feed)
 	mux.HandleFunc("GET /v1/users/{id}/articles", s.userArticles)

@@ -403,3 +403,24 @@ func TestWebhooks(t *testing.T) {
 		t.Errorf("delivered with no webhook set")
 	}
 }
+
+func TestNewServesThroughHandler(t *testing.T) {
+	s := mediumtest.New(mediumtest.Options{})
+	defer s.Close()
+	a := s.Publish(mediumtest.Article{Title: "A", Author: "ann"})
+	s.Respond(mediumtest.Response{PostID: a.ID, Author: "bob", Text: "hi"})
+	mux := http.NewServeMux()
+	mux.Handle("/", s.Handler())
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	res, err := http.Get(srv.URL + "/v1/posts/" + a.ID + "/responses")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p responsesPage
+	json.NewDecoder(res.Body).Decode(&p)
+	res.Body.Close()
+	if res.StatusCode != 200 || len(p.Data) != 1 || s.URL != "" {
+		t.Errorf("%d, %d responses, URL %q", res.StatusCode, len(p.Data), s.URL)
+	}
+}
