@@ -72,28 +72,41 @@ type responsesPage struct {
 // A problem with one post (it does not exist, the API failed on it, the
 // answer was not the JSON expected) goes in that post's Err with whatever
 // was read before it. A refused token fails the whole call. A spent rate
-// limit (429) or an API that does not answer fails the whole call when it
-// is met first; met later, the posts already read are returned and the rest
-// are marked not polled, so no quota already spent is wasted.
+// limit (429), an API that does not answer, or one that fails (5xx) on
+// maxServerErrors posts in a row stops the call: it fails as a whole when
+// no response was read yet (so the host backs off), and otherwise returns
+// what was read, the remaining posts marked not polled, so no quota already
+// spent is wasted.
 func (m *Medium) Poll(ctx context.Context, posts []sdk.PostCursor) (sdk.PollResponse, error) {
 	s, err := m.current()
 	if err != nil {
 		return sdk.PollResponse{}, err
 	}
 	var out sdk.PollResponse
+	read, failedInARow := false, 0
 	for i, pc := range posts {
-		entry, rl, stop := s.pollPost(ctx, pc)
-		if rl.Known() {
-			out.RateLimit = rl
+		r := s.pollPost(ctx, pc)
+		if r.rate.Known() {
+			out.RateLimit = r.rate
+		}
+		read = read || len(r.entry.Comments) > 0
+		out.Posts = append(out.Posts, r.entry)
+		stop := r.stop
+		switch {
+		case stop != nil:
+		case r.serverFailed:
+			if failedInARow++; failedInARow == maxServerErrors {
+				stop = fmt.Errorf("the API failed on %d posts in a row, the last: %s", failedInARow, r.entry.Err)
+			}
+		default:
+			failedInARow = 0
 		}
 		if stop == nil {
-			out.Posts = append(out.Posts, entry)
 			continue
 		}
-		if errors.Is(stop, errRefused) || ctx.Err() != nil || i == 0 && len(entry.Comments) == 0 {
+		if errors.Is(stop, errRefused) || ctx.Err() != nil || !read {
 			return sdk.PollResponse{RateLimit: out.RateLimit}, stop
 		}
-		out.Posts = append(out.Posts, entry)
 		for _, rest := range posts[i+1:] {
 			out.Posts = append(out.Posts, sdk.PostComments{PostID: rest.PostID, Cursor: rest.Cursor, Err: "not polled: " + stop.Error()})
 		}
@@ -102,14 +115,31 @@ func (m *Medium) Poll(ctx context.Context, posts []sdk.PostCursor) (sdk.PollResp
 	return out, nil
 }
 
-// pollPost reads one post's new responses. stop is set when the rest of the
-// call should not go on (a rate limit, a refused token, an API that does not
-// answer); entry then holds what was read of the post before it.
-func (s *settings) pollPost(ctx context.Context, pc sdk.PostCursor) (entry sdk.PostComments, rl sdk.RateLimit, stop error) {
-	entry = sdk.PostComments{PostID: pc.PostID, Cursor: pc.Cursor}
+// maxServerErrors is how many posts in a row the API may fail on (5xx)
+// before a poll stops: the API is down, not the posts.
+const maxServerErrors = 3
+
+// postResult is what polling one post came to.
+type postResult struct {
+	// entry is the post's reply: what was read, its cursor, its Err.
+	entry sdk.PostComments
+	// rate is the API's last rate-limit state.
+	rate sdk.RateLimit
+	// stop is set when the rest of the call should not go on (a rate
+	// limit, a refused token, an API that does not answer); entry then
+	// holds what was read of the post before it.
+	stop error
+	// serverFailed says the API answered a 5xx.
+	serverFailed bool
+}
+
+// pollPost reads one post's new responses.
+func (s *settings) pollPost(ctx context.Context, pc sdk.PostCursor) (res postResult) {
+	entry := &res.entry
+	*entry = sdk.PostComments{PostID: pc.PostID, Cursor: pc.Cursor}
 	if !validID(pc.PostID) {
 		entry.Err = fmt.Sprintf("%q is not a Medium story id", pc.PostID)
-		return entry, rl, nil
+		return res
 	}
 	cur, err := decodePollCursor(pc.Cursor)
 	var notes []string
@@ -141,7 +171,7 @@ func (s *settings) pollPost(ctx context.Context, pc sdk.PostCursor) (entry sdk.P
 		what := "GET " + path
 		a, err := s.get(ctx, s.api+path+"?"+q.Encode(), what, true)
 		if a.rate.Known() {
-			rl = a.rate
+			res.rate = a.rate
 		}
 		var rle *sdk.RateLimitedError
 		switch {
@@ -149,13 +179,15 @@ func (s *settings) pollPost(ctx context.Context, pc sdk.PostCursor) (entry sdk.P
 		case errors.As(err, &rle), errors.Is(err, errRefused), ctx.Err() != nil, a.status == 0:
 			// a.status 0: no answer at all (refused connection, timeout).
 			entry.Err = joinNotes(notes, err.Error())
-			return entry, rl, err
+			res.stop = err
+			return res
 		case errors.Is(err, sdk.ErrNotFound):
 			entry.Err = joinNotes(notes, "no such story on the API: "+err.Error())
-			return entry, rl, nil
+			return res
 		default:
 			entry.Err = joinNotes(notes, err.Error())
-			return entry, rl, nil
+			res.serverFailed = a.status >= 500
+			return res
 		}
 		var p responsesPage
 		if err := json.Unmarshal(a.body, &p); err != nil || p.Data == nil {
@@ -163,7 +195,7 @@ func (s *settings) pollPost(ctx context.Context, pc sdk.PostCursor) (entry sdk.P
 				err = errors.New(`no "data" list`)
 			}
 			entry.Err = joinNotes(notes, fmt.Sprintf("%s: the answer is not the JSON expected (%v): %s", what, err, snippet(a.body)))
-			return entry, rl, nil
+			return res
 		}
 		bad := 0
 		for _, raw := range *p.Data {
@@ -200,18 +232,18 @@ func (s *settings) pollPost(ctx context.Context, pc sdk.PostCursor) (entry sdk.P
 			// A walk begun by an earlier poll has ended: responses written
 			// since it began are newer than its top, and ready now.
 			entry.More = cur.Page != ""
-			return entry, rl, nil
+			return res
 		}
 		if p.Paging.Next == page {
 			entry.Err = joinNotes(notes, what+": the API gave the same page token again")
-			return entry, rl, nil
+			return res
 		}
 		page = p.Paging.Next
 		entry.Cursor = pollCursor{Since: cur.Since, SeenAt: cur.SeenAt, Page: page, Top: top, TopIDs: topIDs}.encode()
 		if n+1 == s.maxPages {
 			entry.More = true
 			entry.Err = joinNotes(notes, "")
-			return entry, rl, nil
+			return res
 		}
 	}
 }

@@ -389,3 +389,39 @@ func TestPollMalformedResponses(t *testing.T) {
 		t.Errorf("comment %+v", c)
 	}
 }
+
+// TestPollStopsWhenTheAPIIsDown: a 5xx on several posts in a row means the
+// API is down, not the posts: the poll stops asking, and fails as a whole
+// (so the host backs off) unless it has read something.
+func TestPollStopsWhenTheAPIIsDown(t *testing.T) {
+	f := newFake(t, mediumtest.Options{})
+	m := configured(t, f, map[string]any{"page_size": 10})
+	first, _ := story(f, 2)
+	var req []sdk.PostCursor
+	for range 6 {
+		p, _ := story(f, 1)
+		req = append(req, sdk.PostCursor{PostID: p})
+	}
+	f.InjectFault(mediumtest.Fault{Path: "/v1/", Status: 502})
+	f.ResetRequests()
+	_, err := m.Poll(context.Background(), req)
+	if err == nil || sdk.IsPermanent(err) || !strings.Contains(err.Error(), "failed on 3 posts in a row") {
+		t.Errorf("error %v, want one the host retries, saying the API failed 3 times in a row", err)
+	}
+	if n := len(f.Requests()); n != maxServerErrors {
+		t.Errorf("%d requests, want %d", n, maxServerErrors)
+	}
+
+	// The first post is read before the API goes down.
+	f.ClearFaults()
+	f.InjectFault(mediumtest.Fault{Path: "/v1/posts/" + req[0].PostID, Status: 500})
+	f.InjectFault(mediumtest.Fault{Path: "/v1/posts/" + req[1].PostID, Status: 500})
+	f.InjectFault(mediumtest.Fault{Path: "/v1/posts/" + req[2].PostID, Status: 500})
+	resp, err := m.Poll(context.Background(), append([]sdk.PostCursor{{PostID: first}}, req...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Posts) != 7 || len(resp.Posts[0].Comments) != 2 || !strings.Contains(resp.Posts[3].Err, "HTTP 500") || !strings.HasPrefix(resp.Posts[4].Err, "not polled: the API failed on 3 posts in a row") {
+		t.Errorf("posts %+v", resp.Posts)
+	}
+}
