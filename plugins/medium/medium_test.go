@@ -183,3 +183,28 @@ func TestRateLimitHeaders(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigureReachesNothing: Configure, in either mode, makes no request
+// (config check must not touch the platform), and calls before Configure
+// fail for good.
+func TestConfigureReachesNothing(t *testing.T) {
+	f := newFake(t, mediumtest.Options{})
+	f.Publish(mediumtest.Article{Title: "A", Author: "ann"})
+	ctx := context.Background()
+	m := &Medium{}
+	if _, err := m.Poll(ctx, []sdk.PostCursor{{PostID: "abcdef123456"}}); !sdk.IsPermanent(err) {
+		t.Errorf("Poll before Configure: %v, want a permanent error", err)
+	}
+	if _, err := m.Discover(ctx, sdk.DiscoverRequest{Target: sdk.Target{Kind: sdk.TargetAuthor, ID: "@ann"}}); !sdk.IsPermanent(err) {
+		t.Errorf("Discover before Configure: %v, want a permanent error", err)
+	}
+	data, _ := json.Marshal(baseConfig(f))
+	for _, validateOnly := range []bool{true, false} {
+		if err := m.Configure(ctx, sdk.ConfigureRequest{Config: sdk.Config{JSON: data}, ValidateOnly: validateOnly, KV: sdk.NewMemoryKV()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if reqs := f.Requests(); len(reqs) != 0 {
+		t.Errorf("Configure made requests: %+v", reqs)
+	}
+}
