@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -184,6 +185,16 @@ func (s *settings) pollPost(ctx context.Context, pc sdk.PostCursor) (res postRes
 		case errors.Is(err, sdk.ErrNotFound):
 			entry.Err = joinNotes(notes, "no such story on the API: "+err.Error())
 			return res
+		case a.status == http.StatusBadRequest && n == 0 && cur.Page != "":
+			// The API no longer takes the walk's page token (it expired,
+			// say): walk again from the cursor's since. What the walk
+			// delivered comes again, and the host drops it as seen;
+			// keeping the token would stop the post for good.
+			notes = append(notes, fmt.Sprintf("%s: the page token was refused (%s), so the walk started over", what, snippet(a.body)))
+			cur.Page, page = "", ""
+			top, topIDs = cur.Since, slices.Clone(cur.SeenAt)
+			n = -1
+			continue
 		default:
 			entry.Err = joinNotes(notes, err.Error())
 			res.serverFailed = a.status >= 500

@@ -425,3 +425,30 @@ func TestPollStopsWhenTheAPIIsDown(t *testing.T) {
 		t.Errorf("posts %+v", resp.Posts)
 	}
 }
+
+// TestPollRestartsARefusedWalk: a page token the API no longer takes (a
+// 400) restarts the walk from the cursor's since instead of stopping the
+// post for good; nothing is skipped.
+func TestPollRestartsARefusedWalk(t *testing.T) {
+	f := newFake(t, mediumtest.Options{})
+	m := configured(t, f, map[string]any{"page_size": 1, "max_pages": 1})
+	post, rs := story(f, 3)
+	resp, _ := m.Poll(context.Background(), []sdk.PostCursor{{PostID: post}})
+	pc := resp.Posts[0]
+	if !pc.More || !slices.Equal(ids(pc.Comments), []string{rs[2]}) {
+		t.Fatalf("first poll %+v", pc)
+	}
+	f.InjectFault(mediumtest.Fault{Path: "/v1/posts/" + post, Status: http.StatusBadRequest, Times: 1})
+	resp, err := m.Poll(context.Background(), []sdk.PostCursor{{PostID: post, Cursor: pc.Cursor}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc = resp.Posts[0]
+	if !strings.Contains(pc.Err, "the page token was refused") || !slices.Equal(ids(pc.Comments), []string{rs[2]}) || !pc.More {
+		t.Fatalf("after a refused token %+v", pc)
+	}
+	rest, _ := pollUntilDone(t, m, post, pc.Cursor)
+	if !slices.Equal(rest, []string{rs[1], rs[0]}) {
+		t.Errorf("then %q, want the two older ones", rest)
+	}
+}
