@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/moderatorbot/moderator/sdk"
 )
@@ -259,16 +260,10 @@ func (s *settings) pollPost(ctx context.Context, pc sdk.PostCursor) (res postRes
 	}
 }
 
+// joinNotes is a post's Err: the notes gathered, then last ("" for none).
 func joinNotes(notes []string, last string) string {
 	if last != "" {
 		notes = append(notes, last)
 	}
-	out := ""
-	for i, n := range notes {
-		if i > 0 {
-			out += "; "
-		}
-		out += n
-	}
-	return out
+	return strings.Join(notes, "; ")
 }
