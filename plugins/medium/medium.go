@@ -1,0 +1,282 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/moderatorbot/moderator/sdk"
+)
+
+// platform is the connector's Info.Platform and every comment's Platform.
+const platform = "medium"
+
+// Medium is the connector. It implements sdk.Discoverer (RSS), sdk.Poller
+// (the JSON API), sdk.WebhookHandler and sdk.Moderator (flag only). Every
+// method may run concurrently with the others and with a new Configure, so
+// the settings sit behind an atomic pointer.
+type Medium struct {
+	settings atomic.Pointer[settings]
+}
+
+// config is the instance's [connector.config] table in moderator.toml.
+type config struct {
+	APIBaseURL    string       `json:"api_base_url"`
+	RSSBaseURL    string       `json:"rss_base_url"`
+	AccessToken   string       `json:"access_token"`
+	Webhooks      bool         `json:"webhooks"`
+	WebhookSecret string       `json:"webhook_secret"`
+	Timeout       sdk.Duration `json:"timeout"`
+	PageSize      int          `json:"page_size"`
+	MaxPages      int          `json:"max_pages"`
+}
+
+// settings is a checked config, ready to use.
+type settings struct {
+	api      string // no trailing slash
+	rss      string // no trailing slash
+	token    string
+	webhooks bool
+	secret   []byte
+	pageSize int
+	maxPages int
+	client   *http.Client
+	kv       sdk.KV
+}
+
+// minSecret is the shortest webhook_secret accepted: an HMAC key much
+// shorter than this can be guessed.
+const minSecret = 16
+
+// Configure checks the table and keeps it for the calls that follow. It
+// reaches nothing outside the process, so ValidateOnly changes nothing.
+// No message repeats a secret.
+func (m *Medium) Configure(_ context.Context, req sdk.ConfigureRequest) error {
+	cfg := config{RSSBaseURL: "https://medium.com", Timeout: sdk.Duration(10 * time.Second), PageSize: 50, MaxPages: 4}
+	if err := req.Config.Decode(&cfg); err != nil {
+		return err
+	}
+	var errs sdk.FieldErrors
+	if cfg.APIBaseURL == "" {
+		errs.Add("api_base_url", "is required: the address of the JSON API (a proxy or third-party service) that serves /v1/posts/{id}/responses; Medium's own API cannot list responses")
+	} else if msg := checkBaseURL(cfg.APIBaseURL); msg != "" {
+		errs.Add("api_base_url", "%s", msg)
+	}
+	if msg := checkBaseURL(cfg.RSSBaseURL); msg != "" {
+		errs.Add("rss_base_url", "%s", msg)
+	}
+	if strings.TrimSpace(cfg.AccessToken) == "" {
+		errs.Add("access_token", "is required: the JSON API at api_base_url is called with it as a bearer token (write it as ${MEDIUM_ACCESS_TOKEN})")
+	} else if strings.ContainsAny(cfg.AccessToken, "\r\n") {
+		errs.Add("access_token", "must be one line (it holds a line break)")
+	}
+	switch {
+	case cfg.Webhooks && cfg.WebhookSecret == "":
+		errs.Add("webhook_secret", "is required when webhooks = true: deliveries are verified with it (write it as ${MEDIUM_WEBHOOK_SECRET})")
+	case cfg.WebhookSecret != "" && len(cfg.WebhookSecret) < minSecret:
+		errs.Add("webhook_secret", "is %d bytes long; use at least %d random bytes", len(cfg.WebhookSecret), minSecret)
+	case cfg.WebhookSecret != "" && !cfg.Webhooks:
+		errs.Add("webhooks", "is false, yet webhook_secret is set: set webhooks = true to accept deliveries, or remove the secret")
+	}
+	if cfg.Timeout <= 0 {
+		errs.Add("timeout", "must be positive, got %s", time.Duration(cfg.Timeout))
+	}
+	if cfg.PageSize < 1 || cfg.PageSize > 100 {
+		errs.Add("page_size", "must be between 1 and 100, got %d", cfg.PageSize)
+	}
+	if cfg.MaxPages < 1 || cfg.MaxPages > 100 {
+		errs.Add("max_pages", "must be between 1 and 100, got %d", cfg.MaxPages)
+	}
+	if err := errs.Err(); err != nil {
+		return err
+	}
+	m.settings.Store(&settings{
+		api: strings.TrimRight(cfg.APIBaseURL, "/"), rss: strings.TrimRight(cfg.RSSBaseURL, "/"),
+		token: cfg.AccessToken, webhooks: cfg.Webhooks, secret: []byte(cfg.WebhookSecret),
+		pageSize: cfg.PageSize, maxPages: cfg.MaxPages,
+		client: &http.Client{Timeout: time.Duration(cfg.Timeout)},
+		kv:     req.KV,
+	})
+	return nil
+}
+
+// checkBaseURL says what is wrong with a base URL, or "". The URL is shown
+// without any password it holds.
+func checkBaseURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "is not a URL"
+	}
+	shown := u.Redacted()
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Sprintf("must be an absolute http or https URL, got %q", shown)
+	case u.Host == "":
+		return fmt.Sprintf("has no host: %q", shown)
+	case u.RawQuery != "" || u.Fragment != "":
+		return fmt.Sprintf("must not have a query or fragment: %q", shown)
+	}
+	return ""
+}
+
+// current is the settings of the last Configure.
+func (m *Medium) current() (*settings, error) {
+	s := m.settings.Load()
+	if s == nil {
+		return nil, sdk.Permanent(errors.New("the connector was not configured"))
+	}
+	return s, nil
+}
+
+// maxBody bounds what the connector reads of one answer.
+const maxBody = 16 << 20
+
+// errRefused is a 401 or 403 from the JSON API: the token is wrong.
+var errRefused = errors.New("the API refused the access token")
+
+// answer is an HTTP answer read in full.
+type answer struct {
+	status int
+	body   []byte
+	rate   sdk.RateLimit
+}
+
+// get makes one GET and reads the answer. It returns an error the host
+// understands for anything but a 200: a *sdk.RateLimitedError for a 429,
+// sdk.ErrNotFound for a 404, sdk.Permanent for another 4xx (errRefused for
+// a 401 or 403), a plain error otherwise (retried with backoff). what names
+// the endpoint in messages; the token never appears in one.
+func (s *settings) get(ctx context.Context, rawURL, what string, auth bool) (answer, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return answer{}, sdk.Permanent(fmt.Errorf("%s: %w", what, err))
+	}
+	if auth {
+		req.Header.Set("Authorization", "Bearer "+s.token)
+		req.Header.Set("Accept", "application/json")
+	}
+	req.Header.Set("User-Agent", "moderator-medium/0.1 (+https://github.com/moderatorbot/moderator)")
+	res, err := s.client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return answer{}, ctx.Err()
+		}
+		return answer{}, fmt.Errorf("%s: %w", what, redactErr(err))
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(res.Body, maxBody+1))
+	a := answer{status: res.StatusCode, body: data, rate: rateLimit(res.Header, time.Now())}
+	if err != nil {
+		return a, fmt.Errorf("%s: read the answer: %w", what, err)
+	}
+	if len(data) > maxBody {
+		return a, fmt.Errorf("%s: the answer is larger than %d bytes", what, maxBody)
+	}
+	msg := fmt.Sprintf("%s: HTTP %d %s", what, res.StatusCode, snippet(data))
+	switch {
+	case res.StatusCode == http.StatusOK:
+		return a, nil
+	case res.StatusCode == http.StatusTooManyRequests:
+		a.rate.Remaining = 0
+		return a, &sdk.RateLimitedError{RateLimit: a.rate, Err: errors.New(msg)}
+	case res.StatusCode == http.StatusNotFound:
+		return a, fmt.Errorf("%s: %w", msg, sdk.ErrNotFound)
+	case res.StatusCode == http.StatusUnauthorized, res.StatusCode == http.StatusForbidden:
+		return a, sdk.Permanent(fmt.Errorf("%s: %w", msg, errRefused))
+	case res.StatusCode >= 400 && res.StatusCode < 500:
+		return a, sdk.Permanent(errors.New(msg))
+	default:
+		return a, errors.New(msg)
+	}
+}
+
+// redactErr drops the URL from a *url.Error's message: it is named by the
+// caller already, and could carry a password in its userinfo.
+func redactErr(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", strings.ToLower(ue.Op), ue.Err)
+	}
+	return err
+}
+
+// snippet is the start of an answer's body, for error messages.
+func snippet(data []byte) string {
+	s := strings.TrimSpace(string(data[:min(len(data), 200)]))
+	return strings.ToValidUTF8(s, "?")
+}
+
+// rateLimit reads the API's rate-limit headers; what is missing stays zero.
+// It understands the de-facto X-RateLimit-Limit/-Remaining/-Reset (Unix
+// seconds) that most proxies send, the IETF draft's RateLimit-Limit,
+// -Remaining and -Reset (seconds from now), and Retry-After (seconds, or an
+// HTTP date) for the reset of a 429.
+func rateLimit(h http.Header, now time.Time) sdk.RateLimit {
+	num := func(names ...string) (int64, bool) {
+		for _, name := range names {
+			if v := strings.TrimSpace(h.Get(name)); v != "" {
+				if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+					return n, true
+				}
+			}
+		}
+		return 0, false
+	}
+	var rl sdk.RateLimit
+	rl.Limit, _ = num("X-RateLimit-Limit", "RateLimit-Limit")
+	rl.Remaining, _ = num("X-RateLimit-Remaining", "RateLimit-Remaining")
+	if rl.Limit > 0 && rl.Remaining > rl.Limit {
+		rl.Remaining = rl.Limit
+	}
+	if reset, ok := num("X-RateLimit-Reset"); ok && reset > 0 {
+		rl.Reset = time.Unix(reset, 0).UTC()
+	} else if delta, ok := num("RateLimit-Reset"); ok {
+		rl.Reset = now.Add(time.Duration(delta) * time.Second).UTC().Truncate(time.Second)
+	}
+	if rl.Reset.IsZero() {
+		if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+				rl.Reset = now.Add(time.Duration(n) * time.Second).UTC().Truncate(time.Second)
+			} else if t, err := http.ParseTime(v); err == nil {
+				rl.Reset = t.UTC()
+			}
+		}
+	}
+	return rl
+}
+
+// Moderate applies "flag", the one action Medium allows a bot: Medium has
+// no way to remove or hide a response, so flagging makes no platform call.
+// The host puts the flagged comment in its review queue, where a person
+// decides (and can delete it on Medium by hand, as the story's author may).
+// It records the flag in the host's key-value store, so a second flag of
+// the same response reports Changed false, as the protocol wants of a retry.
+// The SDK refuses every other action before Moderate is called.
+func (m *Medium) Moderate(ctx context.Context, req sdk.ModerateRequest) (sdk.ModerateResponse, error) {
+	s, err := m.current()
+	if err != nil {
+		return sdk.ModerateResponse{}, err
+	}
+	if req.Comment.ID == "" {
+		return sdk.ModerateResponse{}, sdk.Permanent(errors.New("flag: the comment has no id"))
+	}
+	const detail = "flagged for review: Medium offers no way to remove a response, so nothing was changed on Medium"
+	if s.kv == nil {
+		return sdk.ModerateResponse{Changed: true, Detail: detail}, nil
+	}
+	fresh, err := s.kv.SetIfAbsent(ctx, "flagged/"+req.Comment.ID, []byte(time.Now().UTC().Format(time.RFC3339)), 0)
+	if err != nil {
+		return sdk.ModerateResponse{}, fmt.Errorf("flag %s: record the flag: %w", req.Comment.ID, err)
+	}
+	if !fresh {
+		return sdk.ModerateResponse{Changed: false, Detail: "already flagged for review"}, nil
+	}
+	return sdk.ModerateResponse{Changed: true, Detail: detail}, nil
+}
