@@ -70,6 +70,7 @@ type Scheduler struct {
 	MaxInterval      time.Duration // max_interval, default 15m: poll interval of a quiet one
 	StopAfter        time.Duration // stop_after, default 168h: posts older and quieter than this are no longer polled
 	DiscoverInterval time.Duration // discover_interval, default 15m: how often author/publication/query targets are expanded
+	CallTimeout      time.Duration // call_timeout, default 2m: the longest one poll or discover call may take
 }
 
 // Pipeline tunes how comments move through analysis and action ([pipeline]).

@@ -156,7 +156,7 @@ func TestFullConfig(t *testing.T) {
 			DataDir: filepath.Join(etc, "var/data"), LogLevel: "debug", LogFormat: "json", DryRun: false, Retention: 720 * time.Hour,
 		},
 		Pipeline:  Pipeline{BatchSize: 100, Workers: 2, AnalyzerRetries: 2, ActionRetries: 5, RetryBackoff: time.Second, HoldRetry: time.Minute},
-		Scheduler: Scheduler{MinInterval: 30 * time.Second, MaxInterval: 15 * time.Minute, StopAfter: 168 * time.Hour, DiscoverInterval: 15 * time.Minute},
+		Scheduler: Scheduler{MinInterval: 30 * time.Second, MaxInterval: 15 * time.Minute, StopAfter: 168 * time.Hour, DiscoverInterval: 15 * time.Minute, CallTimeout: 2 * time.Minute},
 		HTTP: HTTP{
 			Listen: "0.0.0.0:9090", WebhookPrefix: "/hooks", AdminToken: "s3cret",
 			ReadTimeout: 5 * time.Second, WriteTimeout: time.Minute, MaxBodyBytes: 2048,
@@ -231,7 +231,7 @@ func TestDefaults(t *testing.T) {
 			File: "moderator.toml", Dir: wd,
 			Moderator: Moderator{DataDir: filepath.Join(wd, "data"), LogLevel: "info", LogFormat: "text", DryRun: true, Retention: 720 * time.Hour},
 			Pipeline:  Pipeline{BatchSize: 100, Workers: 2, AnalyzerRetries: 2, ActionRetries: 5, RetryBackoff: time.Second, HoldRetry: time.Minute},
-			Scheduler: Scheduler{MinInterval: 30 * time.Second, MaxInterval: 15 * time.Minute, StopAfter: 168 * time.Hour, DiscoverInterval: 15 * time.Minute},
+			Scheduler: Scheduler{MinInterval: 30 * time.Second, MaxInterval: 15 * time.Minute, StopAfter: 168 * time.Hour, DiscoverInterval: 15 * time.Minute, CallTimeout: 2 * time.Minute},
 			HTTP: HTTP{Listen: "127.0.0.1:8080", WebhookPrefix: "/webhooks", ReadTimeout: 10 * time.Second,
 				WriteTimeout: 10 * time.Second, MaxBodyBytes: 1 << 20},
 			Plugins: Plugins{Dir: filepath.Join(wd, "bin/plugins"), StartTimeout: 10 * time.Second,
@@ -274,6 +274,20 @@ allow_authors = ["@friend", "12345"]
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%v", want, err)
 		}
+	}
+}
+
+func TestScheduler(t *testing.T) {
+	got, err := Parse("moderator.toml", []byte("[scheduler]\ncall_timeout = \"45s\"\nmin_interval = \"10s\"\n"), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Scheduler{MinInterval: 10 * time.Second, MaxInterval: 15 * time.Minute, StopAfter: 168 * time.Hour, DiscoverInterval: 15 * time.Minute, CallTimeout: 45 * time.Second}); got.Scheduler != want {
+		t.Errorf("got %+v, want %+v", got.Scheduler, want)
+	}
+	_, err = Parse("moderator.toml", []byte("[scheduler]\ncall_timeout = \"1ms\"\n"), env(nil))
+	if want := "moderator.toml:2:16: scheduler.call_timeout: must be at least 100ms, got 1ms"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("missing %q in:\n%v", want, err)
 	}
 }
 

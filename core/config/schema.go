@@ -39,7 +39,7 @@ func (w *walker) decode(raw map[string]any) *Config {
 		Moderator: Moderator{DataDir: "./data", LogLevel: "info", LogFormat: "text", DryRun: true, Retention: 720 * time.Hour},
 		Pipeline: Pipeline{BatchSize: 100, Workers: 2, AnalyzerRetries: 2, ActionRetries: 5,
 			RetryBackoff: time.Second, HoldRetry: time.Minute},
-		Scheduler: Scheduler{MinInterval: 30 * time.Second, MaxInterval: 15 * time.Minute, StopAfter: 168 * time.Hour, DiscoverInterval: 15 * time.Minute},
+		Scheduler: Scheduler{MinInterval: 30 * time.Second, MaxInterval: 15 * time.Minute, StopAfter: 168 * time.Hour, DiscoverInterval: 15 * time.Minute, CallTimeout: 2 * time.Minute},
 		HTTP: HTTP{Listen: "127.0.0.1:8080", WebhookPrefix: "/webhooks",
 			ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, MaxBodyBytes: 1 << 20},
 		Plugins: Plugins{Dir: "./bin/plugins", StartTimeout: 10 * time.Second,
@@ -332,7 +332,7 @@ func (w *walker) decodeScheduler(t *table, s *Scheduler) {
 	for _, f := range []struct {
 		key string
 		dst *time.Duration
-	}{{"min_interval", &s.MinInterval}, {"max_interval", &s.MaxInterval}, {"stop_after", &s.StopAfter}, {"discover_interval", &s.DiscoverInterval}} {
+	}{{"min_interval", &s.MinInterval}, {"max_interval", &s.MaxInterval}, {"stop_after", &s.StopAfter}, {"discover_interval", &s.DiscoverInterval}, {"call_timeout", &s.CallTimeout}} {
 		if path := t.duration(f.key, f.dst); path != nil && *f.dst < 100*time.Millisecond {
 			w.bad(path, "must be at least 100ms, got %s", *f.dst)
 		}

@@ -65,7 +65,7 @@ func Run(ctx context.Context, cfg *config.Config, log hclog.Logger) error {
 	d.sched = scheduler.New(scheduler.Options{
 		Logger: log.Named("scheduler"), Store: st, Intake: d.intake, Connectors: schedConnectors(cfg, host), Targets: d.Targets,
 		MinInterval: cfg.Scheduler.MinInterval, MaxInterval: cfg.Scheduler.MaxInterval,
-		StopAfter: cfg.Scheduler.StopAfter, DiscoverInterval: cfg.Scheduler.DiscoverInterval,
+		StopAfter: cfg.Scheduler.StopAfter, DiscoverInterval: cfg.Scheduler.DiscoverInterval, CallTimeout: cfg.Scheduler.CallTimeout,
 	})
 
 	reg := prometheus.NewRegistry()

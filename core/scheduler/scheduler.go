@@ -83,6 +83,7 @@ type Options struct {
 	DiscoverInterval time.Duration // 15m: how often author/publication/query targets are expanded
 	DiscoverRetry    time.Duration // 30s: wait after a target's discovery first fails; it doubles with each failure
 	DiscoverRetryMax time.Duration // 1h: the longest wait between a target's failing discoveries
+	CallTimeout      time.Duration // 2m: the longest one poll or discover call may take
 	Tick             time.Duration // 250ms: how often due work is looked for
 	MaxBatch         int           // 100: posts per poll when the connector sets no limit
 	Now              func() time.Time
@@ -108,6 +109,7 @@ func (o *Options) defaults() {
 		o.DiscoverRetryMax = o.DiscoverRetry
 	}
 	def(&o.Tick, 250*time.Millisecond)
+	def(&o.CallTimeout, 2*time.Minute)
 	if o.MaxInterval < o.MinInterval {
 		o.MaxInterval = o.MinInterval
 	}
@@ -666,8 +668,11 @@ func (s *Scheduler) poll(ctx context.Context, c *conn, batch []*post) {
 		req[i] = sdk.PostCursor{PostID: p.ID, Cursor: cur}
 	}
 	r.req = req
-	r.resp, r.err = cl.Poll(ctx, req)
+	callCtx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
+	r.resp, r.err = cl.Poll(callCtx, req)
+	cancel()
 	if r.err != nil {
+		r.err = s.timedOut(ctx, callCtx, fmt.Sprintf("poll of %d posts", len(req)), r.err)
 		return
 	}
 	n := 0
@@ -708,7 +713,23 @@ func (s *Scheduler) discover(ctx context.Context, c *conn, t *target) {
 		r.err = err
 		return
 	}
-	r.disc, r.err = cl.Discover(ctx, sdk.DiscoverRequest{Target: sdk.Target{Kind: t.Kind, ID: t.ID}, Cursor: t.cursor})
+	callCtx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
+	defer cancel()
+	r.disc, r.err = cl.Discover(callCtx, sdk.DiscoverRequest{Target: sdk.Target{Kind: t.Kind, ID: t.ID}, Cursor: t.cursor})
+	if r.err != nil {
+		r.err = s.timedOut(ctx, callCtx, "discover of "+t.Key(), r.err)
+	}
+}
+
+// timedOut says so when a call failed because it outlasted CallTimeout: a
+// connector that hangs (a platform that never answers, a plugin stuck) must
+// not keep its connector busy, and so unpolled, for ever; the call fails
+// and is retried after the usual backoff.
+func (s *Scheduler) timedOut(ctx, callCtx context.Context, what string, err error) error {
+	if ctx.Err() == nil && errors.Is(callCtx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%s gave no answer within call_timeout (%s): %w", what, s.opts.CallTimeout, err)
+	}
+	return err
 }
 
 // apply folds a finished call or intake into the schedule, and returns how

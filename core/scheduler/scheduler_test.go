@@ -90,14 +90,18 @@ type discoverCall struct {
 	at     time.Time
 }
 
-func (f *fakeConn) Poll(_ context.Context, posts []sdk.PostCursor) (sdk.PollResponse, error) {
+func (f *fakeConn) Poll(ctx context.Context, posts []sdk.PostCursor) (sdk.PollResponse, error) {
 	f.mu.Lock()
 	f.polls = append(f.polls, posts)
 	f.polledAt = append(f.polledAt, f.clock.Now())
 	gate := f.pollGate
 	f.mu.Unlock()
 	if gate != nil {
-		<-gate
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return sdk.PollResponse{}, ctx.Err()
+		}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -126,13 +130,17 @@ func (f *fakeConn) Poll(_ context.Context, posts []sdk.PostCursor) (sdk.PollResp
 	return resp, nil
 }
 
-func (f *fakeConn) Discover(_ context.Context, r sdk.DiscoverRequest) (sdk.DiscoverResponse, error) {
+func (f *fakeConn) Discover(ctx context.Context, r sdk.DiscoverRequest) (sdk.DiscoverResponse, error) {
 	f.mu.Lock()
 	f.discovers = append(f.discovers, discoverCall{r.Target, f.clock.Now()})
 	gate := f.discoverGate
 	f.mu.Unlock()
 	if gate != nil {
-		<-gate
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return sdk.DiscoverResponse{}, ctx.Err()
+		}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -444,6 +452,34 @@ func TestOnePostTooLargeBacksOff(t *testing.T) {
 	never(t, "a second call at once", func() bool { return conn.calls() > 1 })
 	if n := len(e.queued(t)); n != 0 {
 		t.Errorf("%d comments queued from a failed poll", n)
+	}
+}
+
+// A call that never answers fails after call_timeout, so the connector is
+// polled again after its backoff instead of staying busy for ever.
+func TestHungCallsTimeOut(t *testing.T) {
+	for _, kind := range []string{"poll", "discover"} {
+		t.Run(kind, func(t *testing.T) {
+			hang := make(chan struct{}) // never closed
+			conn := &fakeConn{comments: map[string][]string{"a1": {"hi"}}, authors: map[string][]string{"alice": {"a1"}}}
+			targets := []store.Target{{Connector: "x", Kind: "post", ID: "a1"}}
+			if kind == "poll" {
+				conn.pollGate = hang
+			} else {
+				conn.discoverGate = hang
+				targets = []store.Target{{Connector: "x", Kind: "author", ID: "alice"}}
+			}
+			e := start(t, targets, func(o *Options) { o.CallTimeout = 20 * time.Millisecond }, conn)
+			failed := e.s.Metrics().calls.WithLabelValues("x", kind, "error")
+			eventually(t, "the hung call to fail", func() bool { return testutil.ToFloat64(failed) >= 1 })
+			conn.mu.Lock()
+			conn.pollGate, conn.discoverGate = nil, nil
+			conn.mu.Unlock()
+			eventually(t, "the comment, after a retry", func() bool {
+				e.clock.Advance(time.Minute)
+				return len(e.queued(t)) == 1
+			})
+		})
 	}
 }
 
