@@ -69,10 +69,19 @@ type Moderator interface {
 }
 
 // DiscoverRequest asks for the posts of a target, one page at a time.
+//
+// The host walks a target's pages every discover interval: it asks with an
+// empty Cursor, then at once with each page's Cursor, until a page comes back
+// with no Cursor or with no post the host did not already know; the next
+// walk starts again with an empty Cursor. So list posts newest first, as the
+// platforms do: new posts are on the first page, and a walk stops where the
+// known ones begin. A connector that can ask the platform for posts newer
+// than some id keeps that id itself (in the host's KV, say), not in Cursor.
 type DiscoverRequest struct {
 	// Target is what to expand, of a kind in Info.TargetKinds.
 	Target Target
-	// Cursor is empty on the first call, then the previous response's Cursor.
+	// Cursor is empty on a walk's first call, then the previous page's
+	// Cursor.
 	Cursor []byte
 }
 

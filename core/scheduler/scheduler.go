@@ -1096,10 +1096,19 @@ func (s *Scheduler) discovered(ctx context.Context, c *conn, t *target, resp sdk
 		save = append(save, sp)
 		fresh++
 	}
-	if len(resp.Cursor) > 0 {
-		t.cursor = resp.Cursor
+	// A walk over the target's pages goes on at once (as pacing allows)
+	// while pages bring posts not seen before, and ends on the last page or
+	// on one that brings nothing new: pages come newest first, so the ones
+	// after it are older still. The next walk, after discover_interval,
+	// starts again from the first page, where new posts appear. Keeping the
+	// last page's cursor instead would read that page for ever and never
+	// see a new post again.
+	if len(resp.Cursor) > 0 && fresh > 0 {
+		t.cursor, t.nextDiscover = resp.Cursor, now
+	} else {
+		t.cursor = nil
+		t.nextDiscover = now.Add(s.opts.DiscoverInterval + jitter(s.opts.DiscoverInterval/10))
 	}
-	t.nextDiscover = now.Add(s.opts.DiscoverInterval + jitter(s.opts.DiscoverInterval/10))
 	if fresh > 0 {
 		s.log.Info("discovered posts", "connector", c.Name, "target", key, "new", fresh)
 	}

@@ -74,7 +74,10 @@ type fakeConn struct {
 	// discoverErr, when set, is what Discover of a target returns (nil:
 	// the posts of authors).
 	discoverErr func(sdk.Target) error
-	discovers   []discoverCall
+	// discoverPage, when set, is how many posts a Discover page holds (the
+	// authors' posts newest first, the cursor the next one's index).
+	discoverPage int
+	discovers    []discoverCall
 	// pollGate and discoverGate, when set, hold each call (once recorded)
 	// until they yield.
 	pollGate, discoverGate chan struct{}
@@ -88,6 +91,7 @@ type fakeConn struct {
 type discoverCall struct {
 	target sdk.Target
 	at     time.Time
+	cursor string
 }
 
 func (f *fakeConn) Poll(ctx context.Context, posts []sdk.PostCursor) (sdk.PollResponse, error) {
@@ -132,7 +136,7 @@ func (f *fakeConn) Poll(ctx context.Context, posts []sdk.PostCursor) (sdk.PollRe
 
 func (f *fakeConn) Discover(ctx context.Context, r sdk.DiscoverRequest) (sdk.DiscoverResponse, error) {
 	f.mu.Lock()
-	f.discovers = append(f.discovers, discoverCall{r.Target, f.clock.Now()})
+	f.discovers = append(f.discovers, discoverCall{r.Target, f.clock.Now(), string(r.Cursor)})
 	gate := f.discoverGate
 	f.mu.Unlock()
 	if gate != nil {
@@ -150,7 +154,15 @@ func (f *fakeConn) Discover(ctx context.Context, r sdk.DiscoverRequest) (sdk.Dis
 			return out, err
 		}
 	}
-	for _, id := range f.authors[r.Target.ID] {
+	all := f.authors[r.Target.ID]
+	from, to := 0, len(all)
+	if f.discoverPage > 0 {
+		fmt.Sscan(string(r.Cursor), &from)
+		if to = min(from+f.discoverPage, len(all)); to < len(all) {
+			out.Cursor = []byte(fmt.Sprint(to))
+		}
+	}
+	for _, id := range all[from:to] {
 		out.Posts = append(out.Posts, sdk.Post{ID: id, CreatedAt: f.clock.Now()})
 	}
 	return out, nil
@@ -543,6 +555,47 @@ func TestDiscoverAuthor(t *testing.T) {
 	})
 	if n != 2 {
 		t.Errorf("%d posts tracked", n)
+	}
+}
+
+// A target's pages are read one after another while they bring new posts,
+// and the next walk starts again from the first page, where new posts
+// appear (it kept the last page's cursor and read that page for ever).
+func TestDiscoverWalksPagesThenStartsOver(t *testing.T) {
+	conn := &fakeConn{discoverPage: 2, authors: map[string][]string{"alice": {"a5", "a4", "a3", "a2", "a1"}}}
+	e := start(t, []store.Target{{Connector: "x", Kind: "author", ID: "alice"}}, nil, conn)
+	tracked := func() []string {
+		var ids []string
+		e.store.Posts(context.Background(), func(p store.Post) error { ids = append(ids, p.ID); return nil })
+		slices.Sort(ids)
+		return ids
+	}
+	cursors := func() []string {
+		conn.mu.Lock()
+		defer conn.mu.Unlock()
+		var out []string
+		for _, d := range conn.discovers {
+			out = append(out, d.cursor)
+		}
+		return out
+	}
+	// The whole first walk, without waiting for discover_interval.
+	eventually(t, "every page of the first walk", func() bool { return len(tracked()) == 5 })
+	if got, want := cursors(), []string{"", "2", "4"}; !slices.Equal(got, want) {
+		t.Errorf("first walk asked with cursors %q, want %q", got, want)
+	}
+	conn.mu.Lock()
+	conn.authors["alice"] = append([]string{"a6"}, conn.authors["alice"]...)
+	conn.mu.Unlock()
+	eventually(t, "the new post, on the first page of the next walk", func() bool {
+		e.clock.Advance(10 * time.Minute)
+		return len(tracked()) == 6
+	})
+	// The second walk reads page two, which brings nothing new, and stops.
+	eventually(t, "the second walk to end", func() bool { return len(cursors()) >= 5 })
+	never(t, "a third page in the second walk", func() bool { return len(cursors()) > 5 })
+	if got, want := cursors(), []string{"", "2", "4", "", "2"}; !slices.Equal(got, want) {
+		t.Errorf("walks asked with cursors %q, want %q", got, want)
 	}
 }
 

@@ -3,14 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"net/url"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 
@@ -127,16 +125,6 @@ func cleanLink(raw string) string {
 	return u.String()
 }
 
-// discoverCursor is Discover's opaque cursor: the stories of the feed as
-// last read, so that only new ones are reported again.
-type discoverCursor struct {
-	V    int      `json:"v"`
-	Seen []string `json:"seen"`
-}
-
-// maxSeen bounds the ids a discover cursor keeps.
-const maxSeen = 200
-
 // feedName checks a target's id and returns the feed path for it.
 func feedName(t sdk.Target) (string, error) {
 	id := strings.TrimSpace(t.ID)
@@ -161,12 +149,8 @@ func feedName(t sdk.Target) (string, error) {
 
 // Discover reads the RSS feed of an author ("@name") or a publication
 // ("slug") and reports its stories, newest first. Medium's feeds hold the
-// newest ten stories and cannot be paged, so there is one page: the cursor
-// it returns records the stories seen, and given that cursor again
-// Discover reports only stories that are new since, returning an empty
-// cursor when there is none (the host keeps the last cursor it was given).
-// A bad cursor is ignored: the worst it costs is stories reported again,
-// which the host already knows.
+// newest ten stories and cannot be paged, so there is one page and no
+// cursor: the host knows which stories it has seen, and stops there.
 func (m *Medium) Discover(ctx context.Context, req sdk.DiscoverRequest) (sdk.DiscoverResponse, error) {
 	s, err := m.current()
 	if err != nil {
@@ -188,41 +172,14 @@ func (m *Medium) Discover(ctx context.Context, req sdk.DiscoverRequest) (sdk.Dis
 	if err != nil {
 		return sdk.DiscoverResponse{}, fmt.Errorf("%s: %w", what, err)
 	}
-	var cur discoverCursor
-	if len(req.Cursor) > 0 {
-		_ = json.Unmarshal(req.Cursor, &cur)
-	}
-	seen := map[string]bool{}
-	for _, id := range cur.Seen {
-		seen[id] = true
-	}
 	var out sdk.DiscoverResponse
 	author := ""
 	if req.Target.Kind == sdk.TargetAuthor {
 		author = "@" + strings.TrimPrefix(strings.TrimSpace(req.Target.ID), "@")
 	}
 	for _, p := range posts {
-		if !seen[p.ID] {
-			p.AuthorID = author
-			out.Posts = append(out.Posts, p)
-		}
+		p.AuthorID = author
+		out.Posts = append(out.Posts, p)
 	}
-	if len(out.Posts) == 0 {
-		return out, nil
-	}
-	// What the feed holds now, then what was seen before it, bounded.
-	next := discoverCursor{V: 1}
-	for _, p := range posts {
-		next.Seen = append(next.Seen, p.ID)
-	}
-	for _, id := range cur.Seen {
-		if len(next.Seen) >= maxSeen {
-			break
-		}
-		if !slices.Contains(next.Seen, id) {
-			next.Seen = append(next.Seen, id)
-		}
-	}
-	out.Cursor, _ = json.Marshal(next)
 	return out, nil
 }
