@@ -161,6 +161,9 @@ type Fault struct {
 	Delay time.Duration
 	// Times is how many requests it applies to; 0: until ClearFaults.
 	Times int
+	// Skip lets this many matching requests through before it applies
+	// (a failure on a later page, say).
+	Skip int
 }
 
 // Server is the fake X API. Its methods are safe for concurrent use.
@@ -449,6 +452,10 @@ func (s *Server) takeFault(endpoint string) Fault {
 	defer s.mu.Unlock()
 	for i, f := range s.faults {
 		if f.Endpoint != "" && f.Endpoint != endpoint {
+			continue
+		}
+		if f.Skip > 0 {
+			f.Skip--
 			continue
 		}
 		out := *f
