@@ -1,6 +1,7 @@
 // Command twitter is moderator's first-party connector for X (Twitter),
 // API v2. It discovers an account's posts, polls their replies with recent
-// search (many posts per request), takes Account Activity webhooks, and
+// search (many posts per request) and, when enabled, the filtered stream,
+// takes Account Activity webhooks, and
 // hides, unhides or deletes replies with OAuth 1.0a user context. See
 // README.md for its configuration and what X allows.
 package main
@@ -31,6 +32,8 @@ func newPlugin() sdk.Plugin {
 				{Name: "query_max_length", Type: "int", Default: "512", Description: "Longest search query the API plan allows (512 Basic and Pro, 4096 Enterprise); posts are OR-ed into queries up to it."},
 				{Name: "max_results", Type: "int", Default: "100", Description: "Tweets per search page, 10 to 100."},
 				{Name: "max_pages", Type: "int", Default: "5", Description: "Search pages read per poll and query; when more remain the posts say More and the host polls again at once."},
+				{Name: "stream", Type: "bool", Default: "false", Description: "Follow the targets with X's filtered stream (needs a plan that includes it, Pro or above); off, the stream only waits."},
+				{Name: "stream_stall_timeout", Type: "duration", Default: `"30s"`, Description: "Reconnect a stream silent this long (X sends a keep-alive every 20 s)."},
 			},
 		},
 		Connector: &Twitter{},

@@ -41,6 +41,8 @@ type config struct {
 	QueryMaxLength    int          `json:"query_max_length"`
 	MaxResults        int          `json:"max_results"`
 	MaxPages          int          `json:"max_pages"`
+	Stream            bool         `json:"stream"`
+	StreamStall       sdk.Duration `json:"stream_stall_timeout"`
 }
 
 const (
@@ -66,6 +68,11 @@ type settings struct {
 	kv             sdk.KV
 	log            hclog.Logger
 	now            func() time.Time
+	stream         bool
+	streamStall    time.Duration
+	streamClient   *http.Client // no overall timeout: the stream stays open
+	backoff        backoff
+	ruleTag        string
 
 	mu    sync.Mutex
 	state map[string]string // memory of KV writes when the host has no KV
@@ -74,7 +81,7 @@ type settings struct {
 // Configure checks the table and keeps it. It reaches nothing outside the
 // process, so it behaves the same under `moderator config check`.
 func (t *Twitter) Configure(_ context.Context, req sdk.ConfigureRequest) error {
-	cfg := config{APIBaseURL: defaultBaseURL, Timeout: sdk.Duration(15 * time.Second), QueryMaxLength: defaultQueryMaxLength, MaxResults: 100, MaxPages: 5}
+	cfg := config{APIBaseURL: defaultBaseURL, Timeout: sdk.Duration(15 * time.Second), QueryMaxLength: defaultQueryMaxLength, MaxResults: 100, MaxPages: 5, StreamStall: sdk.Duration(30 * time.Second)}
 	if err := req.Config.Decode(&cfg); err != nil {
 		return err
 	}
@@ -118,6 +125,9 @@ func (t *Twitter) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 	if cfg.MaxPages < 1 || cfg.MaxPages > 100 {
 		errs.Add("max_pages", "must be between 1 and 100, got %d", cfg.MaxPages)
 	}
+	if cfg.StreamStall < sdk.Duration(time.Second) {
+		errs.Add("stream_stall_timeout", "must be at least 1s (X sends a keep-alive every 20 s), got %s", time.Duration(cfg.StreamStall))
+	}
 	if err := errs.Err(); err != nil {
 		return err
 	}
@@ -126,6 +136,8 @@ func (t *Twitter) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 		base: strings.TrimRight(cfg.APIBaseURL, "/"), bearer: cfg.BearerToken, consumerSecret: cfg.ConsumerSecret,
 		userID: cfg.UserID, readOnly: cfg.ReadOnly, queryMax: cfg.QueryMaxLength, maxResults: cfg.MaxResults, maxPages: cfg.MaxPages,
 		app: &http.Client{Timeout: timeout}, kv: req.KV, log: req.Logger, now: time.Now, state: map[string]string{},
+		stream: cfg.Stream, streamStall: time.Duration(cfg.StreamStall), streamClient: &http.Client{}, backoff: xBackoff,
+		ruleTag: "moderator:" + req.Instance,
 	}
 	if s.log == nil {
 		s.log = hclog.NewNullLogger()

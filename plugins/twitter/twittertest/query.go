@@ -11,6 +11,13 @@ import (
 // 400 a real malformed query gets.
 type query struct {
 	conversations map[string]bool
+	to            map[string]bool // to:ID or to:username: replies to that user
+}
+
+// matches reports whether t matches q; username is the name of the user t
+// replies to.
+func (q query) matches(t *Tweet, username string) bool {
+	return q.conversations[t.ConversationID] || t.InReplyToUserID != "" && (q.to[t.InReplyToUserID] || username != "" && q.to[strings.ToLower(username)])
 }
 
 // parseQuery parses q: term (OR term)*, where a term is conversation_id:DIGITS
@@ -23,8 +30,8 @@ func parseQuery(q string, maxLen int) (query, error) {
 		return query{}, fmt.Errorf("query is %d characters long; the maximum is %d", n, maxLen)
 	}
 	p := &parser{toks: tokenize(q)}
-	out := query{conversations: map[string]bool{}}
-	if err := p.expr(out.conversations, 0); err != nil {
+	out := query{conversations: map[string]bool{}, to: map[string]bool{}}
+	if err := p.expr(out, 0); err != nil {
 		return query{}, err
 	}
 	if p.pos != len(p.toks) {
@@ -62,7 +69,7 @@ type parser struct {
 	pos  int
 }
 
-func (p *parser) expr(into map[string]bool, depth int) error {
+func (p *parser) expr(into query, depth int) error {
 	if depth > 10 {
 		return fmt.Errorf("too many nested parentheses")
 	}
@@ -81,7 +88,7 @@ func (p *parser) expr(into map[string]bool, depth int) error {
 	}
 }
 
-func (p *parser) term(into map[string]bool, depth int) error {
+func (p *parser) term(into query, depth int) error {
 	if p.pos == len(p.toks) {
 		return fmt.Errorf("a term is missing at the end of the query")
 	}
@@ -104,15 +111,22 @@ func (p *parser) term(into map[string]bool, depth int) error {
 	}
 	op, val, ok := strings.Cut(tok, ":")
 	if !ok {
-		return fmt.Errorf("the fake supports only conversation_id: terms, got keyword %q", tok)
+		return fmt.Errorf("the fake supports only conversation_id: and to: terms, got keyword %q", tok)
 	}
-	if op != "conversation_id" {
+	switch op {
+	case "conversation_id":
+		if !isID(val) {
+			return fmt.Errorf("invalid value %q for conversation_id: must be a tweet id (digits)", val)
+		}
+		into.conversations[val] = true
+	case "to":
+		if val == "" || len(val) > 19 || strings.ContainsAny(val, "@\"") {
+			return fmt.Errorf("invalid value %q for to: must be a user id or a username without @", val)
+		}
+		into.to[strings.ToLower(val)] = true
+	default:
 		return fmt.Errorf("the fake does not support the operator %q", op+":")
 	}
-	if !isID(val) {
-		return fmt.Errorf("invalid value %q for conversation_id: must be a tweet id (digits)", val)
-	}
-	into[val] = true
 	p.pos++
 	return nil
 }

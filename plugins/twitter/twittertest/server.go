@@ -11,7 +11,8 @@
 //
 // What it serves, as the real API does:
 //
-//   - GET /2/tweets/search/recent: query of conversation_id:ID terms OR-ed
+//   - GET /2/tweets/search/recent: query of conversation_id:ID (and to:ID)
+//     terms OR-ed
 //     (parentheses allowed; anything else, an empty query or one over
 //     Options.MaxQueryLength characters is a 400 with X's
 //     {"errors":[...],"title":"Invalid Request",...} body), since_id,
@@ -41,8 +42,16 @@
 // endpoints answer 429 with X's UsageCapExceeded body, which no reset
 // cures. SetFault injects 5xx answers, truncated JSON and slow answers.
 //
+// The filtered stream (stream.go): GET /2/tweets/search/stream (app-only,
+// one connection at a time, 429 TooManyConnections for a second), a
+// keep-alive "\r\n" every Options.StreamKeepAlive, each new tweet that
+// matches a rule as a line with matching_rules, and DisconnectStreams for
+// X's operational-disconnect message; rules at
+// /2/tweets/search/stream/rules (GET, POST add/delete, dry_run), with
+// conversation_id: and to: terms, DuplicateRule and invalid-rule errors.
+//
 // Account Activity webhooks are in webhook.go: CRC checks and signed
-// tweet_create_events deliveries. The filtered stream is not faked yet.
+// tweet_create_events deliveries.
 package twittertest
 
 import (
@@ -68,6 +77,9 @@ const (
 	EndpointUserTweets = "GET /2/users/:id/tweets"
 	EndpointHide       = "PUT /2/tweets/:id/hidden"
 	EndpointDelete     = "DELETE /2/tweets/:id"
+	EndpointStream     = "GET /2/tweets/search/stream"
+	EndpointRules      = "GET /2/tweets/search/stream/rules"
+	EndpointRulesPost  = "POST /2/tweets/search/stream/rules"
 )
 
 // DefaultLimits are X's per-15-minute limits for an app (reads) and a user
@@ -77,6 +89,9 @@ var DefaultLimits = map[string]int{
 	EndpointUserTweets: 1500,
 	EndpointHide:       50,
 	EndpointDelete:     50,
+	EndpointStream:     50,
+	EndpointRules:      450,
+	EndpointRulesPost:  450,
 }
 
 // Defaults for Options left empty.
@@ -108,9 +123,14 @@ type Options struct {
 	Window time.Duration
 	// Limits overrides DefaultLimits per endpoint.
 	Limits map[string]int
-	// MaxQueryLength is the search query's limit in characters (default
-	// 512, X's Basic and Pro tiers; Enterprise allows 4096).
+	// MaxQueryLength is the search query's and a stream rule's limit in
+	// characters (default 512, X's Basic and Pro tiers; Enterprise 4096).
 	MaxQueryLength int
+	// StreamKeepAlive is how often the filtered stream sends a keep-alive
+	// "\r\n" (default 20 s, as X).
+	StreamKeepAlive time.Duration
+	// MaxRules is how many stream rules the app may have (default 1000).
+	MaxRules int
 }
 
 // User is an account on the fake.
@@ -185,6 +205,10 @@ type Server struct {
 	calls     []Call
 	requests  []Request
 	accountID int
+
+	rules      []Rule
+	nextRuleID uint64
+	streams    map[*streamConn]bool
 }
 
 type bucket struct {
@@ -215,6 +239,12 @@ func NewServer(opts Options) *Server {
 	if opts.MaxQueryLength <= 0 {
 		opts.MaxQueryLength = 512
 	}
+	if opts.StreamKeepAlive <= 0 {
+		opts.StreamKeepAlive = 20 * time.Second
+	}
+	if opts.MaxRules <= 0 {
+		opts.MaxRules = 1000
+	}
 	limits := map[string]int{}
 	for k, v := range DefaultLimits {
 		limits[k] = v
@@ -227,6 +257,7 @@ func NewServer(opts Options) *Server {
 		opts: opts, nextID: 1850000000000000000,
 		users: map[string]User{}, tweets: map[string]*Tweet{},
 		buckets: map[string]*bucket{}, nonces: map[string]bool{}, accountID: 1234567,
+		streams: map[*streamConn]bool{},
 	}
 	s.users[opts.UserID] = User{ID: opts.UserID, Username: opts.Username, Name: opts.Username}
 	mux := http.NewServeMux()
@@ -234,6 +265,9 @@ func NewServer(opts Options) *Server {
 	mux.Handle("GET /2/users/{id}/tweets", s.endpoint(EndpointUserTweets, authApp, s.userTweets))
 	mux.Handle("PUT /2/tweets/{id}/hidden", s.endpoint(EndpointHide, authUser, s.hide))
 	mux.Handle("DELETE /2/tweets/{id}", s.endpoint(EndpointDelete, authUser, s.deleteTweet))
+	mux.Handle("GET /2/tweets/search/stream", s.streamEndpoint())
+	mux.Handle("GET /2/tweets/search/stream/rules", s.endpoint(EndpointRules, authAppOnly, s.getRules))
+	mux.Handle("POST /2/tweets/search/stream/rules", s.endpoint(EndpointRulesPost, authAppOnly, s.postRules))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, http.StatusNotFound)
 		problem(w, http.StatusNotFound, "Not Found", "Sorry, that page does not exist.", "about:blank")
@@ -272,6 +306,7 @@ func (s *Server) Post(authorID, text string) Tweet {
 	defer s.mu.Unlock()
 	t := s.newTweet(authorID, text)
 	t.ConversationID = t.ID
+	s.publishLocked(t)
 	return *t
 }
 
@@ -285,6 +320,7 @@ func (s *Server) Reply(authorID, toID, text string) Tweet {
 	}
 	t := s.newTweet(authorID, text)
 	t.ConversationID, t.InReplyToID, t.InReplyToUserID = parent.ConversationID, parent.ID, parent.AuthorID
+	s.publishLocked(t)
 	return *t
 }
 
@@ -387,8 +423,9 @@ func (s *Server) record(r *http.Request, status int) {
 type authKind int
 
 const (
-	authApp  authKind = iota // bearer (or user context)
-	authUser                 // OAuth 1.0a user context only
+	authApp     authKind = iota // bearer (or user context)
+	authUser                    // OAuth 1.0a user context only
+	authAppOnly                 // bearer only (the filtered stream and its rules)
 )
 
 // bufferedWriter holds an answer so a fault can cut it.
@@ -473,6 +510,11 @@ func (s *Server) takeFault(endpoint string) Fault {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, name string, auth authKind, body []byte, h func(http.ResponseWriter, *http.Request, []byte)) {
 	authz := r.Header.Get("Authorization")
 	switch {
+	case strings.HasPrefix(authz, "OAuth ") && auth == authAppOnly:
+		problem(w, http.StatusForbidden, "Unsupported Authentication",
+			"Authenticating with OAuth 1.0a User Context is forbidden for this endpoint.  Supported authentication types are [OAuth 2.0 Application-Only].",
+			"https://api.twitter.com/2/problems/unsupported-authentication")
+		return
 	case strings.HasPrefix(authz, "Bearer ") && auth == authUser:
 		problem(w, http.StatusForbidden, "Unsupported Authentication",
 			"Authenticating with OAuth 2.0 Application-Only is forbidden for this endpoint.  Supported authentication types are [OAuth 1.0a User Context, OAuth 2.0 User Context].",
@@ -506,7 +548,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, name string, auth
 	}
 	s.mu.Lock()
 	b := s.bucketLocked(name)
-	capped := s.capped && auth == authApp
+	capped := s.capped && auth != authUser
 	limited := b.remaining <= 0
 	if !limited && !capped {
 		b.remaining--
@@ -764,7 +806,9 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, _ []byte) {
 		return
 	}
 	horizon := s.opts.Now().Add(-7 * 24 * time.Hour)
-	l.match = func(t *Tweet) bool { return parsed.conversations[t.ConversationID] && !t.CreatedAt.Before(horizon) }
+	l.match = func(t *Tweet) bool {
+		return parsed.matches(t, s.users[t.InReplyToUserID].Username) && !t.CreatedAt.Before(horizon)
+	}
 	writeJSON(w, http.StatusOK, s.page(l))
 }
 
