@@ -272,7 +272,14 @@ func (s *settings) streamOnce(ctx context.Context, sink sdk.StreamSink, reconnec
 		return sdk.Permanent(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+s.bearer)
+	// The client has no overall timeout (the stream stays open), so the
+	// connection and its headers get one of their own.
+	connecting := time.AfterFunc(s.timeout, cancel)
 	res, err := s.streamClient.Do(req)
+	if !connecting.Stop() && err == nil {
+		res.Body.Close()
+		err = fmt.Errorf("no answer within %s", s.timeout)
+	}
 	if err != nil {
 		return &streamError{class: "net", err: fmt.Errorf("GET %s: %w", streamPath, err)}
 	}

@@ -114,8 +114,6 @@ func TestStream(t *testing.T) {
 	a := srv.Post(owner.ID, "watched")
 	other := srv.Post(fan.ID, "not watched")
 	tw := configure(t, with(configFor(srv), "stream", true))
-	// Another app's rule, and a stale one of this instance.
-	_ = other
 	sink := startStream(t, tw, []sdk.Target{{Kind: sdk.TargetPost, ID: a.ID}, {Kind: sdk.TargetAuthor, ID: owner.ID}})
 	sink.waitFor(t, "the stream to connect", func(_ []sdk.Comment, ss []sdk.StreamStatus) bool {
 		return countState(ss, sdk.StreamConnected, false) == 1

@@ -73,6 +73,7 @@ type settings struct {
 	streamClient   *http.Client // no overall timeout: the stream stays open
 	backoff        backoff
 	ruleTag        string
+	timeout        time.Duration
 
 	mu    sync.Mutex
 	state map[string]string // memory of KV writes when the host has no KV
@@ -137,7 +138,7 @@ func (t *Twitter) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 		userID: cfg.UserID, readOnly: cfg.ReadOnly, queryMax: cfg.QueryMaxLength, maxResults: cfg.MaxResults, maxPages: cfg.MaxPages,
 		app: &http.Client{Timeout: timeout}, kv: req.KV, log: req.Logger, now: time.Now, state: map[string]string{},
 		stream: cfg.Stream, streamStall: time.Duration(cfg.StreamStall), streamClient: &http.Client{}, backoff: xBackoff,
-		ruleTag: "moderator:" + req.Instance,
+		ruleTag: "moderator:" + req.Instance, timeout: timeout,
 	}
 	if s.log == nil {
 		s.log = hclog.NewNullLogger()
@@ -371,4 +372,25 @@ func (s *settings) kvSet(ctx context.Context, key, value string, ttl time.Durati
 	s.mu.Lock()
 	s.state[key] = value
 	s.mu.Unlock()
+}
+
+// kvSetMany is kvSet for many keys, in one call to the host where it can.
+func (s *settings) kvSetMany(ctx context.Context, writes []sdk.KVWrite) {
+	if len(writes) == 0 {
+		return
+	}
+	if s.kv != nil {
+		err := sdk.SetMany(ctx, s.kv, writes)
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, sdk.ErrNoHost) {
+			s.log.Warn("the host's key-value store failed; remembered in memory only", "keys", len(writes), "error", err)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, w := range writes {
+		s.state[w.Key] = string(w.Value)
+	}
 }

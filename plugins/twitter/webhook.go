@@ -78,17 +78,26 @@ func (t *Twitter) Webhook(ctx context.Context, req sdk.WebhookRequest) (sdk.Webh
 		return sdk.WebhookResponse{Status: http.StatusOK}, nil
 	}
 	var comments []sdk.Comment
+	convs := map[string]string{} // this delivery's tweets: id -> conversation
+	var writes []sdk.KVWrite
 	for _, ev := range p.events {
 		if ev.tweet.InReplyToStatusIDStr == "" {
-			continue // a post, not a reply
+			convs[ev.tweet.IDStr] = ev.tweet.IDStr // a post: its own conversation
+			continue
 		}
-		conv, ok := s.kvGet(ctx, "conv/"+ev.tweet.InReplyToStatusIDStr)
+		parent := ev.tweet.InReplyToStatusIDStr
+		conv, ok := convs[parent]
+		if !ok {
+			conv, ok = s.kvGet(ctx, "conv/"+parent)
+		}
 		if !ok || !isID(conv) {
-			conv = ev.tweet.InReplyToStatusIDStr
+			conv = parent
 		}
-		s.kvSet(ctx, "conv/"+ev.tweet.IDStr, conv, convTTL)
+		convs[ev.tweet.IDStr] = conv
+		writes = append(writes, sdk.KVWrite{Key: "conv/" + ev.tweet.IDStr, Value: []byte(conv), TTL: convTTL})
 		comments = append(comments, ev.comment(conv))
 	}
+	s.kvSetMany(ctx, writes)
 	return sdk.WebhookResponse{Status: http.StatusOK, Comments: comments}, nil
 }
 

@@ -66,6 +66,15 @@ func TestWebhookAgainstTheFake(t *testing.T) {
 	if n := got[1]; n.ID != nested.ID || n.PostID != root.ID || n.ParentID != reply.ID {
 		t.Errorf("the reply to a reply: %+v, want post %s (learned from the first delivery), parent %s", n, root.ID, reply.ID)
 	}
+	// A fresh connector, a reply and a reply to it in one delivery.
+	got = nil
+	u = hookServer(t, configure(t, configFor(srv)), &got)
+	if status, body, err := srv.Deliver(context.Background(), u, reply, nested); err != nil || status != 200 {
+		t.Fatalf("delivery: %d %s %v", status, body, err)
+	}
+	if len(got) != 2 || got[1].PostID != root.ID {
+		t.Errorf("one delivery: %+v, want the reply to the reply under post %s", got, root.ID)
+	}
 }
 
 func TestWebhookRefusals(t *testing.T) {

@@ -191,8 +191,9 @@ type Server struct {
 	// URL is the base URL, http://127.0.0.1:port, to use as api_base_url.
 	URL string
 
-	srv  *httptest.Server
-	opts Options
+	srv     *httptest.Server
+	handler http.Handler
+	opts    Options
 
 	mu        sync.Mutex
 	nextID    uint64
@@ -218,6 +219,15 @@ type bucket struct {
 
 // NewServer starts a fake on 127.0.0.1. Close it when done.
 func NewServer(opts Options) *Server {
+	s := New(opts)
+	s.srv = httptest.NewServer(s.handler)
+	s.URL = s.srv.URL
+	return s
+}
+
+// New returns a fake that does not listen: serve its Handler on a listener
+// of your own (the sandbox serves it beside other fakes). URL is empty.
+func New(opts Options) *Server {
 	def := func(s *string, d string) {
 		if *s == "" {
 			*s = d
@@ -272,13 +282,19 @@ func NewServer(opts Options) *Server {
 		s.record(r, http.StatusNotFound)
 		problem(w, http.StatusNotFound, "Not Found", "Sorry, that page does not exist.", "about:blank")
 	})
-	s.srv = httptest.NewServer(mux)
-	s.URL = s.srv.URL
+	s.handler = mux
 	return s
 }
 
-// Close shuts the server down.
-func (s *Server) Close() { s.srv.Close() }
+// Handler is the fake's HTTP API.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Close shuts the server down (NewServer's listener; nothing for New).
+func (s *Server) Close() {
+	if s.srv != nil {
+		s.srv.Close()
+	}
+}
 
 // Options returns the options in effect, defaults filled in (the
 // credentials a connector needs).
@@ -473,14 +489,16 @@ func (s *Server) endpoint(name string, auth authKind, h func(w http.ResponseWrit
 		if fault.Truncate && w.status == http.StatusOK {
 			out = out[:len(out)/2]
 		}
-		maps := rw.Header()
+		// Recorded before the answer leaves, so a client that has its
+		// answer finds its request in Requests.
+		s.record(r, w.status)
+		h := rw.Header()
 		for k, v := range w.header {
-			maps[k] = v
+			h[k] = v
 		}
-		maps.Set("Content-Length", strconv.Itoa(len(out)))
+		h.Set("Content-Length", strconv.Itoa(len(out)))
 		rw.WriteHeader(w.status)
 		rw.Write(out)
-		s.record(r, w.status)
 	})
 }
 

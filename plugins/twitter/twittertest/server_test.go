@@ -449,3 +449,18 @@ func TestWebhookHelpers(t *testing.T) {
 		t.Errorf("event %+v", ev)
 	}
 }
+
+func TestHandlerOnAListenerOfYourOwn(t *testing.T) {
+	srv := New(Options{})
+	defer srv.Close()
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	res, err := http.Get(hs.URL + "/2/tweets/search/recent?query=conversation_id:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized || len(srv.Requests()) != 1 {
+		t.Errorf("%d, %d requests recorded", res.StatusCode, len(srv.Requests()))
+	}
+}
