@@ -200,18 +200,38 @@ func (t *Twitter) Poll(ctx context.Context, posts []sdk.PostCursor) (sdk.PollRes
 		}
 		groups[c.Until] = append(groups[c.Until], pc.PostID)
 	}
+	var chunks []pollQuery
 	for _, until := range untils {
 		for _, chunk := range chunkQueries(groups[until], s.queryMax) {
-			rl, err := s.pollChunk(ctx, chunk, until, state)
-			if rl.Known() {
-				out.RateLimit = rl
+			chunks = append(chunks, pollQuery{ids: chunk, until: until})
+		}
+	}
+	for i, q := range chunks {
+		if rl := out.RateLimit; i > 0 && rl.Limit > 0 && rl.Remaining == 0 {
+			// The window is spent: asking again would only be a 429. The
+			// posts left keep their cursors and come with the next poll.
+			for _, rest := range chunks[i:] {
+				for _, id := range rest.ids {
+					state[id].entry.Err = fmt.Sprintf("not polled: the search rate limit is spent until %s", rl.Reset.UTC().Format(time.RFC3339))
+				}
 			}
-			if err != nil {
-				return out, err
-			}
+			break
+		}
+		rl, err := s.pollChunk(ctx, q.ids, q.until, state)
+		if rl.Known() {
+			out.RateLimit = rl
+		}
+		if err != nil {
+			return sdk.PollResponse{RateLimit: out.RateLimit}, err
 		}
 	}
 	return out, nil
+}
+
+// pollQuery is the posts one query covers.
+type pollQuery struct {
+	ids   []string
+	until string
 }
 
 // chunkQueries splits ids into groups whose OR-ed query fits max characters.

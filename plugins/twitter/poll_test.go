@@ -357,3 +357,32 @@ func TestPollFailureAfterFirstPage(t *testing.T) {
 		t.Errorf("then: %v, want [%s]", ids(got[p.ID]), later.ID)
 	}
 }
+
+// When the window runs out between two queries of one poll, the second is
+// not sent (it could only be a 429): its posts keep their cursors.
+func TestPollStopsAtASpentWindow(t *testing.T) {
+	srv := newFake(t, twittertest.Options{})
+	fan := srv.AddUser("2", "fan")
+	a := srv.Post(srv.Owner().ID, "a")
+	b := srv.Post(srv.Owner().ID, "b")
+	ra := srv.Reply(fan.ID, a.ID, "on a")
+	srv.Reply(fan.ID, b.ID, "on b")
+	srv.SetRemaining(twittertest.EndpointSearch, 1)
+	tw := configure(t, with(configFor(srv), "query_max_length", 64)) // one post per query
+	resp, err := tw.Poll(context.Background(), []sdk.PostCursor{{PostID: a.ID}, {PostID: b.ID, Cursor: []byte("7")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(searches(srv)); n != 1 {
+		t.Errorf("%d requests, want 1", n)
+	}
+	if pa := resp.Posts[0]; pa.Err != "" || !slices.Equal(ids(pa.Comments), []string{ra.ID}) {
+		t.Errorf("post a: %+v", pa)
+	}
+	if pb := resp.Posts[1]; !strings.Contains(pb.Err, "rate limit is spent") || len(pb.Comments) != 0 || string(pb.Cursor) != "7" {
+		t.Errorf("post b: %+v, want its old cursor and an Err", pb)
+	}
+	if resp.RateLimit.Remaining != 0 || resp.RateLimit.Reset.IsZero() {
+		t.Errorf("rate limit %+v", resp.RateLimit)
+	}
+}
