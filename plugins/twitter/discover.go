@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/moderatorbot/moderator/sdk"
@@ -21,7 +22,7 @@ type discoverCursor struct {
 }
 
 // Discover lists an author's posts (target kind "author": the numeric user
-// id), newest first, a page of up to 100 per call, with GET
+// id, or a @username looked up once a day), newest first, a page of up to 100 per call, with GET
 // /2/users/:id/tweets without replies and retweets. Only posts of the last 7
 // days are asked for: recent search, which polls their replies, reaches no
 // further back. The newest post id a finished walk saw is kept in the
@@ -35,7 +36,11 @@ func (t *Twitter) Discover(ctx context.Context, req sdk.DiscoverRequest) (sdk.Di
 	}
 	author := req.Target.ID
 	if !isID(author) {
-		return sdk.DiscoverResponse{}, sdk.Permanent(fmt.Errorf("author target %q: give the account's numeric user id (X user ids are 1 to 19 digits; a @username is not looked up)", author))
+		id, rl, err := s.lookupUser(ctx, author)
+		if err != nil {
+			return sdk.DiscoverResponse{RateLimit: rl}, err
+		}
+		author = id
 	}
 	var cur discoverCursor
 	if len(req.Cursor) > 0 {
@@ -111,6 +116,62 @@ func (t *Twitter) Discover(ctx context.Context, req sdk.DiscoverRequest) (sdk.Di
 }
 
 func discoverKey(author string) string { return "discover-since/" + author }
+
+// usernameTTL is how long a looked-up username's id is kept: accounts can
+// be renamed.
+const usernameTTL = 24 * time.Hour
+
+// lookupUser looks up the id of an "@username" (or "username") with GET
+// /2/users/by/username/:username, remembered a day in the host's store.
+func (s *settings) lookupUser(ctx context.Context, target string) (string, sdk.RateLimit, error) {
+	name := strings.TrimPrefix(target, "@")
+	if !validUsername(name) {
+		return "", sdk.RateLimit{}, sdk.Permanent(fmt.Errorf("author target %q: neither a numeric user id nor a @username (1 to 15 letters, digits or _)", target))
+	}
+	key := "user-id/" + strings.ToLower(name)
+	if id, ok := s.kvGet(ctx, key); ok && isID(id) {
+		return id, sdk.RateLimit{}, nil
+	}
+	res, err := s.call(ctx, false, http.MethodGet, "/2/users/by/username/"+name, nil, nil, "GET /2/users/by/username/:username")
+	if err == nil {
+		err = res.check()
+	}
+	if err != nil {
+		return "", res.rate, err
+	}
+	var ans struct {
+		Data *struct {
+			ID string `json:"id"`
+		} `json:"data"`
+		Errors []struct {
+			Detail string `json:"detail"`
+		} `json:"errors"`
+	}
+	if err := res.decode(&ans); err != nil {
+		return "", res.rate, err
+	}
+	if ans.Data == nil || !isID(ans.Data.ID) {
+		detail := "no user in the answer"
+		if len(ans.Errors) > 0 {
+			detail = ans.Errors[0].Detail
+		}
+		return "", res.rate, sdk.Permanent(fmt.Errorf("author target %q: %s: %w", target, detail, sdk.ErrNotFound))
+	}
+	s.kvSet(ctx, key, ans.Data.ID, usernameTTL)
+	return ans.Data.ID, res.rate, nil
+}
+
+func validUsername(name string) bool {
+	if name == "" || len(name) > 15 {
+		return false
+	}
+	for _, c := range name {
+		if c != '_' && (c < '0' || c > '9') && (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') {
+			return false
+		}
+	}
+	return true
+}
 
 // title is the first words of a post.
 func title(text string) string {

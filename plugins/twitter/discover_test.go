@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -87,9 +88,13 @@ func TestDiscoverAuthor(t *testing.T) {
 func TestDiscoverErrors(t *testing.T) {
 	srv := newFake(t, twittertest.Options{})
 	tw := configure(t, configFor(srv))
-	_, err := tw.Discover(context.Background(), sdk.DiscoverRequest{Target: sdk.Target{Kind: sdk.TargetAuthor, ID: "@owner"}})
+	_, err := tw.Discover(context.Background(), sdk.DiscoverRequest{Target: sdk.Target{Kind: sdk.TargetAuthor, ID: "@no such name"}})
 	if !sdk.IsPermanent(err) {
-		t.Errorf("a @username: %v, want a permanent error", err)
+		t.Errorf("a target that is neither an id nor a @username: %v, want a permanent error", err)
+	}
+	_, err = tw.Discover(context.Background(), sdk.DiscoverRequest{Target: sdk.Target{Kind: sdk.TargetAuthor, ID: "@nobody"}})
+	if !sdk.IsPermanent(err) || !errors.Is(err, sdk.ErrNotFound) {
+		t.Errorf("an unknown @username: %v, want a permanent sdk.ErrNotFound", err)
 	}
 	_, err = tw.Discover(context.Background(), sdk.DiscoverRequest{Target: sdk.Target{Kind: sdk.TargetAuthor, ID: "424242"}})
 	if !errors.Is(err, sdk.ErrNotFound) || !sdk.IsPermanent(err) {
@@ -100,5 +105,27 @@ func TestDiscoverErrors(t *testing.T) {
 	var rle *sdk.RateLimitedError
 	if !errors.As(err, &rle) || !rle.RateLimit.UsageCapExceeded {
 		t.Errorf("usage cap: %v", err)
+	}
+}
+
+func TestDiscoverByUsername(t *testing.T) {
+	srv := newFake(t, twittertest.Options{})
+	post := srv.Post(srv.Owner().ID, "hello")
+	tw := configure(t, configFor(srv))
+	posts := discoverAll(t, tw, "@"+srv.Owner().Username)
+	if len(posts) != 1 || posts[0].ID != post.ID {
+		t.Errorf("posts %v, want [%s]", posts, post.ID)
+	}
+	if posts := discoverAll(t, tw, "@"+srv.Owner().Username); len(posts) != 0 {
+		t.Errorf("second walk: %v, want nothing new", posts)
+	}
+	lookups := 0
+	for _, r := range srv.Requests() {
+		if strings.HasPrefix(r.Path, "/2/users/by/username/") {
+			lookups++
+		}
+	}
+	if lookups != 1 {
+		t.Errorf("%d username lookups for two walks, want 1 (the id is remembered)", lookups)
 	}
 }

@@ -133,14 +133,13 @@ var errSinkGone = errors.New("the host stopped taking the stream")
 func streamRules(targets []sdk.Target, max int) []string {
 	var terms []string
 	for _, tg := range targets {
-		if !isID(tg.ID) {
-			continue
-		}
-		switch tg.Kind {
-		case sdk.TargetPost:
+		switch {
+		case tg.Kind == sdk.TargetPost && isID(tg.ID):
 			terms = append(terms, "conversation_id:"+tg.ID)
-		case sdk.TargetAuthor:
+		case tg.Kind == sdk.TargetAuthor && isID(tg.ID):
 			terms = append(terms, "to:"+tg.ID)
+		case tg.Kind == sdk.TargetAuthor && validUsername(strings.TrimPrefix(tg.ID, "@")):
+			terms = append(terms, "to:"+strings.TrimPrefix(tg.ID, "@"))
 		}
 	}
 	slices.Sort(terms)

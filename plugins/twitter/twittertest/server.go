@@ -30,6 +30,8 @@
 //     a bad signature or a replayed nonce; a bearer token gets 403),
 //     replies in conversations the authenticated user started only (403
 //     otherwise), idempotent: {"data":{"hidden":bool}}.
+//   - GET /2/users/by/username/:username: {"data":{"id","name","username"}},
+//     or a 200 with an "errors" array for an unknown name.
 //   - DELETE /2/tweets/:id: user context, the user's own tweets only (403
 //     otherwise): {"data":{"deleted":true}}. A tweet that does not exist
 //     or is already deleted is a 404 resource-not-found problem (an
@@ -80,6 +82,7 @@ const (
 	EndpointStream     = "GET /2/tweets/search/stream"
 	EndpointRules      = "GET /2/tweets/search/stream/rules"
 	EndpointRulesPost  = "POST /2/tweets/search/stream/rules"
+	EndpointUserByName = "GET /2/users/by/username/:username"
 )
 
 // DefaultLimits are X's per-15-minute limits for an app (reads) and a user
@@ -92,6 +95,7 @@ var DefaultLimits = map[string]int{
 	EndpointStream:     50,
 	EndpointRules:      450,
 	EndpointRulesPost:  450,
+	EndpointUserByName: 300,
 }
 
 // Defaults for Options left empty.
@@ -153,10 +157,10 @@ type Tweet struct {
 
 // Call is a moderation call the fake received, whatever its outcome.
 type Call struct {
-	At      time.Time
-	Action  string // "hide", "unhide" or "delete"
-	TweetID string
-	Status  int // the HTTP status answered
+	At      time.Time `json:"at"`
+	Action  string    `json:"action"` // "hide", "unhide" or "delete"
+	TweetID string    `json:"tweet_id"`
+	Status  int       `json:"status"` // the HTTP status answered
 }
 
 // Request is any request the fake received.
@@ -275,6 +279,7 @@ func New(opts Options) *Server {
 	mux.Handle("GET /2/users/{id}/tweets", s.endpoint(EndpointUserTweets, authApp, s.userTweets))
 	mux.Handle("PUT /2/tweets/{id}/hidden", s.endpoint(EndpointHide, authUser, s.hide))
 	mux.Handle("DELETE /2/tweets/{id}", s.endpoint(EndpointDelete, authUser, s.deleteTweet))
+	mux.Handle("GET /2/users/by/username/{username}", s.endpoint(EndpointUserByName, authApp, s.userByName))
 	mux.Handle("GET /2/tweets/search/stream", s.streamEndpoint())
 	mux.Handle("GET /2/tweets/search/stream/rules", s.endpoint(EndpointRules, authAppOnly, s.getRules))
 	mux.Handle("POST /2/tweets/search/stream/rules", s.endpoint(EndpointRulesPost, authAppOnly, s.postRules))
@@ -900,6 +905,38 @@ func (s *Server) userTweets(w http.ResponseWriter, r *http.Request, _ []byte) {
 		return t.AuthorID == id && !(excl["replies"] && t.InReplyToID != "") && !t.CreatedAt.Before(start)
 	}
 	writeJSON(w, http.StatusOK, s.page(l))
+}
+
+func (s *Server) userByName(w http.ResponseWriter, r *http.Request, _ []byte) {
+	name := r.PathValue("username")
+	if !checkParams(w, r.URL.Query(), []string{"expansions", "tweet.fields", "user.fields"}) {
+		return
+	}
+	valid := len(name) > 0 && len(name) <= 15
+	for _, c := range name {
+		valid = valid && (c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z')
+	}
+	if !valid {
+		invalid(w, "username", name, fmt.Sprintf("The `username` query parameter value [%s] does not match ^[A-Za-z0-9_]{1,15}$", name))
+		return
+	}
+	s.mu.Lock()
+	var found *User
+	for _, u := range s.users {
+		if strings.EqualFold(u.Username, name) {
+			found = &u
+			break
+		}
+	}
+	s.mu.Unlock()
+	if found == nil {
+		writeJSON(w, http.StatusOK, map[string]any{"errors": []map[string]string{{
+			"value": name, "detail": fmt.Sprintf("Could not find user with username: [%s].", name), "title": "Not Found Error",
+			"resource_type": "user", "parameter": "username", "resource_id": name, "type": "https://api.twitter.com/2/problems/resource-not-found",
+		}}})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]string{"id": found.ID, "name": found.Name, "username": found.Username}})
 }
 
 func notFound(w http.ResponseWriter, id string) {
