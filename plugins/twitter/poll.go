@@ -1,0 +1,396 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/moderatorbot/moderator/sdk"
+)
+
+// searchPath is X's recent search: the last 7 days of tweets.
+const searchPath = "/2/tweets/search/recent"
+
+// cursor is a post's poll position, opaque to the host (JSON). Since is the
+// newest tweet id of the post delivered or known to be absent; during a
+// walk back through pages that one Poll did not finish, Until is the oldest
+// id delivered so far (the walk continues below it) and Newest the newest
+// id the walk saw, which becomes Since once the walk is done. A cursor that
+// is a bare tweet id is read as Since.
+type cursor struct {
+	Since  string `json:"s,omitempty"`
+	Until  string `json:"u,omitempty"`
+	Newest string `json:"n,omitempty"`
+}
+
+func parseCursor(b []byte) (cursor, error) {
+	var c cursor
+	if len(b) == 0 {
+		return c, nil
+	}
+	if isID(string(b)) {
+		return cursor{Since: string(b)}, nil
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return cursor{}, fmt.Errorf("unreadable cursor %.100q: %v", b, err)
+	}
+	for _, id := range []string{c.Since, c.Until, c.Newest} {
+		if id != "" && !isID(id) {
+			return cursor{}, fmt.Errorf("unreadable cursor %.100q: %q is not a tweet id", b, id)
+		}
+	}
+	return c, nil
+}
+
+func (c cursor) bytes() []byte {
+	if c == (cursor{}) {
+		return nil
+	}
+	b, _ := json.Marshal(c)
+	return b
+}
+
+func maxID(ids ...string) string {
+	out := ""
+	for _, id := range ids {
+		if id != "" && (out == "" || compareIDs(id, out) > 0) {
+			out = id
+		}
+	}
+	return out
+}
+
+// searchPage is one page of recent search.
+type searchPage struct {
+	Data     []json.RawMessage `json:"data"`
+	Includes struct {
+		Users []struct {
+			ID       string `json:"id"`
+			Username string `json:"username"`
+		} `json:"users"`
+	} `json:"includes"`
+	Meta struct {
+		NewestID    string `json:"newest_id"`
+		OldestID    string `json:"oldest_id"`
+		ResultCount int    `json:"result_count"`
+		NextToken   string `json:"next_token"`
+	} `json:"meta"`
+}
+
+// tweet is a v2 tweet with the fields the connector asks for.
+type tweet struct {
+	ID               string   `json:"id"`
+	Text             string   `json:"text"`
+	AuthorID         string   `json:"author_id"`
+	ConversationID   string   `json:"conversation_id"`
+	CreatedAt        string   `json:"created_at"`
+	InReplyToUserID  string   `json:"in_reply_to_user_id"`
+	Lang             string   `json:"lang"`
+	EditHistory      []string `json:"edit_history_tweet_ids"`
+	ReferencedTweets []struct {
+		Type string `json:"type"`
+		ID   string `json:"id"`
+	} `json:"referenced_tweets"`
+}
+
+// decodeSearch decodes a recent-search answer. It never panics on any input.
+func decodeSearch(body []byte) (searchPage, []tweet, error) {
+	var page searchPage
+	if err := json.Unmarshal(body, &page); err != nil {
+		return page, nil, err
+	}
+	tweets := make([]tweet, len(page.Data))
+	for i, raw := range page.Data {
+		if err := json.Unmarshal(raw, &tweets[i]); err != nil {
+			return page, nil, fmt.Errorf("tweet %d: %v", i+1, err)
+		}
+		if !isID(tweets[i].ID) {
+			return page, nil, fmt.Errorf("tweet %d has id %.40q, not a tweet id", i+1, tweets[i].ID)
+		}
+	}
+	if page.Meta.NextToken != "" && len(page.Data) == 0 {
+		return page, nil, errors.New("a next_token on a page with no tweets")
+	}
+	return page, tweets, nil
+}
+
+// toComment maps a v2 tweet to a comment.
+func toComment(tw tweet, handle string, raw []byte) sdk.Comment {
+	c := sdk.Comment{
+		Platform: "twitter", ID: tw.ID, PostID: tw.ConversationID, AuthorID: tw.AuthorID, AuthorHandle: handle,
+		Text: tw.Text, Lang: tw.Lang, Raw: raw, URL: tweetURL(handle, tw.ID),
+	}
+	if handle != "" {
+		c.AuthorHandle = "@" + handle
+	}
+	for _, r := range tw.ReferencedTweets {
+		if r.Type == "replied_to" {
+			c.ParentID = r.ID
+		}
+	}
+	if t, err := time.Parse(time.RFC3339Nano, tw.CreatedAt); err == nil {
+		c.CreatedAt = t.UTC()
+	}
+	if tw.InReplyToUserID != "" {
+		c.Metadata = map[string]string{"in_reply_to_user_id": tw.InReplyToUserID}
+	}
+	return c
+}
+
+// tweetURL is where a person sees the tweet.
+func tweetURL(handle, id string) string {
+	if handle == "" {
+		return "https://x.com/i/web/status/" + id
+	}
+	return "https://x.com/" + url.PathEscape(handle) + "/status/" + id
+}
+
+// pollPost is one post's state during a Poll.
+type pollPost struct {
+	cur     cursor
+	entry   *sdk.PostComments
+	newest  string // the newest id delivered by this call
+	skipped bool
+}
+
+// Poll fetches the replies of many posts with as few requests as X allows:
+// their conversation_id terms OR-ed into recent-search queries within the
+// query length limit (one request for up to 13 posts with 512 characters),
+// since_id the oldest of their cursors, and each post's tweets filtered by
+// its own cursor. It reads up to max_pages pages per query; when pages
+// remain, each post's cursor records where the walk stopped (Until) and the
+// post says More, so the host polls again at once and the walk goes on
+// below it. Only the replies are comments: the post itself is skipped.
+//
+// Recent search covers the last 7 days: older replies are out of its reach.
+func (t *Twitter) Poll(ctx context.Context, posts []sdk.PostCursor) (sdk.PollResponse, error) {
+	s, err := t.current()
+	if err != nil {
+		return sdk.PollResponse{}, err
+	}
+	out := sdk.PollResponse{Posts: make([]sdk.PostComments, len(posts))}
+	state := map[string]*pollPost{}
+	groups := map[string][]string{} // Until -> post ids, in order
+	var untils []string
+	for i, pc := range posts {
+		out.Posts[i] = sdk.PostComments{PostID: pc.PostID, Cursor: pc.Cursor}
+		p := &pollPost{entry: &out.Posts[i]}
+		if _, dup := state[pc.PostID]; dup {
+			continue // the SDK refuses duplicates; never query one twice
+		}
+		state[pc.PostID] = p
+		if !isID(pc.PostID) {
+			p.entry.Err = fmt.Sprintf("%q is not a tweet id (X's ids are 1 to 19 digits)", pc.PostID)
+			p.skipped = true
+			continue
+		}
+		c, err := parseCursor(pc.Cursor)
+		if err != nil {
+			s.log.Warn("starting the post's poll over", "post", pc.PostID, "error", err)
+			p.entry.Cursor = nil
+		}
+		p.cur = c
+		if _, ok := groups[c.Until]; !ok {
+			untils = append(untils, c.Until)
+		}
+		groups[c.Until] = append(groups[c.Until], pc.PostID)
+	}
+	var chunks []pollQuery
+	for _, until := range untils {
+		for _, chunk := range chunkQueries(groups[until], s.queryMax) {
+			chunks = append(chunks, pollQuery{ids: chunk, until: until})
+		}
+	}
+	for i, q := range chunks {
+		if rl := out.RateLimit; i > 0 && rl.Limit > 0 && rl.Remaining == 0 {
+			// The window is spent: asking again would only be a 429. The
+			// posts left keep their cursors and come with the next poll.
+			for _, rest := range chunks[i:] {
+				for _, id := range rest.ids {
+					state[id].entry.Err = fmt.Sprintf("not polled: the search rate limit is spent until %s", rl.Reset.UTC().Format(time.RFC3339))
+				}
+			}
+			break
+		}
+		rl, err := s.pollChunk(ctx, q.ids, q.until, state)
+		if rl.Known() {
+			out.RateLimit = rl
+		}
+		if err != nil {
+			return sdk.PollResponse{RateLimit: out.RateLimit}, err
+		}
+	}
+	return out, nil
+}
+
+// pollQuery is the posts one query covers.
+type pollQuery struct {
+	ids   []string
+	until string
+}
+
+// chunkQueries splits ids into groups whose OR-ed query fits max characters.
+func chunkQueries(ids []string, max int) [][]string {
+	var out [][]string
+	var cur []string
+	n := 0
+	for _, id := range ids {
+		term := len("conversation_id:") + len(id)
+		if len(cur) > 0 && n+len(" OR ")+term > max {
+			out = append(out, cur)
+			cur, n = nil, 0
+		}
+		if len(cur) > 0 {
+			n += len(" OR ")
+		}
+		cur = append(cur, id)
+		n += term
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+func buildQuery(ids []string) string {
+	terms := make([]string, len(ids))
+	for i, id := range ids {
+		terms[i] = "conversation_id:" + id
+	}
+	return strings.Join(terms, " OR ")
+}
+
+// pollChunk runs one query, page by page, and files what it finds under the
+// posts in state. It returns the last rate-limit state, and an error when
+// the first page failed in a way that concerns the whole call.
+func (s *settings) pollChunk(ctx context.Context, ids []string, until string, state map[string]*pollPost) (sdk.RateLimit, error) {
+	since := ""
+	for i, id := range ids {
+		c := state[id].cur
+		if c.Since == "" {
+			since = ""
+			break
+		}
+		if i == 0 || compareIDs(c.Since, since) < 0 {
+			since = c.Since
+		}
+	}
+	q := url.Values{
+		"query":        {buildQuery(ids)},
+		"max_results":  {fmt.Sprint(s.maxResults)},
+		"tweet.fields": {"author_id,conversation_id,created_at,in_reply_to_user_id,referenced_tweets,lang"},
+		"expansions":   {"author_id"},
+		"user.fields":  {"username"},
+	}
+	if since != "" {
+		q.Set("since_id", since)
+	}
+	if until != "" {
+		q.Set("until_id", until)
+	}
+	var rl sdk.RateLimit
+	walkNewest, oldest := "", ""
+	done := false
+	var failure error
+	for page := 0; page < s.maxPages; page++ {
+		res, err := s.call(ctx, false, http.MethodGet, searchPath, q, nil, "GET "+searchPath)
+		if res.rate.Known() {
+			rl = res.rate
+		}
+		if err == nil {
+			err = res.check()
+		}
+		var body searchPage
+		var tweets []tweet
+		if err == nil {
+			var derr error
+			body, tweets, derr = decodeSearch(res.body)
+			if derr != nil {
+				err = fmt.Errorf("%s: the answer is not the JSON expected (%v): %.200q", res.what, derr, res.body)
+			}
+		}
+		if err != nil {
+			var rle *sdk.RateLimitedError
+			if errors.As(err, &rle) {
+				rl = rle.RateLimit
+			}
+			if page == 0 {
+				if res.status == http.StatusBadRequest {
+					// This query was refused (a bug, or ids X rejects): the
+					// other chunks may still work.
+					for _, id := range ids {
+						state[id].entry.Err = err.Error()
+					}
+					return rl, nil
+				}
+				return rl, err
+			}
+			failure = err
+			break
+		}
+		users := map[string]string{}
+		for _, u := range body.Includes.Users {
+			users[u.ID] = u.Username
+		}
+		for i, tw := range tweets {
+			walkNewest = maxID(walkNewest, tw.ID)
+			if oldest == "" || compareIDs(tw.ID, oldest) < 0 {
+				oldest = tw.ID
+			}
+			p := state[tw.ConversationID]
+			if p == nil || p.skipped {
+				s.log.Warn("recent search returned a tweet of a conversation not asked for", "tweet", tw.ID, "conversation_id", tw.ConversationID)
+				continue
+			}
+			if tw.ID == tw.ConversationID {
+				continue // the post itself
+			}
+			if p.cur.Since != "" && compareIDs(tw.ID, p.cur.Since) <= 0 {
+				continue // delivered before
+			}
+			if p.cur.Until != "" && compareIDs(tw.ID, p.cur.Until) >= 0 {
+				continue
+			}
+			p.entry.Comments = append(p.entry.Comments, toComment(tw, users[tw.AuthorID], tweetsRaw(body, i)))
+			p.newest = maxID(p.newest, tw.ID)
+		}
+		if body.Meta.NextToken == "" {
+			done = true
+			break
+		}
+		q.Set("next_token", body.Meta.NextToken)
+	}
+	for _, id := range ids {
+		p := state[id]
+		newest := maxID(p.cur.Since, p.cur.Newest, p.newest, walkNewest)
+		switch {
+		case done:
+			p.entry.Cursor = cursor{Since: newest}.bytes()
+		case oldest == "":
+			// Nothing read at all (a failure on a later page of nothing):
+			// keep the old cursor.
+		default:
+			p.entry.Cursor = cursor{Since: p.cur.Since, Until: oldest, Newest: newest}.bytes()
+			p.entry.More = failure == nil
+		}
+		if failure != nil {
+			p.entry.Err = fmt.Sprintf("read in part; the rest comes with the next poll: %v", failure)
+		}
+	}
+	if failure != nil {
+		var rle *sdk.RateLimitedError
+		if errors.As(failure, &rle) {
+			rl = rle.RateLimit
+		}
+	}
+	return rl, nil
+}
+
+func tweetsRaw(p searchPage, i int) []byte {
+	return append([]byte(nil), p.Data[i]...)
+}

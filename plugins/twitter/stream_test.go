@@ -1,0 +1,271 @@
+package main
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moderatorbot/moderator/plugins/twitter/twittertest"
+	"github.com/moderatorbot/moderator/sdk"
+)
+
+// sinkRecorder records what a stream delivers, for tests to wait on.
+type sinkRecorder struct {
+	mu       sync.Mutex
+	comments []sdk.Comment
+	statuses []sdk.StreamStatus
+	changed  chan struct{}
+}
+
+func newSink() *sinkRecorder { return &sinkRecorder{changed: make(chan struct{}, 1)} }
+
+func (k *sinkRecorder) Comment(c sdk.Comment) error {
+	k.mu.Lock()
+	k.comments = append(k.comments, c)
+	k.mu.Unlock()
+	k.poke()
+	return nil
+}
+
+func (k *sinkRecorder) Status(st sdk.StreamStatus) error {
+	k.mu.Lock()
+	k.statuses = append(k.statuses, st)
+	k.mu.Unlock()
+	k.poke()
+	return nil
+}
+
+func (k *sinkRecorder) poke() {
+	select {
+	case k.changed <- struct{}{}:
+	default:
+	}
+}
+
+// waitFor waits (generously) until cond holds over what was recorded.
+func (k *sinkRecorder) waitFor(t *testing.T, what string, cond func(cs []sdk.Comment, ss []sdk.StreamStatus) bool) {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		k.mu.Lock()
+		ok := cond(slices.Clone(k.comments), slices.Clone(k.statuses))
+		k.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-k.changed:
+		case <-time.After(50 * time.Millisecond):
+		case <-deadline:
+			k.mu.Lock()
+			defer k.mu.Unlock()
+			t.Fatalf("timed out waiting for %s; comments %v, statuses %+v", what, k.comments, k.statuses)
+		}
+	}
+}
+
+func hasComment(id string) func([]sdk.Comment, []sdk.StreamStatus) bool {
+	return func(cs []sdk.Comment, _ []sdk.StreamStatus) bool {
+		return slices.ContainsFunc(cs, func(c sdk.Comment) bool { return c.ID == id })
+	}
+}
+
+func countState(ss []sdk.StreamStatus, state string, gap bool) int {
+	n := 0
+	for _, s := range ss {
+		if s.State == state && s.Gap == gap {
+			n++
+		}
+	}
+	return n
+}
+
+var fastBackoff = backoff{netStep: time.Millisecond, netMax: 10 * time.Millisecond, httpBase: time.Millisecond, httpMax: 10 * time.Millisecond, rateBase: time.Millisecond, rateMax: 10 * time.Millisecond}
+
+// startStream runs tw's Stream until the test ends.
+func startStream(t *testing.T, tw *Twitter, targets []sdk.Target) *sinkRecorder {
+	t.Helper()
+	tw.settings.Load().backoff = fastBackoff
+	sink := newSink()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tw.Stream(ctx, sdk.StreamRequest{Targets: targets}, sink) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Stream returned %v after its context ended", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("Stream did not return after its context ended")
+		}
+	})
+	return sink
+}
+
+func TestStream(t *testing.T) {
+	srv := newFake(t, twittertest.Options{StreamKeepAlive: 20 * time.Millisecond})
+	fan := srv.AddUser("2", "fan")
+	owner := srv.Owner()
+	a := srv.Post(owner.ID, "watched")
+	other := srv.Post(fan.ID, "not watched")
+	tw := configure(t, with(configFor(srv), "stream", true))
+	sink := startStream(t, tw, []sdk.Target{{Kind: sdk.TargetPost, ID: a.ID}, {Kind: sdk.TargetAuthor, ID: owner.ID}})
+	sink.waitFor(t, "the stream to connect", func(_ []sdk.Comment, ss []sdk.StreamStatus) bool {
+		return countState(ss, sdk.StreamConnected, false) == 1
+	})
+	rules := srv.Rules()
+	var values []string
+	for _, r := range rules {
+		if r.Tag != "moderator:twitter-test" {
+			t.Errorf("rule %+v is not tagged with the instance", r)
+		}
+		values = append(values, r.Value)
+	}
+	if want := []string{"conversation_id:" + a.ID + " OR to:" + owner.ID}; !slices.Equal(values, want) {
+		t.Errorf("rules %q, want %q", values, want)
+	}
+	r1 := srv.Reply(fan.ID, a.ID, "first")
+	srv.Post(owner.ID, "a new post is no comment")
+	r2 := srv.Reply(fan.ID, other.ID, "elsewhere, not watched")
+	sink.waitFor(t, "the reply", hasComment(r1.ID))
+	c := func() sdk.Comment {
+		sink.mu.Lock()
+		defer sink.mu.Unlock()
+		return sink.comments[0]
+	}()
+	if c.PostID != a.ID || c.ParentID != a.ID || c.AuthorHandle != "@fan" || c.Text != "first" {
+		t.Errorf("comment %+v", c)
+	}
+	// An operational disconnect: the stream reconnects and reports the gap.
+	srv.DisconnectStreams()
+	sink.waitFor(t, "a reconnect with a gap", func(_ []sdk.Comment, ss []sdk.StreamStatus) bool {
+		return countState(ss, sdk.StreamReconnecting, false) >= 1 && countState(ss, sdk.StreamConnected, true) >= 1
+	})
+	sink.mu.Lock()
+	for _, s := range sink.statuses {
+		if s.State == sdk.StreamReconnecting && !strings.Contains(s.Detail, "operational-disconnect") {
+			t.Errorf("reconnecting for %q, want the operational-disconnect", s.Detail)
+		}
+	}
+	sink.mu.Unlock()
+	r3 := srv.Reply(fan.ID, r1.ID, "after the reconnect")
+	sink.waitFor(t, "a reply after the reconnect", hasComment(r3.ID))
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	for _, c := range sink.comments {
+		if c.ID == r2.ID || c.ID == a.ID {
+			t.Errorf("comment %s should not have come", c.ID)
+		}
+	}
+}
+
+func TestStreamRules(t *testing.T) {
+	srv := newFake(t, twittertest.Options{})
+	owner := srv.Owner()
+	a := srv.Post(owner.ID, "a")
+	b := srv.Post(owner.ID, "b")
+	tw := configure(t, with(configFor(srv), "stream", true))
+	s := tw.settings.Load()
+	ctx := context.Background()
+	// Another app's rule, and a stale one of this instance.
+	if err := s.postRules(ctx, map[string]any{"add": []map[string]string{{"value": "to:999", "tag": "someone-else"}, {"value": "conversation_id:1", "tag": s.ruleTag}}}); err != nil {
+		t.Fatal(err)
+	}
+	want := streamRules([]sdk.Target{{Kind: sdk.TargetPost, ID: a.ID}, {Kind: sdk.TargetPost, ID: b.ID}, {Kind: sdk.TargetQuery, ID: "ignored"}}, 64)
+	if len(want) != 2 {
+		t.Fatalf("rules %q: two 35-character terms do not fit 64 characters together", want)
+	}
+	for range 2 { // the second time changes nothing
+		if err := s.syncRules(ctx, want); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range srv.Rules() {
+			got = append(got, r.Tag+"="+r.Value)
+		}
+		slices.Sort(got)
+		exp := []string{s.ruleTag + "=" + want[0], s.ruleTag + "=" + want[1], "someone-else=to:999"}
+		slices.Sort(exp)
+		if !slices.Equal(got, exp) {
+			t.Errorf("rules %q, want %q", got, exp)
+		}
+	}
+}
+
+func TestStreamReconnects(t *testing.T) {
+	tests := []struct {
+		name   string
+		setup  func(srv *twittertest.Server)
+		config map[string]any
+		detail string
+	}{
+		{"stall", nil, map[string]any{"stream_stall_timeout": "1s"}, "not even a keep-alive"},
+		{"http_503", func(srv *twittertest.Server) {
+			srv.SetFault(twittertest.Fault{Endpoint: twittertest.EndpointStream, Status: 503, Times: 2})
+		}, nil, "503"},
+		{"rate_429", func(srv *twittertest.Server) { srv.SetRemaining(twittertest.EndpointStream, 0) }, nil, "429"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newFake(t, twittertest.Options{StreamKeepAlive: time.Hour})
+			owner := srv.Owner()
+			a := srv.Post(owner.ID, "a")
+			if tt.setup != nil {
+				tt.setup(srv)
+			}
+			cfg := with(configFor(srv), "stream", true)
+			for k, v := range tt.config {
+				cfg[k] = v
+			}
+			tw := configure(t, cfg)
+			sink := startStream(t, tw, []sdk.Target{{Kind: sdk.TargetPost, ID: a.ID}})
+			sink.waitFor(t, "a reconnect for "+tt.detail, func(_ []sdk.Comment, ss []sdk.StreamStatus) bool {
+				return slices.ContainsFunc(ss, func(s sdk.StreamStatus) bool {
+					return s.State == sdk.StreamReconnecting && strings.Contains(s.Detail, tt.detail)
+				})
+			})
+			if tt.name == "rate_429" {
+				sink.mu.Lock()
+				i := slices.IndexFunc(sink.statuses, func(s sdk.StreamStatus) bool { return s.State == sdk.StreamReconnecting })
+				if sink.statuses[i].RateLimit.Reset.IsZero() {
+					t.Errorf("a 429 reconnect without the reset: %+v", sink.statuses[i])
+				}
+				sink.mu.Unlock()
+				return
+			}
+			sink.waitFor(t, "a connection", func(_ []sdk.Comment, ss []sdk.StreamStatus) bool {
+				return countState(ss, sdk.StreamConnected, false)+countState(ss, sdk.StreamConnected, true) >= 1
+			})
+		})
+	}
+}
+
+func TestStreamOff(t *testing.T) {
+	srv := newFake(t, twittertest.Options{})
+	tw := configure(t, configFor(srv))
+	sink := startStream(t, tw, []sdk.Target{{Kind: sdk.TargetAuthor, ID: srv.Owner().ID}})
+	sink.waitFor(t, "the off status", func(_ []sdk.Comment, ss []sdk.StreamStatus) bool {
+		return len(ss) == 1 && ss[0].State == sdk.StreamDisconnected && strings.Contains(ss[0].Detail, "stream = false")
+	})
+	if srv.Streams() != 0 || len(srv.Rules()) != 0 {
+		t.Errorf("a stream that is off reached X")
+	}
+}
+
+func FuzzDecodeStreamLine(f *testing.F) {
+	f.Add([]byte(`{"data":{"id":"12","text":"hi","conversation_id":"10","author_id":"2"},"includes":{"users":[{"id":"2","username":"fan"}]},"matching_rules":[{"id":"1","tag":"t"}]}`))
+	f.Add([]byte(`{"errors":[{"title":"operational-disconnect","disconnect_type":"OperationalDisconnect"}]}`))
+	f.Add([]byte(`{"data":null}`))
+	f.Add([]byte(`{"data":{"id":12}}`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		c, ok, err := decodeStreamLine(line)
+		if ok && (err != nil || !isID(c.ID) || !isID(c.PostID) || c.ID == c.PostID) {
+			t.Fatalf("comment %+v, err %v", c, err)
+		}
+	})
+}
