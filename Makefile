@@ -11,7 +11,7 @@ LDFLAGS   := -X $(MODULE)/core/cli.version=$(VERSION)
 
 # Plugin binaries: bin/plugins/<name> from the package that provides it.
 PLUGIN_PKGS := shouting=./examples/shouting forum=./examples/forum rules=./plugins/rules spam=./plugins/spam \
-	sentiment=./plugins/sentiment http=./plugins/http
+	sentiment=./plugins/sentiment http=./plugins/http twitter=./plugins/twitter medium=./plugins/medium
 
 # Pinned generator versions for `make proto`, installed into bin/tools.
 BUF_VERSION                := v1.50.0
@@ -25,6 +25,7 @@ all: build
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/moderator ./core/cmd/moderator
+	$(GO) build -o $(BIN)/sandbox ./examples/sandbox
 	@mkdir -p $(PLUGINS)
 	@set -e; for p in $(PLUGIN_PKGS); do \
 		name=$${p%%=*}; pkg=$${p#*=}; \
@@ -32,7 +33,15 @@ build:
 		$(GO) build -o $(PLUGINS)/$$name $$pkg; \
 	done
 
+# The sandbox (bin/sandbox) serves X and Medium on SANDBOX_ADDR, where the
+# default moderator.toml points, and delivers webhooks to the daemon.
+SANDBOX_ADDR ?= 127.0.0.1:8090
 run: build
+	@$(BIN)/sandbox -listen $(SANDBOX_ADDR) \
+		-twitter-webhook http://127.0.0.1:8080/webhooks/x \
+		-medium-webhook http://127.0.0.1:8080/webhooks/medium \
+		-medium-webhook-secret "$${MEDIUM_WEBHOOK_SECRET:-sandbox-webhook-secret-0123}" & \
+	sandbox=$$!; trap 'kill $$sandbox 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/moderator run --config moderator.toml
 
 # The whole suite, with the race detector, plus short fuzz smokes.
@@ -61,7 +70,9 @@ FUZZ_TARGETS := \
 	./core/internal/synthetic:FuzzDecodeDelivery ./core/internal/synthetic/platform:FuzzQuery \
 	./plugins/internal/textnorm:FuzzNormalize ./plugins/rules:FuzzAnalyze ./plugins/rules:FuzzTextKey \
 	./plugins/spam:FuzzSignals ./plugins/spam/internal/mailtext:FuzzParse ./plugins/spam/model:FuzzTokenize \
-	./plugins/sentiment:FuzzAnalyze ./plugins/http:FuzzDecode
+	./plugins/sentiment:FuzzAnalyze ./plugins/http:FuzzDecode \
+	./plugins/twitter:FuzzWebhookPayload ./plugins/twitter:FuzzDecodeSearch ./plugins/twitter:FuzzDecodeStreamLine \
+	./plugins/medium:FuzzDecodeEvent ./plugins/medium:FuzzParseFeed ./plugins/medium:FuzzPollCursor
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t#*:}; \
