@@ -953,11 +953,12 @@ func callKind(r result) string {
 // A poll of one post that is too large is the connector's to fix (it should
 // return a page and say More), and fails like any other call.
 func (s *Scheduler) cutBatch(c *conn, r result) bool {
-	if !errors.Is(r.err, sdk.ErrMessageTooLarge) || len(r.batch) < 2 {
-		if errors.Is(r.err, sdk.ErrMessageTooLarge) {
-			s.log.Error("a poll of one post came back over the message size limit: the connector should return fewer comments per poll and say there are more",
-				"connector", c.Name, "post", r.batch[0].ID, "error", r.err)
-		}
+	if !errors.Is(r.err, sdk.ErrMessageTooLarge) {
+		return false
+	}
+	if len(r.batch) < 2 {
+		s.log.Error("a poll of one post came back over the message size limit: the connector should return fewer comments per poll and say there are more",
+			"connector", c.Name, "post", r.batch[0].ID, "error", r.err)
 		return false
 	}
 	c.fit, c.fitted = len(r.batch)/2, 0

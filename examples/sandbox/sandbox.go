@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -312,8 +311,8 @@ func (s *Sandbox) Fault(req faultRequest) error {
 		if !medium {
 			s.tw.ClearFaults()
 			s.tw.SetUsageCapped(false)
-			for _, e := range sortedKeys(twittertest.DefaultLimits) {
-				s.tw.SetRemaining(e, twittertest.DefaultLimits[e])
+			for e, n := range twittertest.DefaultLimits {
+				s.tw.SetRemaining(e, n)
 			}
 		}
 		if !twitter {
@@ -351,15 +350,6 @@ func (s *Sandbox) Fault(req faultRequest) error {
 	}
 	s.log.Info("fault on", "platform", req.Platform, "fault", req.Fault, "times", req.Times)
 	return nil
-}
-
-func sortedKeys(m map[string]int) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
