@@ -454,9 +454,11 @@ func TestRedactCleansWhatPluginsSay(t *testing.T) {
 	opts := fastOptions(t)
 	opts.NoRestart = true
 	opts.Logger = hclog.New(&hclog.LoggerOptions{Name: "host", Level: hclog.Debug, Output: &logged})
-	opts.Redact = strings.NewReplacer("2.5", "${THRESHOLD}", "as asked", "${WHY}").Replace
+	// The secret has more decimals than a log line's timestamp has
+	// (2.5 matched "07:33:02.510Z", which is not the plugin's to redact).
+	opts.Redact = strings.NewReplacer("2.71828", "${THRESHOLD}", "as asked", "${WHY}").Replace
 	h, err := startHost(t, opts,
-		Spec{Name: "strict", Kind: sdk.KindAnalyzer, Path: bins.testplugin, Config: map[string]any{"threshold": 2.5}},
+		Spec{Name: "strict", Kind: sdk.KindAnalyzer, Path: bins.testplugin, Config: map[string]any{"threshold": 2.71828}},
 		Spec{Name: "dying", Kind: sdk.KindAnalyzer, Path: bins.testplugin, Env: []string{"TESTPLUGIN_MODE=exit"}})
 	if err == nil {
 		t.Fatal("both started")
@@ -475,7 +477,7 @@ func TestRedactCleansWhatPluginsSay(t *testing.T) {
 			t.Errorf("missing %q in:\n%s", want, all)
 		}
 	}
-	for _, secret := range []string{"2.5", "as asked"} {
+	for _, secret := range []string{"2.71828", "as asked"} {
 		for _, s := range shown {
 			if strings.Contains(s, secret) {
 				t.Errorf("%q shown in:\n%s", secret, s)
