@@ -193,6 +193,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, _ []byte) {
 			w.Write(append(msg, '\r', '\n'))
 			flush()
 		case <-c.kill:
+			// X frees the connection slot when it ends the connection, so a
+			// client that reconnects on reading the message must get in;
+			// the deferred delete would run only after the client saw it.
+			s.mu.Lock()
+			delete(s.streams, c)
+			s.mu.Unlock()
 			w.Write(append(operationalDisconnect, '\r', '\n'))
 			flush()
 			return

@@ -110,3 +110,39 @@ func TestStreamEndpoint(t *testing.T) {
 		t.Errorf("user context on the stream: %d, want 403", status)
 	}
 }
+
+// A client that reconnects the moment it reads the operational-disconnect
+// must get in: the closed connection no longer counts against the limit.
+func TestStreamReconnectAfterDisconnectIsLetIn(t *testing.T) {
+	srv := NewServer(Options{StreamKeepAlive: time.Hour})
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	connect := func() *http.Response {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/2/tweets/search/stream", nil)
+		req.Header.Set("Authorization", bearer)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	// X allows 50 connections a window; these are many more, to catch the race.
+	srv.SetRemaining(EndpointStream, 1000)
+	res := connect()
+	for i := range 200 {
+		if res.StatusCode != 200 {
+			t.Fatalf("reconnect %d: HTTP %d", i, res.StatusCode)
+		}
+		srv.DisconnectStreams()
+		line, err := bufio.NewReader(res.Body).ReadString('\n')
+		if err != nil || !strings.Contains(line, `"operational-disconnect"`) {
+			t.Fatalf("reconnect %d: read %q %v, want the operational-disconnect", i, line, err)
+		}
+		next := connect()
+		res.Body.Close()
+		res = next
+	}
+	res.Body.Close()
+}
