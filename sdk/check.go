@@ -17,7 +17,14 @@ import (
 //   - an empty Info.Name;
 //   - both or neither of Analyzer and Connector: a binary serves one kind;
 //   - an analyzer that declares no Info.Labels, since every label it
-//     returned would be refused;
+//     returned would be refused, or declares one that it may not emit:
+//     neither in the shared vocabulary nor prefixed with its own name (see
+//     CheckResults);
+//   - a connector that declares an action outside the Actions list, or
+//     ActionReview (the host's own), or a target kind other than TargetPost,
+//     TargetAuthor, TargetPublication and TargetQuery: the host would never
+//     ask for it, and a typo would otherwise surface only as a rule that
+//     `moderator config check` refuses;
 //   - a value whose methods (a connector capability, Configure) have
 //     pointer receivers: only a pointer has them, so they would never be
 //     called; pass a pointer;
@@ -52,7 +59,23 @@ func (p Plugin) Check() error {
 		if len(p.Info.Labels) == 0 {
 			return fmt.Errorf("analyzer %s declares no labels in Info.Labels: every label it returned would be refused", name)
 		}
+		for _, l := range p.Info.Labels {
+			if err := checkLabelName(name, l); err != nil {
+				return fmt.Errorf("analyzer %s declares a label in Info.Labels that it may not emit: %w", name, err)
+			}
+		}
 		return nil
+	}
+	for _, a := range p.Info.Actions {
+		if a == ActionReview || !slices.Contains(Actions, a) {
+			return fmt.Errorf("connector %s declares action %q in Info.Actions: a connector's actions are among %s (%q is the host's own)",
+				name, a, quoteList(slices.DeleteFunc(slices.Clone(Actions), func(x string) bool { return x == ActionReview })), ActionReview)
+		}
+	}
+	for _, k := range p.Info.TargetKinds {
+		if !slices.Contains(targetKinds, k) {
+			return fmt.Errorf("connector %s declares target kind %q in Info.TargetKinds: the kinds are %s", name, k, quoteList(targetKinds))
+		}
 	}
 	_, moderates := p.Connector.(Moderator)
 	_, discovers := p.Connector.(Discoverer)
@@ -78,6 +101,9 @@ func (p Plugin) Check() error {
 	}
 	return nil
 }
+
+// targetKinds lists the target kinds a connector may declare.
+var targetKinds = []string{TargetPost, TargetAuthor, TargetPublication, TargetQuery}
 
 // iface is one of the interfaces a plugin's value may implement, with its
 // one method.

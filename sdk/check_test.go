@@ -88,6 +88,17 @@ func TestCheck(t *testing.T) {
 		{name: "Discover without target kinds", p: sdk.Plugin{Info: connector, Connector: discoverOnly{}},
 			want: []string{"connector c implements Discoverer but declares no Info.TargetKinds: list the target kinds Discover expands"}},
 		{name: "a discoverer with its target kinds", p: sdk.Plugin{Info: withKinds, Connector: discoverOnly{}}},
+		{name: "an analyzer's own label", p: sdk.Plugin{Info: sdk.Info{Name: "a", Labels: []string{"a.caps", sdk.LabelInsult}}, Analyzer: panicky{}}},
+		{name: "a label of another plugin", p: sdk.Plugin{Info: sdk.Info{Name: "a", Labels: []string{sdk.LabelSpam, "rules.caps"}}, Analyzer: panicky{}},
+			want: []string{`analyzer a declares a label in Info.Labels that it may not emit: label "rules.caps" has the prefix of another plugin ("rules")`}},
+		{name: "a misspelt shared label", p: sdk.Plugin{Info: sdk.Info{Name: "a", Labels: []string{"insultt"}}, Analyzer: panicky{}},
+			want: []string{`label "insultt" is neither in the shared vocabulary`, `nor prefixed "a."`}},
+		{name: "an unknown action", p: sdk.Plugin{Info: sdk.Info{Name: "c", Actions: []string{sdk.ActionHide, "hidden"}}, Connector: pollModerate{}},
+			want: []string{`connector c declares action "hidden" in Info.Actions: a connector's actions are among "approve", "flag", "unhide", "hide", "delete" ("review" is the host's own)`}},
+		{name: "review as an action", p: sdk.Plugin{Info: sdk.Info{Name: "c", Actions: []string{sdk.ActionReview}}, Connector: pollModerate{}},
+			want: []string{`connector c declares action "review"`}},
+		{name: "an unknown target kind", p: sdk.Plugin{Info: sdk.Info{Name: "c", TargetKinds: []string{"user"}}, Connector: discoverOnly{}},
+			want: []string{`connector c declares target kind "user" in Info.TargetKinds: the kinds are "post", "author", "publication", "query"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

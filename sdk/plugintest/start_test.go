@@ -57,8 +57,14 @@ func TestStartRefusesWhatServeRefuses(t *testing.T) {
 			want: "Poll is declared on *plugintest.ptrPoller (pointer receivers)"},
 		{name: "an analyzer without labels", p: sdk.Plugin{Info: sdk.Info{Name: "nolabels", Version: "1"}, Analyzer: &wordsAnalyzer{}},
 			want: "declares no labels"},
-		// The suite's describe check says so of a plugin built without
+		// The suite's describe checks say so of a plugin built without
 		// this SDK; one built with it never gets that far.
+		{name: "an analyzer declaring a label of no one's", p: sdk.Plugin{Info: sdk.Info{Name: "words", Version: "1", Labels: []string{sdk.LabelSpam, "Caps"}}, Analyzer: &wordsAnalyzer{}},
+			want: `label "Caps" is neither in the shared vocabulary`},
+		{name: "a connector declaring an unknown action", p: sdk.Plugin{Info: func() sdk.Info { i := fakeInfo(); i.Actions = append(i.Actions, "ban"); return i }(), Connector: &fakeConnector{}},
+			want: `declares action "ban" in Info.Actions`},
+		{name: "a connector declaring an unknown target kind", p: sdk.Plugin{Info: func() sdk.Info { i := fakeInfo(); i.TargetKinds = []string{"channel"}; return i }(), Connector: discoveringConnector{fakeConnector: &fakeConnector{}}},
+			want: `declares target kind "channel" in Info.TargetKinds`},
 		{name: "a discoverer without target kinds", p: sdk.Plugin{Info: fakeInfo(), Connector: discoveringConnector{fakeConnector: &fakeConnector{}}},
 			want: "implements Discoverer but declares no Info.TargetKinds"},
 	}
