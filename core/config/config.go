@@ -144,6 +144,9 @@ type Condition struct {
 	Analyzers []string // analyzers: optional, names of [[analyzer]] instances
 	Authors   []string // authors: optional author ids or handles
 	Targets   []string // targets: optional target ids
+	// Connectors (connectors) are optional [[connector]] instance names: the
+	// rule looks only at comments that one of them brought in.
+	Connectors []string
 }
 
 // Target is one [[target]]: something a connector watches for comments.

@@ -77,7 +77,7 @@ func (w *walker) decode(raw map[string]any) *Config {
 	if t := root.table("policy"); t != nil {
 		t.list("allow_authors", &c.Policy.AllowAuthors)
 		for _, rt := range t.tables("rule") {
-			c.Policy.Rules = append(c.Policy.Rules, w.decodeRule(rt, len(c.Policy.Rules), c.Analyzers))
+			c.Policy.Rules = append(c.Policy.Rules, w.decodeRule(rt, len(c.Policy.Rules), c.Analyzers, c.Connectors))
 		}
 		t.done()
 	}
@@ -343,7 +343,7 @@ func (w *walker) decodeScheduler(t *table, s *Scheduler) {
 	t.done()
 }
 
-func (w *walker) decodeRule(t *table, i int, analyzers []Instance) Rule {
+func (w *walker) decodeRule(t *table, i int, analyzers, connectors []Instance) Rule {
 	r := Rule{Index: i, When: Condition{MinScore: 0.5}}
 	t.requiredStr("name", &r.Name)
 	if t.oneOf("action", "action", &r.Action, actions) == nil {
@@ -359,7 +359,7 @@ func (w *walker) decodeRule(t *table, i int, analyzers []Instance) Rule {
 		r.DryRun = &dry
 	}
 	if wt := t.table("when"); wt != nil {
-		w.decodeCondition(wt, &r.When, analyzers)
+		w.decodeCondition(wt, &r.When, analyzers, connectors)
 		wt.done()
 	} else {
 		t.required("when")
@@ -368,7 +368,7 @@ func (w *walker) decodeRule(t *table, i int, analyzers []Instance) Rule {
 	return r
 }
 
-func (w *walker) decodeCondition(t *table, c *Condition, analyzers []Instance) {
+func (w *walker) decodeCondition(t *table, c *Condition, analyzers, connectors []Instance) {
 	if p := t.list("labels", &c.Labels); p != nil {
 		if len(c.Labels) == 0 {
 			w.bad(p, "list at least one label")
@@ -398,6 +398,14 @@ func (w *walker) decodeCondition(t *table, c *Condition, analyzers []Instance) {
 	}
 	t.list("authors", &c.Authors)
 	t.list("targets", &c.Targets)
+	if p := t.list("connectors", &c.Connectors); p != nil {
+		names := instanceNames(connectors)
+		for j, n := range c.Connectors {
+			if !slices.Contains(names, n) {
+				w.bad(join(p, j), "unknown connector %q%s", n, unknownRef(n, names, "connector"))
+			}
+		}
+	}
 }
 
 func (w *walker) checkRuleNames(rules []Rule) {

@@ -198,15 +198,17 @@ func describeOnce(ctx context.Context, cfg *config.Config, log hclog.Logger, nam
 }
 
 // connectorsInScope returns the connectors whose comments a rule can match:
-// those of its targets when it names some, else all of them.
+// those it names in when.connectors (all when it names none), and of those
+// only the connectors of its targets when it names some.
 func connectorsInScope(cfg *config.Config, rule config.Rule) []config.Instance {
+	named := func(c string) bool { return len(rule.When.Connectors) == 0 || contains(rule.When.Connectors, c) }
 	if len(rule.When.Targets) == 0 {
-		return cfg.Connectors
+		return slices.DeleteFunc(slices.Clone(cfg.Connectors), func(c config.Instance) bool { return !named(c.Name) })
 	}
 	var out []config.Instance
 	seen := map[string]bool{}
 	for _, t := range cfg.Targets {
-		if contains(rule.When.Targets, t.ID) && !seen[t.Connector] {
+		if contains(rule.When.Targets, t.ID) && named(t.Connector) && !seen[t.Connector] {
 			seen[t.Connector] = true
 			if c, ok := cfg.Instance(t.Connector); ok {
 				out = append(out, c)

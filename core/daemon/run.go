@@ -226,7 +226,7 @@ func actionProblems(cfg *config.Config, host *pluginhost.Host) config.Problems {
 				if len(d.Actions) > 0 {
 					can = strings.Join(d.Actions, ", ")
 				}
-				problems = append(problems, cfg.At(fmt.Sprintf("rule %q: connector %q (%s) cannot %s comments (it can: %s); limit the rule with when.targets or choose another action",
+				problems = append(problems, cfg.At(fmt.Sprintf("rule %q: connector %q (%s) cannot %s comments (it can: %s); limit the rule with when.connectors or when.targets, or choose another action",
 					rule.Name, c.Name, d.Name, rule.Action, can), "policy", "rule", i, "action"))
 			}
 		}

@@ -1,5 +1,5 @@
 // Package policy turns analyzers' findings into an action: an ordered list of
-// rules over labels, scores, author and target, the first that matches
+// rules over labels, scores, author, target and connector, the first that matches
 // deciding, with a reason written from the rule's template; an author allow
 // list that always approves; and dry run, globally or per rule.
 package policy
@@ -113,6 +113,9 @@ type match struct {
 
 func (r *rule) match(c sdk.Comment, analyses []store.Analysis, targets []string) (match, bool) {
 	if len(r.When.Authors) > 0 && !r.authorIn(c) {
+		return match{}, false
+	}
+	if len(r.When.Connectors) > 0 && !contains(r.When.Connectors, c.Connector) {
 		return match{}, false
 	}
 	if len(r.When.Targets) > 0 && !contains(r.When.Targets, c.PostID) &&

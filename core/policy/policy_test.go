@@ -74,6 +74,35 @@ func TestBadTemplate(t *testing.T) {
 	}
 }
 
+// TestConnectorScope: when.connectors limits a rule to the comments its
+// connectors brought in, together with the other conditions.
+func TestConnectorScope(t *testing.T) {
+	pol, err := New(config.Policy{Rules: []config.Rule{
+		{Name: "hide-on-x", Action: "hide", When: config.Condition{Labels: []string{"spam"}, MinScore: 0.5, Connectors: []string{"x", "x2"}}},
+		{Name: "flag-on-medium-for-alice", Action: "flag", When: config.Condition{Labels: []string{"spam"}, MinScore: 0.5, Connectors: []string{"medium"}, Targets: []string{"alice"}}},
+	}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spam := []store.Analysis{{Analyzer: "s", Labels: []sdk.Label{{Name: "spam", Score: 0.9}}}}
+	for _, tt := range []struct {
+		connector string
+		targets   []string
+		rule      string
+	}{
+		{"x", nil, "hide-on-x"},
+		{"x2", []string{"alice"}, "hide-on-x"},
+		{"medium", []string{"alice"}, "flag-on-medium-for-alice"},
+		{"medium", []string{"bob"}, ""},
+		{"other", []string{"alice"}, ""},
+		{"", nil, ""},
+	} {
+		if v := pol.Decide(sdk.Comment{Connector: tt.connector, PostID: "p"}, spam, tt.targets); v.Rule != tt.rule {
+			t.Errorf("a comment from %q (targets %q): rule %q, want %q", tt.connector, tt.targets, v.Rule, tt.rule)
+		}
+	}
+}
+
 // TestTargetScope: when.targets names targets of any kind; a comment is in
 // scope when its post is one of them, or was brought in by one of them.
 func TestTargetScope(t *testing.T) {

@@ -273,15 +273,40 @@ action = "hide"
   [policy.rule.when]
   labels = ["threat"]
   targets = ["p1"]
+
+[[policy.rule]]
+name = "delete-on-other"
+action = "delete"
+  [policy.rule.when]
+  labels = ["threat"]
+  connectors = ["other"]
+
+[[policy.rule]]
+name = "hide-p1-on-other"
+action = "hide"
+  [policy.rule.when]
+  labels = ["threat"]
+  connectors = ["other"]
+  targets = ["p1"]
 `)
 	_, stderr, code := moderator(t, "config", "check", "--config", s.config)
 	if code != 1 {
 		t.Fatalf("exit %d, stderr %s", code, stderr)
 	}
-	// Only the target's connector is in the rule's scope, so one problem.
-	want := `moderator.toml:34:10: rule "hide-threats": connector "flagonly" (testconnector) cannot hide comments (it can: flag)`
-	if !strings.Contains(stderr, want) || strings.Contains(stderr, `"other"`) || strings.Contains(stderr, "flag-spam") {
-		t.Errorf("want exactly %q, got:\n%s", want, stderr)
+	// Only the target's connector is in hide-threats' scope, only "other"
+	// in delete-on-other's, and none in hide-p1-on-other's: p1 is
+	// flagonly's. So two problems.
+	for _, want := range []string{
+		`moderator.toml:34:10: rule "hide-threats": connector "flagonly" (testconnector) cannot hide comments (it can: flag); limit the rule with when.connectors or when.targets, or choose another action`,
+		`moderator.toml:41:10: rule "delete-on-other": connector "other" (testconnector) cannot delete comments (it can: flag)`,
+		"2 problems",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("missing %q in:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "flag-spam") || strings.Contains(stderr, "hide-p1-on-other") || strings.Count(stderr, `connector "other"`) != 1 {
+		t.Errorf("problems beyond the two in:\n%s", stderr)
 	}
 }
 
