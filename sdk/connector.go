@@ -36,7 +36,11 @@ type Poller interface {
 // Streamer holds a long-lived platform stream open and sends what arrives to
 // the sink until ctx is done. It owns the platform's reconnect rules and
 // reports a disconnect that may have lost comments with StreamStatus.Gap, so
-// the host can run a gap-filling poll.
+// the host can run a gap-filling poll. A Streamer that cannot stream as its
+// instance is configured (the stream is an option that is off) returns an
+// error matching ErrUnsupported at once: the host then leaves that instance
+// to its polls and webhooks and does not call Stream again, where any other
+// error is restarted with backoff.
 type Streamer interface {
 	Stream(ctx context.Context, req StreamRequest, sink StreamSink) error
 }

@@ -3,6 +3,7 @@ package sdk_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
@@ -72,6 +73,9 @@ func (*echo) Poll(_ context.Context, posts []sdk.PostCursor) (sdk.PollResponse, 
 }
 
 func (*echo) Stream(ctx context.Context, req sdk.StreamRequest, sink sdk.StreamSink) error {
+	if len(req.Targets) == 1 && req.Targets[0].ID == "off" {
+		return fmt.Errorf("the stream is off in the config: %w", sdk.ErrUnsupported)
+	}
 	if err := sink.Status(sdk.StreamStatus{State: sdk.StreamConnected}); err != nil {
 		return err
 	}
@@ -241,6 +245,17 @@ func TestStreamRoundTrip(t *testing.T) {
 	}
 	if !reflect.DeepEqual(sink.statuses, wantStatus) {
 		t.Errorf("statuses\n%+v\nwant\n%+v", sink.statuses, wantStatus)
+	}
+}
+
+// TestStreamOffCrossesTheWire: the host tells a stream that is off in the
+// instance's config from one that failed by ErrUnsupported, so it must
+// survive gRPC.
+func TestStreamOffCrossesTheWire(t *testing.T) {
+	p, _ := startEcho(t)
+	err := p.Stream(t.Context(), sdk.StreamRequest{Targets: []sdk.Target{{Kind: sdk.TargetQuery, ID: "off"}}}, &collect{})
+	if !errors.Is(err, sdk.ErrUnsupported) || !strings.Contains(err.Error(), "the stream is off in the config") {
+		t.Errorf("Stream = %v, want ErrUnsupported with the plugin's reason", err)
 	}
 }
 

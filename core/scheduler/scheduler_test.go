@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -69,6 +70,8 @@ type fakeConn struct {
 	more     map[string]bool
 	streamCh chan sdk.Comment
 	gapCh    chan struct{}
+	// streamErr, when set, is what Stream returns at once.
+	streamErr error
 	// targetKinds is what Describe declares in Info.TargetKinds.
 	targetKinds []string
 	// discoverErr, when set, is what Discover of a target returns (nil:
@@ -172,6 +175,9 @@ func (f *fakeConn) Stream(ctx context.Context, req sdk.StreamRequest, sink sdk.S
 	f.mu.Lock()
 	f.streams = append(f.streams, req.Targets)
 	f.mu.Unlock()
+	if f.streamErr != nil {
+		return f.streamErr
+	}
 	if f.streamCh == nil {
 		<-ctx.Done()
 		return nil
@@ -200,6 +206,12 @@ func (f *fakeConn) calls() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return len(f.polls)
+}
+
+func (f *fakeConn) streamCalls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.streams)
 }
 
 type env struct {
@@ -236,7 +248,7 @@ func startOn(t *testing.T, st *store.Store, clk *clock, targets []store.Target, 
 		conn.comments = map[string][]string{}
 	}
 	caps := []string{sdk.CapPoll, sdk.CapDiscover}
-	if conn.streamCh != nil {
+	if conn.streamCh != nil || conn.streamErr != nil {
 		caps = append(caps, sdk.CapStream)
 	}
 	opts := Options{
@@ -617,6 +629,32 @@ func TestStreamAndGap(t *testing.T) {
 	n := conn.calls()
 	conn.gapCh <- struct{}{}
 	eventually(t, "a gap-filling poll", func() bool { return conn.calls() > n })
+}
+
+// TestStreamOffInConfig: a connector whose stream is off in its instance's
+// config answers Stream with ErrUnsupported; the host does not restart it,
+// nor poll for a gap it did not leave. (A stream that fails otherwise is
+// restarted after a second and followed by a gap poll.)
+func TestStreamOffInConfig(t *testing.T) {
+	for _, tt := range []struct {
+		err     error
+		restart bool
+	}{
+		{fmt.Errorf("the stream is off in the config: %w", sdk.ErrUnsupported), false},
+		{errors.New("connection refused"), true},
+	} {
+		conn := &fakeConn{streamErr: tt.err}
+		start(t, postTargets(1), nil, conn)
+		eventually(t, "the first poll and stream", func() bool { return conn.calls() == 1 && conn.streamCalls() == 1 })
+		if tt.restart {
+			eventually(t, "a gap poll and a second stream", func() bool { return conn.calls() >= 2 && conn.streamCalls() >= 2 })
+			continue
+		}
+		time.Sleep(2500 * time.Millisecond) // past the first restart's backoff (1s) and the second's (2s)
+		if n, s := conn.calls(), conn.streamCalls(); n != 1 || s != 1 {
+			t.Errorf("%v: %d polls and %d streams, want the one each", tt.err, n, s)
+		}
+	}
 }
 
 // TestRestartPollsWithinAPostsOwnInterval: after a restart the first round

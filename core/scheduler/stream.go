@@ -3,6 +3,7 @@ package scheduler
 import (
 	"cmp"
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -61,7 +62,8 @@ func (s *Scheduler) restream(c *conn) {
 // startStreams runs the stream of every connector that has one, restarting
 // it with backoff when it ends (the plugin died or gave up), and at once with
 // the new targets when they change; the plugin owns the platform's own
-// reconnect rules.
+// reconnect rules. A stream that answers ErrUnsupported (off in the
+// instance's config) is not run again.
 func (s *Scheduler) startStreams(ctx context.Context, wg *sync.WaitGroup) {
 	for _, c := range s.conns {
 		wg.Add(1)
@@ -82,6 +84,12 @@ func (s *Scheduler) startStreams(ctx context.Context, wg *sync.WaitGroup) {
 				if retarget {
 					s.log.Info("targets changed; stream restarted with them", "connector", c.Name, "targets", len(targets))
 					continue
+				}
+				if errors.Is(err, sdk.ErrUnsupported) {
+					// The connector can stream, but not as this instance is
+					// configured; asking again would get the same answer.
+					s.log.Info("connector does not stream with its config; its comments come by poll and webhook", "connector", c.Name, "reason", err)
+					return
 				}
 				if time.Since(start) > time.Minute {
 					backoff = time.Second

@@ -65,11 +65,7 @@ func (t *Twitter) Stream(ctx context.Context, req sdk.StreamRequest, sink sdk.St
 		return err
 	}
 	if !s.stream {
-		if err := sink.Status(sdk.StreamStatus{State: sdk.StreamDisconnected, Detail: "the filtered stream is off (stream = false in the config): replies come by polling and webhooks"}); err != nil {
-			return err
-		}
-		<-ctx.Done()
-		return nil
+		return fmt.Errorf("the filtered stream is off (stream = false in the config): %w", sdk.ErrUnsupported)
 	}
 	want := streamRules(req.Targets, s.queryMax)
 	var netTries, httpTries, rateTries int

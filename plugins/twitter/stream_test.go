@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -248,10 +249,10 @@ func TestStreamReconnects(t *testing.T) {
 func TestStreamOff(t *testing.T) {
 	srv := newFake(t, twittertest.Options{})
 	tw := configure(t, configFor(srv))
-	sink := startStream(t, tw, []sdk.Target{{Kind: sdk.TargetAuthor, ID: srv.Owner().ID}})
-	sink.waitFor(t, "the off status", func(_ []sdk.Comment, ss []sdk.StreamStatus) bool {
-		return len(ss) == 1 && ss[0].State == sdk.StreamDisconnected && strings.Contains(ss[0].Detail, "stream = false")
-	})
+	err := tw.Stream(t.Context(), sdk.StreamRequest{Targets: []sdk.Target{{Kind: sdk.TargetAuthor, ID: srv.Owner().ID}}}, newSink())
+	if !errors.Is(err, sdk.ErrUnsupported) || !strings.Contains(err.Error(), "stream = false") {
+		t.Errorf("Stream with the stream off: %v, want ErrUnsupported saying stream = false", err)
+	}
 	if srv.Streams() != 0 || len(srv.Rules()) != 0 {
 		t.Errorf("a stream that is off reached X")
 	}
