@@ -38,14 +38,14 @@ func TestMain(m *testing.M) {
 	os.Exit(0)
 }
 
-// fragileInfo declares, besides the labels fragile means to emit, one with
-// another plugin's prefix, which no reply may carry.
-var fragileInfo = sdk.Info{Name: "fragile", Version: "1", Labels: []string{sdk.LabelThreat, sdk.LabelSpam, "spam.links"}}
+// fragileInfo declares the labels fragile means to emit; its replies to
+// "undeclared" carry one it does not declare.
+var fragileInfo = sdk.Info{Name: "fragile", Version: "1", Labels: []string{sdk.LabelThreat, sdk.LabelSpam}}
 
 // fragile labels "hurt" as a threat, panics on a comment that says "panic",
 // and answers a comment that says "badspan" with a span past its end, one
 // that says "splitspan" with a span ending inside its first character, and
-// one that says "foreign" with another plugin's label.
+// one that says "undeclared" with a label it does not declare.
 type fragile struct{}
 
 func (fragile) Analyze(_ context.Context, cs []sdk.Comment) ([]sdk.Result, error) {
@@ -59,8 +59,8 @@ func (fragile) Analyze(_ context.Context, cs []sdk.Comment) ([]sdk.Result, error
 			out[i].Labels = []sdk.Label{{Name: sdk.LabelSpam, Score: 0.9, Spans: []sdk.Span{{Start: 0, End: 21}}}}
 		case strings.Contains(c.Text, "splitspan"):
 			out[i].Labels = []sdk.Label{{Name: sdk.LabelSpam, Score: 0.9, Spans: []sdk.Span{{Start: 0, End: 1}}}}
-		case strings.Contains(c.Text, "foreign"):
-			out[i].Labels = []sdk.Label{{Name: "spam.links", Score: 0.9}}
+		case strings.Contains(c.Text, "undeclared"):
+			out[i].Labels = []sdk.Label{{Name: "fragile.links", Score: 0.9}}
 		case strings.Contains(c.Text, "hurt"):
 			j := strings.Index(c.Text, "hurt")
 			out[i].Labels = []sdk.Label{{Name: sdk.LabelThreat, Score: 0.9, Spans: []sdk.Span{{Start: j, End: j + 4}}}}
@@ -214,7 +214,7 @@ func TestPoisonCommentIsSingledOut(t *testing.T) {
 // The audit's cases through a real plugin process: a panic in Analyze on
 // one comment, and a reply that the SDK refuses for the whole call: a span
 // outside one comment's text or splitting one of its characters, a label
-// with another plugin's prefix.
+// it does not declare.
 func TestPluginFailingOnOneComment(t *testing.T) {
 	tests := []struct {
 		name, bad, why string
@@ -226,8 +226,8 @@ func TestPluginFailingOnOneComment(t *testing.T) {
 			[]string{"nice post", "I will hurt you", "badspan x", "hello", "hurt"}},
 		{"span splitting a character", "épée splitspan", `label "spam" span [0,1) is not on UTF-8 boundaries: offset 1 splits a character`,
 			[]string{"nice post", "épée splitspan", "I will hurt you", "hello", "hurt"}},
-		{"another plugin's label", "foreign links", `label "spam.links" has the prefix of another plugin ("spam")`,
-			[]string{"I will hurt you", "nice post", "hello", "hurt", "foreign links"}},
+		{"a label it does not declare", "undeclared links", `label "fragile.links" is not declared in Info.Labels`,
+			[]string{"I will hurt you", "nice post", "hello", "hurt", "undeclared links"}},
 	}
 	proc := launchFragile(t)
 	for _, tt := range tests {

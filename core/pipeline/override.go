@@ -148,6 +148,8 @@ func (p *Pipeline) Override(ctx context.Context, st Overrider, id, verdict, reas
 		return rec, err
 	}
 	p.opts.Metrics.overrides.WithLabelValues(verdict).Inc()
+	p.log.Info("overridden", "id", rec.ID, "connector", rec.Comment.Connector, "comment", rec.Comment.ID, "verdict", verdict,
+		"by", by, "reason", reason, "platform_action", platformAction)
 	return rec, nil
 }
 

@@ -38,6 +38,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -369,6 +370,11 @@ func (p *Pipeline) process(ctx context.Context, work []store.Work) bool {
 			p.log.Error("save decisions", "error", err)
 			return false
 		}
+		for _, st := range steps {
+			if st.Record.State == store.StateDecided {
+				p.logDecision(st.Record)
+			}
+		}
 	}
 	if len(act) == 0 {
 		return true
@@ -395,6 +401,26 @@ func (p *Pipeline) process(ctx context.Context, work []store.Work) bool {
 		return false
 	}
 	return true
+}
+
+// logDecision writes the moderation log an operator watches: every decision
+// a rule made, with its reason, at info; the rest (no rule matched) at
+// debug, since on a busy account they are most of the traffic.
+func (p *Pipeline) logDecision(rec store.Record) {
+	d := rec.Decision
+	logf := p.log.Info
+	if d.Rule == "" {
+		logf = p.log.Debug
+	}
+	logf("decided", "id", rec.ID, "connector", rec.Comment.Connector, "comment", rec.Comment.ID,
+		"author", author(rec.Comment), "action", d.Action, "dry_run", d.DryRun, "rule", d.Rule, "reason", d.Reason)
+}
+
+func author(c sdk.Comment) string {
+	if c.AuthorHandle != "" {
+		return "@" + strings.TrimPrefix(c.AuthorHandle, "@")
+	}
+	return c.AuthorID
 }
 
 // needsPlatform says whether a decision still has a platform action to apply.
@@ -444,6 +470,8 @@ func (p *Pipeline) act(ctx context.Context, w store.Work) store.Step {
 	case err == nil:
 		rec.State = store.StateActed
 		d.Platform = &store.PlatformAnswer{At: now, Changed: resp.Changed, Detail: resp.Detail}
+		p.log.Info("acted", "id", rec.ID, "connector", rec.Comment.Connector, "comment", rec.Comment.ID, "action", d.Action,
+			"changed", resp.Changed, "detail", resp.Detail)
 		p.opts.Metrics.actions.WithLabelValues(rec.Comment.Connector, d.Action, "ok").Inc()
 		return store.Step{Seq: w.Seq, Record: rec, Done: true}
 	case sdk.IsPermanent(err) || errors.Is(err, sdk.ErrNotFound):

@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/moderatorbot/moderator/core/config"
+	"github.com/moderatorbot/moderator/core/internal/lockedbuf"
 	"github.com/moderatorbot/moderator/core/policy"
 	"github.com/moderatorbot/moderator/core/store"
 	"github.com/moderatorbot/moderator/sdk"
@@ -192,6 +194,37 @@ func TestDecideAndAct(t *testing.T) {
 	queue, _ := f.store.List(context.Background(), store.Filter{Review: true})
 	if len(queue) != 1 || queue[0].ID != ids[1] {
 		t.Errorf("review queue %+v", queue)
+	}
+}
+
+// TestModerationLog: the log says what was decided by a rule and why, what
+// the platform was asked and answered, and what a human overrode; comments
+// no rule matched stay out of it at info.
+func TestModerationLog(t *testing.T) {
+	var buf lockedbuf.Buffer
+	f := newFixture(t, false, local("threats", &wordAnalyzer{word: "hurt", label: "threat"}, "hold"))
+	f.opts.Logger = hclog.New(&hclog.LoggerOptions{Output: &buf, Level: hclog.Info})
+	ids := f.intake(t, "I will hurt you", "nice post")
+	p, err := New(f.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.run(t, func() bool { return f.record(t, ids[0]).State == store.StateActed && f.idle() })
+	if _, err := p.Override(context.Background(), f.store, ids[0], sdk.ActionApprove, "a quote, not a threat", "ana"); err != nil {
+		t.Fatal(err)
+	}
+	logged := buf.String()
+	for _, want := range []string{
+		"[INFO]  decided: id=" + ids[0] + " connector=x comment=a author=u action=hide dry_run=false rule=hide-threats reason=",
+		"[INFO]  acted: id=" + ids[0] + " connector=x comment=a action=hide changed=true",
+		`[INFO]  overridden: id=` + ids[0] + ` connector=x comment=a verdict=approve by=ana reason="a quote, not a threat" platform_action=unhide`,
+	} {
+		if !strings.Contains(logged, want) {
+			t.Errorf("missing %q in:\n%s", want, logged)
+		}
+	}
+	if strings.Contains(logged, "id="+ids[1]) {
+		t.Errorf("an approval no rule made is logged at info:\n%s", logged)
 	}
 }
 
