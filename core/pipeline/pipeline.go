@@ -38,7 +38,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -413,14 +412,7 @@ func (p *Pipeline) logDecision(rec store.Record) {
 		logf = p.log.Debug
 	}
 	logf("decided", "id", rec.ID, "connector", rec.Comment.Connector, "comment", rec.Comment.ID,
-		"author", author(rec.Comment), "action", d.Action, "dry_run", d.DryRun, "rule", d.Rule, "reason", d.Reason)
-}
-
-func author(c sdk.Comment) string {
-	if c.AuthorHandle != "" {
-		return "@" + strings.TrimPrefix(c.AuthorHandle, "@")
-	}
-	return c.AuthorID
+		"author", policy.Author(rec.Comment), "action", d.Action, "dry_run", d.DryRun, "rule", d.Rule, "reason", d.Reason)
 }
 
 // needsPlatform says whether a decision still has a platform action to apply.

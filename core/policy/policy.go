@@ -85,7 +85,7 @@ type ReasonData struct {
 func (p *Policy) Decide(c sdk.Comment, analyses []store.Analysis, targets []string) Verdict {
 	for _, who := range []string{c.AuthorID, c.AuthorHandle} {
 		if who != "" && p.allow[normAuthor(who)] {
-			return Verdict{Action: sdk.ActionApprove, Reason: fmt.Sprintf("author %s is on the allow list", author(c)), DryRun: p.dryRun}
+			return Verdict{Action: sdk.ActionApprove, Reason: fmt.Sprintf("author %s is on the allow list", Author(c)), DryRun: p.dryRun}
 		}
 	}
 	for _, r := range p.rules {
@@ -95,7 +95,7 @@ func (p *Policy) Decide(c sdk.Comment, analyses []store.Analysis, targets []stri
 		}
 		var b strings.Builder
 		data := ReasonData{Rule: r.Name, Label: m.label.Name, Score: m.label.Score, Analyzer: m.analyzer,
-			LabelReason: m.label.Reason, Author: author(c), Comment: c}
+			LabelReason: m.label.Reason, Author: Author(c), Comment: c}
 		if err := r.reason.Execute(&b, data); err != nil {
 			// The template parsed at load; a failure here is a data problem
 			// and must not cost the decision its explanation.
@@ -147,7 +147,9 @@ func (r *rule) authorIn(c sdk.Comment) bool {
 	return false
 }
 
-func author(c sdk.Comment) string {
+// Author names a comment's author as people read it: "@handle" when the
+// platform gave one, else the account id.
+func Author(c sdk.Comment) string {
 	if c.AuthorHandle != "" {
 		return "@" + strings.TrimPrefix(c.AuthorHandle, "@")
 	}
