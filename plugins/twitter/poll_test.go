@@ -256,14 +256,19 @@ func TestPollPlatformErrors(t *testing.T) {
 				if !errors.As(err, &rle) || !rle.RateLimit.UsageCapExceeded || !strings.Contains(err.Error(), "monthly") {
 					t.Errorf("%v, want a RateLimitedError with UsageCapExceeded", err)
 				}
+				if rle != nil && !rle.RateLimit.Reset.IsZero() {
+					// The host would resume at the 15-minute window's reset,
+					// against a cap that waiting does not cure.
+					t.Errorf("usage cap error with Reset %v, want none", rle.RateLimit.Reset)
+				}
 			},
 		},
 		{
 			name:  "5xx",
 			setup: func(srv *twittertest.Server) { srv.SetFault(twittertest.Fault{Status: 503}) },
 			check: func(t *testing.T, err error) {
-				if err == nil || !strings.Contains(err.Error(), "503") {
-					t.Errorf("%v, want an error with the 503", err)
+				if err == nil || !strings.Contains(err.Error(), "GET /2/tweets/search/recent: HTTP 503") || strings.Contains(err.Error(), "GET GET") {
+					t.Errorf("%v, want an error naming the endpoint once and the 503", err)
 				}
 			},
 		},

@@ -229,7 +229,12 @@ type response struct {
 // context, otherwise it carries the app-only bearer token. It returns the
 // answer whatever its status (see check) or an error when there was none.
 func (s *settings) call(ctx context.Context, user bool, method, path string, q url.Values, body []byte, bucket string) (response, error) {
-	what := method + " " + bucket
+	// bucket is the endpoint as X's rate limits name it, method included
+	// ("GET /2/tweets/search/recent"): it names the call in messages.
+	what := bucket
+	if what == "" {
+		what = method + " " + path
+	}
 	u := s.base + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
@@ -288,7 +293,11 @@ func (r response) check() error {
 		rl := r.rate
 		rl.Remaining = 0
 		if ae.Title == "UsageCapExceeded" || strings.HasSuffix(ae.Type, "/usage-capped") {
+			// x-rate-limit-reset is the 15-minute window's: waiting for it
+			// does not restore a monthly cap, so it is not passed on (the
+			// host then pauses the connector for a day).
 			rl.UsageCapExceeded = true
+			rl.Reset = time.Time{}
 			return &sdk.RateLimitedError{RateLimit: rl, Err: fmt.Errorf("%s (the monthly usage cap of the X API plan is spent; waiting for the 15-minute window does not restore it)", base)}
 		}
 		if rl.Reset.IsZero() {
