@@ -72,11 +72,13 @@ type settings struct {
 	streamStall    time.Duration
 	streamClient   *http.Client // no overall timeout: the stream stays open
 	backoff        backoff
+	sleep          func(ctx context.Context, d time.Duration) bool // waits d; false when ctx ended first
 	ruleTag        string
 	timeout        time.Duration
 
 	mu    sync.Mutex
 	state map[string]string // memory of KV writes when the host has no KV
+	rules []string          // the stream rules last made X's (nil: not yet)
 }
 
 // Configure checks the table and keeps it. It reaches nothing outside the
@@ -137,7 +139,7 @@ func (t *Twitter) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 		base: strings.TrimRight(cfg.APIBaseURL, "/"), bearer: cfg.BearerToken, consumerSecret: cfg.ConsumerSecret,
 		userID: cfg.UserID, readOnly: cfg.ReadOnly, queryMax: cfg.QueryMaxLength, maxResults: cfg.MaxResults, maxPages: cfg.MaxPages,
 		app: &http.Client{Timeout: timeout}, kv: req.KV, log: req.Logger, now: time.Now, state: map[string]string{},
-		stream: cfg.Stream, streamStall: time.Duration(cfg.StreamStall), streamClient: &http.Client{}, backoff: xBackoff,
+		stream: cfg.Stream, streamStall: time.Duration(cfg.StreamStall), streamClient: &http.Client{}, backoff: xBackoff, sleep: sleep,
 		ruleTag: "moderator:" + req.Instance, timeout: timeout,
 	}
 	if s.log == nil {
@@ -149,6 +151,18 @@ func (t *Twitter) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 	}
 	t.settings.Store(s)
 	return nil
+}
+
+// sleep waits d, or until ctx ends (false).
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 func (t *Twitter) current() (*settings, error) {
