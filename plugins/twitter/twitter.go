@@ -204,6 +204,7 @@ type apiError struct {
 	Title  string `json:"title"`
 	Detail string `json:"detail"`
 	Type   string `json:"type"`
+	Reason string `json:"reason"` // a client-forbidden problem's: "client-not-enrolled"
 	Errors []struct {
 		Message string `json:"message"`
 		Detail  string `json:"detail"`
@@ -230,6 +231,24 @@ func (e apiError) message() string {
 
 // errForbidden marks a 403: the account may not do this.
 var errForbidden = errors.New("forbidden by X")
+
+// appForbidden says what is wrong when a 403's body blames the app or the
+// way it authenticated rather than the tweet ("" when it does not): X
+// answers 403 alike to a hide outside the account's conversations and to an
+// app without write permission.
+func appForbidden(body []byte) string {
+	var ae apiError
+	_ = json.Unmarshal(body, &ae)
+	switch {
+	case strings.HasSuffix(ae.Type, "/oauth1-permissions"):
+		return "the app has no write permission: set App permissions to \"Read and write\" in the X developer portal, then generate the access token and secret again"
+	case ae.Reason == "client-not-enrolled" || strings.HasSuffix(ae.Type, "/client-not-enrolled") || strings.HasSuffix(ae.Type, "/client-forbidden"):
+		return "the app may not use this endpoint: it must belong to a Project with an API plan that includes it"
+	case strings.HasSuffix(ae.Type, "/unsupported-authentication"):
+		return "X does not take this kind of credentials for this endpoint"
+	}
+	return ""
+}
 
 // response is one answer, read in full.
 type response struct {
