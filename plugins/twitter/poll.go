@@ -456,7 +456,11 @@ func (s *settings) pollChunk(ctx context.Context, ids []string, until string, st
 			if p.cur.Until != "" && compareIDs(tw.ID, p.cur.Until) >= 0 {
 				continue
 			}
-			p.entry.Comments = append(p.entry.Comments, toComment(tw, users[tw.AuthorID], tweetsRaw(body, i)))
+			c := toComment(tw, users[tw.AuthorID], tweetsRaw(body, i))
+			if s.ownReply(c) {
+				continue // the account's own reply
+			}
+			p.entry.Comments = append(p.entry.Comments, c)
 			p.newest = maxID(p.newest, tw.ID)
 		}
 		if body.Meta.NextToken == "" {

@@ -410,7 +410,7 @@ func (s *settings) streamOnce(ctx context.Context, sink sdk.StreamSink, reconnec
 				continue
 			}
 			up.data = true
-			if !ok {
+			if !ok || s.ownReply(c) {
 				continue
 			}
 			if err := sink.Comment(c); err != nil {

@@ -43,6 +43,7 @@ type config struct {
 	MaxPages          int          `json:"max_pages"`
 	Stream            bool         `json:"stream"`
 	StreamStall       sdk.Duration `json:"stream_stall_timeout"`
+	ModerateOwn       bool         `json:"moderate_own_replies"`
 }
 
 const (
@@ -75,6 +76,7 @@ type settings struct {
 	sleep          func(ctx context.Context, d time.Duration) bool // waits d; false when ctx ended first
 	ruleTag        string
 	timeout        time.Duration
+	moderateOwn    bool // deliver the account's own replies as comments
 
 	mu    sync.Mutex
 	state map[string]string // memory of KV writes when the host has no KV
@@ -140,7 +142,7 @@ func (t *Twitter) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 		userID: cfg.UserID, readOnly: cfg.ReadOnly, queryMax: cfg.QueryMaxLength, maxResults: cfg.MaxResults, maxPages: cfg.MaxPages,
 		app: &http.Client{Timeout: timeout}, kv: req.KV, log: req.Logger, now: time.Now, state: map[string]string{},
 		stream: cfg.Stream, streamStall: time.Duration(cfg.StreamStall), streamClient: &http.Client{}, backoff: xBackoff, sleep: sleep,
-		ruleTag: "moderator:" + req.Instance, timeout: timeout,
+		ruleTag: "moderator:" + req.Instance, timeout: timeout, moderateOwn: cfg.ModerateOwn,
 	}
 	if s.log == nil {
 		s.log = hclog.NewNullLogger()
@@ -171,6 +173,12 @@ func (t *Twitter) current() (*settings, error) {
 		return nil, sdk.Permanent(errors.New("the twitter connector was not configured"))
 	}
 	return s, nil
+}
+
+// ownReply reports whether c is a reply by the account itself (user_id),
+// which is not a comment to moderate unless moderate_own_replies.
+func (s *settings) ownReply(c sdk.Comment) bool {
+	return !s.moderateOwn && s.userID != "" && c.AuthorID == s.userID
 }
 
 // isID reports whether s is a tweet or user id: 1 to 19 digits.
