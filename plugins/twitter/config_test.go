@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -65,5 +68,68 @@ func TestConfigure(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The account's own replies are not comments for the policy to act on,
+// whichever way they come, unless moderate_own_replies is set.
+func TestOwnRepliesSkipped(t *testing.T) {
+	channels := []struct {
+		name string
+		// read returns the ids of the comments the channel delivered for
+		// the replies, published by publish once the channel listens.
+		read func(t *testing.T, srv *twittertest.Server, tw *Twitter, post string, publish func() []twittertest.Tweet) []string
+	}{
+		{"poll", func(t *testing.T, _ *twittertest.Server, tw *Twitter, post string, publish func() []twittertest.Tweet) []string {
+			publish()
+			got, _ := pollAll(t, tw, []string{post}, nil)
+			return ids(got[post])
+		}},
+		{"webhook", func(t *testing.T, srv *twittertest.Server, tw *Twitter, _ string, publish func() []twittertest.Tweet) []string {
+			var got []sdk.Comment
+			u := hookServer(t, tw, &got)
+			root, _ := srv.Tweet(publish()[0].ConversationID)
+			if status, body, err := srv.Deliver(context.Background(), u, append([]twittertest.Tweet{root}, publish()...)...); err != nil || status != 200 {
+				t.Fatalf("delivery: %d %s %v", status, body, err)
+			}
+			return ids(got)
+		}},
+		{"stream", func(t *testing.T, _ *twittertest.Server, tw *Twitter, post string, publish func() []twittertest.Tweet) []string {
+			sink := startStream(t, tw, []sdk.Target{{Kind: sdk.TargetPost, ID: post}})
+			sink.waitFor(t, "connect", func(_ []sdk.Comment, ss []sdk.StreamStatus) bool {
+				return countState(ss, sdk.StreamConnected, false) == 1
+			})
+			replies := publish()
+			sink.waitFor(t, "the fan's reply", hasComment(replies[len(replies)-1].ID))
+			sink.mu.Lock()
+			defer sink.mu.Unlock()
+			return ids(sink.comments)
+		}},
+	}
+	for _, ch := range channels {
+		for _, own := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/moderate_own_replies=%v", ch.name, own), func(t *testing.T) {
+				srv := newFake(t, twittertest.Options{})
+				fan := srv.AddUser("2", "fan")
+				post := srv.Post(srv.Owner().ID, "post")
+				var replies []twittertest.Tweet
+				publish := func() []twittertest.Tweet {
+					if replies == nil {
+						mine := srv.Reply(srv.Owner().ID, post.ID, "thanks all, more tomorrow")
+						replies = []twittertest.Tweet{mine, srv.Reply(fan.ID, post.ID, "nice")}
+					}
+					return replies
+				}
+				tw := configure(t, with(configFor(srv), "stream", true, "moderate_own_replies", own))
+				got := ch.read(t, srv, tw, post.ID, publish)
+				want := []string{replies[1].ID}
+				if own {
+					want = []string{replies[0].ID, replies[1].ID}
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("comments %v, want %v (own reply %s)", got, want, replies[0].ID)
+				}
+			})
+		}
 	}
 }

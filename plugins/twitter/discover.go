@@ -25,8 +25,8 @@ type discoverCursor struct {
 // id, or a @username looked up once a day), newest first, a page of up to 100 per call, with GET
 // /2/users/:id/tweets without replies and retweets. Only posts of the last 7
 // days are asked for: recent search, which polls their replies, reaches no
-// further back. The newest post id a finished walk saw is kept in the
-// host's key-value store, and the next walk asks only for newer posts
+// further back. The newest post id a walk saw is kept in the host's
+// key-value store, and the next walk asks only for newer posts
 // (since_id), so rediscovering an author every few minutes does not spend
 // the monthly post cap on posts the host already has.
 func (t *Twitter) Discover(ctx context.Context, req sdk.DiscoverRequest) (sdk.DiscoverResponse, error) {
@@ -103,14 +103,18 @@ func (t *Twitter) Discover(ctx context.Context, req sdk.DiscoverRequest) (sdk.Di
 		out.Posts = append(out.Posts, p)
 		cur.Newest = maxID(cur.Newest, tw.ID)
 	}
+	// The newest post seen is kept on every page, not only on a walk's
+	// last: the host stops a walk at the first page with nothing new to it,
+	// so a walk that once ended early (an error, a restart) would otherwise
+	// never reach its last page again, and every walk would read the
+	// author's week again without since_id.
+	if cur.Newest != "" && cur.Newest != cur.Since {
+		s.kvSet(ctx, discoverKey(author), cur.Newest, 0)
+	}
 	if page.Meta.NextToken != "" && page.Meta.NextToken != cur.Token {
 		next := cur
 		next.Token = page.Meta.NextToken
 		out.Cursor, _ = json.Marshal(next)
-		return out, nil
-	}
-	if cur.Newest != "" {
-		s.kvSet(ctx, discoverKey(author), cur.Newest, 0)
 	}
 	return out, nil
 }

@@ -129,3 +129,30 @@ func TestDiscoverByUsername(t *testing.T) {
 		t.Errorf("%d username lookups for two walks, want 1 (the id is remembered)", lookups)
 	}
 }
+
+// The newest post seen is kept from a walk's first page: the host stops a
+// walk at the first page with nothing new to it, so a walk that once ended
+// early would otherwise never save it, and every later walk would read the
+// author's week again.
+func TestDiscoverRemembersNewestFromFirstPage(t *testing.T) {
+	srv := newFake(t, twittertest.Options{})
+	owner := srv.Owner()
+	for range 150 {
+		srv.Post(owner.ID, "post")
+	}
+	tw := configure(t, configFor(srv))
+	target := sdk.Target{Kind: sdk.TargetAuthor, ID: owner.ID}
+	first, err := tw.Discover(context.Background(), sdk.DiscoverRequest{Target: target})
+	if err != nil || len(first.Cursor) == 0 || len(first.Posts) == 0 {
+		t.Fatalf("first page: %d posts, cursor %q, %v", len(first.Posts), first.Cursor, err)
+	}
+	// The walk ends here (the host failed, or restarted); the next walk
+	// starts from the top.
+	if _, err := tw.Discover(context.Background(), sdk.DiscoverRequest{Target: target}); err != nil {
+		t.Fatal(err)
+	}
+	reqs := srv.Requests()
+	if got := reqs[len(reqs)-1].Query.Get("since_id"); got != first.Posts[0].ID {
+		t.Errorf("the next walk asked with since_id %q, want %s, the newest post of the first page", got, first.Posts[0].ID)
+	}
+}

@@ -33,6 +33,7 @@ func newPlugin() sdk.Plugin {
 				{Name: "max_results", Type: "int", Default: "100", Description: "Tweets per search page, 10 to 100."},
 				{Name: "max_pages", Type: "int", Default: "5", Description: "Search pages read per poll and query; when more remain the posts say More and the host polls again at once."},
 				{Name: "stream", Type: "bool", Default: "false", Description: "Follow the targets with X's filtered stream (needs a plan that includes it, Pro or above); off, the stream only waits."},
+				{Name: "moderate_own_replies", Type: "bool", Default: "false", Description: "Deliver the account's own replies (author user_id) as comments, for the policy to act on; off, they are skipped."},
 				{Name: "stream_stall_timeout", Type: "duration", Default: `"30s"`, Description: "Reconnect a stream silent this long (X sends a keep-alive every 20 s)."},
 			},
 		},

@@ -57,6 +57,9 @@ func (s *settings) setHidden(ctx context.Context, c sdk.Comment, hide bool) (sdk
 	if err == nil {
 		err = res.check()
 	}
+	if why := appForbidden(res.body); why != "" && errors.Is(err, errForbidden) {
+		return sdk.ModerateResponse{}, fmt.Errorf("%s reply %s: %s: %w", verb, c.ID, why, err)
+	}
 	if errors.Is(err, errForbidden) {
 		return sdk.ModerateResponse{}, fmt.Errorf("%s reply %s: X lets an account hide only replies in conversations it started, and this one (conversation %s) is not in a conversation of user_id %s: %w", verb, c.ID, orUnknown(c.PostID), s.userID, err)
 	}
@@ -89,6 +92,8 @@ func (s *settings) delete(ctx context.Context, c sdk.Comment) (sdk.ModerateRespo
 	switch {
 	case errors.Is(err, sdk.ErrNotFound):
 		return sdk.ModerateResponse{Changed: false, Detail: "the tweet is gone already (X answered 404)"}, nil
+	case errors.Is(err, errForbidden) && appForbidden(res.body) != "":
+		return sdk.ModerateResponse{}, fmt.Errorf("delete tweet %s: %s: %w", c.ID, appForbidden(res.body), err)
 	case errors.Is(err, errForbidden):
 		return sdk.ModerateResponse{}, fmt.Errorf("delete tweet %s: X lets an account delete only its own tweets, and this one is by user %s, not user_id %s (hide it instead): %w", c.ID, orUnknown(c.AuthorID), s.userID, err)
 	case err != nil:

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -123,5 +125,74 @@ func TestModerateRateLimited(t *testing.T) {
 	var rle *sdk.RateLimitedError
 	if !errors.As(err, &rle) || rle.RateLimit.Reset.IsZero() || rle.RateLimit.Bucket != "PUT /2/tweets/:id/hidden" {
 		t.Errorf("err %v, want a RateLimitedError for the hide bucket", err)
+	}
+}
+
+// X answers 403 both to a hide outside the account's conversations and to
+// an app that may not write: the error says which, by X's body, and keeps
+// X's own message.
+func TestModerateForbiddenReasons(t *testing.T) {
+	tests := []struct {
+		name   string
+		body   string // X's 403; "" lets the fake answer
+		own    bool   // the reply is in the account's conversation
+		errHas []string
+		errNot string
+	}{
+		{
+			name:   "no_write_permission",
+			body:   `{"title":"Forbidden","status":403,"detail":"Your client app is not configured with the appropriate oauth1 app permissions for this endpoint.","type":"https://api.twitter.com/2/problems/oauth1-permissions"}`,
+			own:    true,
+			errHas: []string{"Read and write", "appropriate oauth1 app permissions"},
+			errNot: "conversations it started",
+		},
+		{
+			name:   "client_not_enrolled",
+			body:   `{"client_id":"1","detail":"When authenticating requests to the Twitter API v2 endpoints, you must use keys and tokens from a Twitter developer App that is attached to a Project.","registration_url":"https://developer.twitter.com/en/docs/projects/overview","title":"Client Forbidden","required_enrollment":"Appropriate Level of API Access","reason":"client-not-enrolled","type":"https://api.twitter.com/2/problems/client-forbidden"}`,
+			own:    true,
+			errHas: []string{"Project", "attached to a Project"},
+			errNot: "conversations it started",
+		},
+		{
+			name:   "not_the_accounts_conversation",
+			errHas: []string{"conversations it started", "You cannot hide or unhide replies to conversations you do not own"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := twittertest.New(twittertest.Options{})
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tt.body != "" && r.Method == http.MethodPut {
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(http.StatusForbidden)
+					w.Write([]byte(tt.body))
+					return
+				}
+				srv.Handler().ServeHTTP(w, r)
+			}))
+			defer ts.Close()
+			fan := srv.AddUser("2", "fan")
+			author := fan.ID
+			if tt.own {
+				author = srv.Owner().ID
+			}
+			root := srv.Post(author, "post")
+			reply := srv.Reply(fan.ID, root.ID, "reply")
+			cfg := configFor(srv)
+			cfg["api_base_url"] = ts.URL
+			tw := configure(t, cfg)
+			_, err := tw.Moderate(context.Background(), sdk.ModerateRequest{Comment: sdk.Comment{ID: reply.ID, PostID: root.ID}, Action: "hide"})
+			if err == nil || !sdk.IsPermanent(err) {
+				t.Fatalf("err %v, want a permanent error", err)
+			}
+			for _, s := range tt.errHas {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("err %q does not say %q", err, s)
+				}
+			}
+			if tt.errNot != "" && strings.Contains(err.Error(), tt.errNot) {
+				t.Errorf("err %q blames the conversation", err)
+			}
+		})
 	}
 }

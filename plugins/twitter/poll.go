@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -153,19 +155,61 @@ func tweetURL(handle, id string) string {
 // pollPost is one post's state during a Poll.
 type pollPost struct {
 	cur     cursor
+	since   string // the since_id this post allows: cur.Since, or "" when X would refuse it
 	entry   *sdk.PostComments
 	newest  string // the newest id delivered by this call
 	skipped bool
+}
+
+// snowflakeEpoch is the start of X's ids in Unix milliseconds: an id's bits
+// above the lowest 22 are its creation time in milliseconds since then.
+const snowflakeEpoch = 1288834974657
+
+// idTime is when the tweet with this id was created, read from the id.
+func idTime(id string) (time.Time, bool) {
+	n, err := strconv.ParseUint(id, 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(int64(n>>22) + snowflakeEpoch).UTC(), true
+}
+
+const (
+	// searchWindow is how far back recent search reaches; X answers 400
+	// to a since_id older than that.
+	searchWindow = 7 * 24 * time.Hour
+	// sinceMargin keeps since_id clear of X's limit, against clock skew
+	// and the time a walk takes.
+	sinceMargin = time.Hour
+)
+
+// usableSince reports whether X takes id as since_id: a tweet of the last
+// 7 days, less a margin. An older cursor is not sent: the search then
+// covers all 7 days, and the post's own cursor filters what it saw.
+func (s *settings) usableSince(id string) bool {
+	t, ok := idTime(id)
+	return ok && t.After(s.now().Add(-searchWindow+sinceMargin))
 }
 
 // Poll fetches the replies of many posts with as few requests as X allows:
 // their conversation_id terms OR-ed into recent-search queries within the
 // query length limit (one request for up to 13 posts with 512 characters),
 // since_id the oldest of their cursors, and each post's tweets filtered by
-// its own cursor. It reads up to max_pages pages per query; when pages
-// remain, each post's cursor records where the walk stopped (Until) and the
-// post says More, so the host polls again at once and the walk goes on
-// below it. Only the replies are comments: the post itself is skipped.
+// its own cursor. Posts without a usable cursor (new ones, or ones whose
+// cursor is older than recent search's 7 days, which X refuses as since_id)
+// are queried apart from the others, and the others are sorted by cursor,
+// so that one query's posts need about the same since_id. It reads up to
+// max_pages pages per query, and stops early when the rate-limit window is
+// spent; when pages remain, each post's cursor records where the walk
+// stopped (Until) and the post says More, so the host polls again and the
+// walk goes on below it. Only the replies are comments: the post itself,
+// and the account's own replies unless moderate_own_replies, are skipped.
+//
+// A query X refuses (400) is split in halves and tried again, so that one
+// post X refuses gets the error alone. Only a failure of the first query
+// fails the call; a later one is each of its posts' Err, and a rate limit
+// met later ends the call with what was read and the limit's state in
+// RateLimit (Remaining 0 until its reset).
 //
 // Recent search covers the last 7 days: older replies are out of its reach.
 func (t *Twitter) Poll(ctx context.Context, posts []sdk.PostCursor) (sdk.PollResponse, error) {
@@ -175,8 +219,13 @@ func (t *Twitter) Poll(ctx context.Context, posts []sdk.PostCursor) (sdk.PollRes
 	}
 	out := sdk.PollResponse{Posts: make([]sdk.PostComments, len(posts))}
 	state := map[string]*pollPost{}
-	groups := map[string][]string{} // Until -> post ids, in order
-	var untils []string
+	type group struct {
+		until   string
+		fresh   []string // no usable since_id
+		cursors []string // with one
+	}
+	var groups []*group // by Until, in order of appearance
+	byUntil := map[string]*group{}
 	for i, pc := range posts {
 		out.Posts[i] = sdk.PostComments{PostID: pc.PostID, Cursor: pc.Cursor}
 		p := &pollPost{entry: &out.Posts[i]}
@@ -195,34 +244,76 @@ func (t *Twitter) Poll(ctx context.Context, posts []sdk.PostCursor) (sdk.PollRes
 			p.entry.Cursor = nil
 		}
 		p.cur = c
-		if _, ok := groups[c.Until]; !ok {
-			untils = append(untils, c.Until)
+		if c.Since != "" && s.usableSince(c.Since) {
+			p.since = c.Since
 		}
-		groups[c.Until] = append(groups[c.Until], pc.PostID)
-	}
-	var chunks []pollQuery
-	for _, until := range untils {
-		for _, chunk := range chunkQueries(groups[until], s.queryMax) {
-			chunks = append(chunks, pollQuery{ids: chunk, until: until})
+		g := byUntil[c.Until]
+		if g == nil {
+			g = &group{until: c.Until}
+			byUntil[c.Until] = g
+			groups = append(groups, g)
+		}
+		if p.since == "" {
+			g.fresh = append(g.fresh, pc.PostID)
+		} else {
+			g.cursors = append(g.cursors, pc.PostID)
 		}
 	}
-	for i, q := range chunks {
-		if rl := out.RateLimit; i > 0 && rl.Limit > 0 && rl.Remaining == 0 {
+	var queue []pollQuery
+	for _, g := range groups {
+		slices.SortStableFunc(g.cursors, func(a, b string) int { return compareIDs(state[a].since, state[b].since) })
+		for _, ids := range [][]string{g.fresh, g.cursors} {
+			for _, chunk := range chunkQueries(ids, s.queryMax) {
+				queue = append(queue, pollQuery{ids: chunk, until: g.until})
+			}
+		}
+	}
+	answered := false // X answered a query of this call
+	notPolled := func(rest []pollQuery, why string) {
+		for _, q := range rest {
+			for _, id := range q.ids {
+				state[id].entry.Err = "not polled: " + why
+			}
+		}
+	}
+	for len(queue) > 0 {
+		q := queue[0]
+		if rl := out.RateLimit; answered && rl.Limit > 0 && rl.Remaining == 0 {
 			// The window is spent: asking again would only be a 429. The
 			// posts left keep their cursors and come with the next poll.
-			for _, rest := range chunks[i:] {
-				for _, id := range rest.ids {
-					state[id].entry.Err = fmt.Sprintf("not polled: the search rate limit is spent until %s", rl.Reset.UTC().Format(time.RFC3339))
-				}
-			}
+			notPolled(queue, fmt.Sprintf("the search rate limit is spent until %s", rl.Reset.UTC().Format(time.RFC3339)))
 			break
 		}
-		rl, err := s.pollChunk(ctx, q.ids, q.until, state)
-		if rl.Known() {
-			out.RateLimit = rl
+		queue = queue[1:]
+		res := s.pollChunk(ctx, q.ids, q.until, state)
+		if res.rate.Known() {
+			out.RateLimit = res.rate
 		}
-		if err != nil {
-			return sdk.PollResponse{RateLimit: out.RateLimit}, err
+		switch {
+		case res.refused && len(q.ids) > 1:
+			// One post X refuses must not keep the others from being
+			// polled: try each half on its own.
+			half := len(q.ids) / 2
+			queue = append([]pollQuery{{ids: q.ids[:half], until: q.until}, {ids: q.ids[half:], until: q.until}}, queue...)
+			answered = true
+		case res.refused:
+			state[q.ids[0]].entry.Err = res.err.Error()
+			answered = true
+		case res.err != nil && !answered:
+			return sdk.PollResponse{RateLimit: out.RateLimit}, res.err
+		case res.err != nil:
+			// What the earlier queries read stands; these posts keep their
+			// cursors and come with the next poll.
+			var rle *sdk.RateLimitedError
+			if errors.As(res.err, &rle) {
+				notPolled(append([]pollQuery{q}, queue...), res.err.Error())
+				out.RateLimit = res.rate
+				queue = nil
+				break
+			}
+			notPolled([]pollQuery{q}, res.err.Error())
+		default:
+			answered = true
 		}
 	}
 	return out, nil
@@ -265,19 +356,31 @@ func buildQuery(ids []string) string {
 	return strings.Join(terms, " OR ")
 }
 
+// chunkResult is how one query went.
+type chunkResult struct {
+	// rate is the last rate-limit state X gave: for a 429, Remaining 0
+	// and the window's reset (a usage cap's too, so that the host waits
+	// at least that long before it meets the cap again).
+	rate sdk.RateLimit
+	// err is a failure of the first page, which read nothing.
+	err error
+	// refused: X answered the first page 400 (err says why).
+	refused bool
+}
+
 // pollChunk runs one query, page by page, and files what it finds under the
-// posts in state. It returns the last rate-limit state, and an error when
-// the first page failed in a way that concerns the whole call.
-func (s *settings) pollChunk(ctx context.Context, ids []string, until string, state map[string]*pollPost) (sdk.RateLimit, error) {
+// posts in state. A failure after the first page is each post's Err, with
+// what the earlier pages read.
+func (s *settings) pollChunk(ctx context.Context, ids []string, until string, state map[string]*pollPost) chunkResult {
 	since := ""
 	for i, id := range ids {
-		c := state[id].cur
-		if c.Since == "" {
+		p := state[id]
+		if p.since == "" {
 			since = ""
 			break
 		}
-		if i == 0 || compareIDs(c.Since, since) < 0 {
-			since = c.Since
+		if i == 0 || compareIDs(p.since, since) < 0 {
+			since = p.since
 		}
 	}
 	q := url.Values{
@@ -318,17 +421,14 @@ func (s *settings) pollChunk(ctx context.Context, ids []string, until string, st
 			var rle *sdk.RateLimitedError
 			if errors.As(err, &rle) {
 				rl = rle.RateLimit
+				if rl.Reset.IsZero() {
+					rl.Reset = res.rate.Reset
+				}
 			}
 			if page == 0 {
-				if res.status == http.StatusBadRequest {
-					// This query was refused (a bug, or ids X rejects): the
-					// other chunks may still work.
-					for _, id := range ids {
-						state[id].entry.Err = err.Error()
-					}
-					return rl, nil
-				}
-				return rl, err
+				// This query was refused (a bug, or ids or a since_id X
+				// rejects): Poll tries its posts apart.
+				return chunkResult{rate: rl, err: err, refused: res.status == http.StatusBadRequest}
 			}
 			failure = err
 			break
@@ -356,11 +456,20 @@ func (s *settings) pollChunk(ctx context.Context, ids []string, until string, st
 			if p.cur.Until != "" && compareIDs(tw.ID, p.cur.Until) >= 0 {
 				continue
 			}
-			p.entry.Comments = append(p.entry.Comments, toComment(tw, users[tw.AuthorID], tweetsRaw(body, i)))
+			c := toComment(tw, users[tw.AuthorID], tweetsRaw(body, i))
+			if s.ownReply(c) {
+				continue // the account's own reply
+			}
+			p.entry.Comments = append(p.entry.Comments, c)
 			p.newest = maxID(p.newest, tw.ID)
 		}
 		if body.Meta.NextToken == "" {
 			done = true
+			break
+		}
+		if res.rate.Limit > 0 && res.rate.Remaining == 0 {
+			// The window is spent: the next page would be a 429. The walk
+			// goes on from here once it resets.
 			break
 		}
 		q.Set("next_token", body.Meta.NextToken)
@@ -382,13 +491,7 @@ func (s *settings) pollChunk(ctx context.Context, ids []string, until string, st
 			p.entry.Err = fmt.Sprintf("read in part; the rest comes with the next poll: %v", failure)
 		}
 	}
-	if failure != nil {
-		var rle *sdk.RateLimitedError
-		if errors.As(failure, &rle) {
-			rl = rle.RateLimit
-		}
-	}
-	return rl, nil
+	return chunkResult{rate: rl}
 }
 
 func tweetsRaw(p searchPage, i int) []byte {

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -256,14 +259,19 @@ func TestPollPlatformErrors(t *testing.T) {
 				if !errors.As(err, &rle) || !rle.RateLimit.UsageCapExceeded || !strings.Contains(err.Error(), "monthly") {
 					t.Errorf("%v, want a RateLimitedError with UsageCapExceeded", err)
 				}
+				if rle != nil && !rle.RateLimit.Reset.IsZero() {
+					// The host would resume at the 15-minute window's reset,
+					// against a cap that waiting does not cure.
+					t.Errorf("usage cap error with Reset %v, want none", rle.RateLimit.Reset)
+				}
 			},
 		},
 		{
 			name:  "5xx",
 			setup: func(srv *twittertest.Server) { srv.SetFault(twittertest.Fault{Status: 503}) },
 			check: func(t *testing.T, err error) {
-				if err == nil || !strings.Contains(err.Error(), "503") {
-					t.Errorf("%v, want an error with the 503", err)
+				if err == nil || !strings.Contains(err.Error(), "GET /2/tweets/search/recent: HTTP 503") || strings.Contains(err.Error(), "GET GET") {
+					t.Errorf("%v, want an error naming the endpoint once and the 503", err)
 				}
 			},
 		},
@@ -384,5 +392,262 @@ func TestPollStopsAtASpentWindow(t *testing.T) {
 	}
 	if resp.RateLimit.Remaining != 0 || resp.RateLimit.Reset.IsZero() {
 		t.Errorf("rate limit %+v", resp.RateLimit)
+	}
+}
+
+// queryOf is the search request whose query names post.
+func queryOf(srv *twittertest.Server, post string) []twittertest.Request {
+	var out []twittertest.Request
+	for _, r := range searches(srv) {
+		if slices.Contains(strings.Split(r.Query.Get("query"), " OR "), "conversation_id:"+post) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// X refuses (400) a since_id older than recent search's 7 days. A post whose
+// cursor is that old is polled without since_id, and a query X refuses
+// anyway (its clock ahead of ours) is split, so that the refused post alone
+// gets the error and its batch mates are polled.
+func TestPollStaleCursor(t *testing.T) {
+	tests := []struct {
+		name string
+		// ourClock: the connector reads the time from the fake's clock;
+		// otherwise from its own, 8 days behind X's.
+		ourClock bool
+		oldErr   bool // the old post gets an Err
+	}{
+		{name: "cursor_older_than_7_days_is_not_sent", ourClock: true},
+		{name: "refused_since_id_blocks_only_its_post", oldErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := &clock{now: time.Now()}
+			srv := newFake(t, twittertest.Options{Now: clk.Now})
+			fan := srv.AddUser("2", "fan")
+			old := srv.Post(srv.Owner().ID, "old post")
+			srv.Reply(fan.ID, old.ID, "last reply, a week ago")
+			tw := configure(t, configFor(srv))
+			if tt.ourClock {
+				tw.settings.Load().now = clk.Now
+			}
+			_, cursors := pollAll(t, tw, []string{old.ID}, nil)
+			clk.Set(clk.Now().Add(8 * 24 * time.Hour)) // the host still polls the old post
+			fresh := srv.Post(srv.Owner().ID, "new post")
+			_, c2 := pollAll(t, tw, []string{fresh.ID}, nil)
+			cursors[fresh.ID] = c2[fresh.ID]
+			reply := srv.Reply(fan.ID, fresh.ID, "a reply to the new post")
+			before := len(searches(srv))
+			resp, err := tw.Poll(context.Background(), []sdk.PostCursor{{PostID: old.ID, Cursor: cursors[old.ID]}, {PostID: fresh.ID, Cursor: cursors[fresh.ID]}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, pc := range resp.Posts {
+				switch pc.PostID {
+				case fresh.ID:
+					if pc.Err != "" || !slices.Equal(ids(pc.Comments), []string{reply.ID}) {
+						t.Errorf("new post: comments %v Err=%q, want [%s]", ids(pc.Comments), pc.Err, reply.ID)
+					}
+				case old.ID:
+					if (pc.Err != "") != tt.oldErr || len(pc.Comments) != 0 {
+						t.Errorf("old post: comments %v Err=%q, want an Err: %v", ids(pc.Comments), pc.Err, tt.oldErr)
+					}
+					if tt.oldErr && (!strings.Contains(pc.Err, "since_id") || string(pc.Cursor) != string(cursors[old.ID])) {
+						t.Errorf("old post: Err %q cursor %q, want X's since_id message and the old cursor", pc.Err, pc.Cursor)
+					}
+				}
+			}
+			for _, r := range searches(srv)[before:] {
+				if tt.ourClock && r.Status != http.StatusOK {
+					t.Errorf("request %v answered %d", r.Query, r.Status)
+				}
+			}
+			if tt.ourClock {
+				for _, r := range queryOf(srv, old.ID)[1:] {
+					if r.Query.Has("since_id") {
+						t.Errorf("the old post was asked with since_id %s, older than 7 days", r.Query.Get("since_id"))
+					}
+				}
+			}
+		})
+	}
+}
+
+// Posts without a cursor are queried apart from posts with one, and those
+// are sorted by cursor before they are split into queries, so that no
+// caught-up post reads its week again for a batch mate.
+func TestPollQueryGrouping(t *testing.T) {
+	srv := newFake(t, twittertest.Options{})
+	fan := srv.AddUser("2", "fan")
+	var posts []string
+	cur := map[string][]byte{}
+	for i := range 4 {
+		p := srv.Post(srv.Owner().ID, fmt.Sprint("post ", i))
+		posts = append(posts, p.ID)
+		r := srv.Reply(fan.ID, p.ID, "seen")
+		cur[p.ID] = []byte(r.ID)
+	}
+	fresh := srv.Post(srv.Owner().ID, "new post").ID
+	srv.Reply(fan.ID, fresh, "first reply")
+	two := 2*len("conversation_id:"+fresh) + len(" OR ")
+	tests := []struct {
+		name  string
+		poll  []string
+		max   int
+		query map[string]string // query -> since_id
+	}{
+		{
+			name: "new_post_apart", poll: []string{posts[0], fresh, posts[1]}, max: 512,
+			query: map[string]string{
+				"conversation_id:" + fresh:                                        "",
+				"conversation_id:" + posts[0] + " OR conversation_id:" + posts[1]: string(cur[posts[0]]),
+			},
+		},
+		{
+			name: "sorted_by_cursor", poll: []string{posts[3], posts[0], posts[2], posts[1]}, max: two,
+			query: map[string]string{
+				"conversation_id:" + posts[0] + " OR conversation_id:" + posts[1]: string(cur[posts[0]]),
+				"conversation_id:" + posts[2] + " OR conversation_id:" + posts[3]: string(cur[posts[2]]),
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tw := configure(t, with(configFor(srv), "query_max_length", tt.max))
+			before := len(searches(srv))
+			req := make([]sdk.PostCursor, len(tt.poll))
+			for i, p := range tt.poll {
+				req[i] = sdk.PostCursor{PostID: p, Cursor: cur[p]}
+			}
+			resp, err := tw.Poll(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, r := range searches(srv)[before:] {
+				got[r.Query.Get("query")] = r.Query.Get("since_id")
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.query) {
+				t.Errorf("queries (query: since_id)\n%v\nwant\n%v", got, tt.query)
+			}
+			for _, pc := range resp.Posts {
+				if n := len(pc.Comments); pc.Err != "" || (pc.PostID == fresh) != (n == 1) {
+					t.Errorf("post %s: %d comments, Err %q", pc.PostID, n, pc.Err)
+				}
+			}
+		})
+	}
+}
+
+// A failure of a later query of one Poll keeps what the earlier ones read:
+// only its posts (and, for a rate limit, those not asked yet) get an Err and
+// keep their cursors, and a rate limit's state comes back in RateLimit.
+func TestPollLaterQueryFails(t *testing.T) {
+	tests := []struct {
+		name string
+		// fail makes the second search request fail.
+		fail      func(srv *twittertest.Server, capped *atomic.Bool)
+		errOn     []int // posts (by index) with an Err
+		rateLimit func(rl sdk.RateLimit) bool
+	}{
+		{
+			name: "5xx_then_the_next_query_goes_on",
+			fail: func(srv *twittertest.Server, _ *atomic.Bool) {
+				srv.SetFault(twittertest.Fault{Endpoint: twittertest.EndpointSearch, Status: 503, Skip: 1, Times: 1})
+			},
+			errOn:     []int{1},
+			rateLimit: func(rl sdk.RateLimit) bool { return rl.Remaining > 0 },
+		},
+		{
+			name: "window_429",
+			fail: func(srv *twittertest.Server, _ *atomic.Bool) {
+				srv.SetFault(twittertest.Fault{Endpoint: twittertest.EndpointSearch, Status: 429, Skip: 1, Times: 1})
+			},
+			errOn: []int{1, 2},
+			rateLimit: func(rl sdk.RateLimit) bool {
+				return rl.Remaining == 0 && rl.Reset.After(time.Now()) && !rl.UsageCapExceeded
+			},
+		},
+		{
+			name:  "usage_cap",
+			fail:  func(_ *twittertest.Server, capped *atomic.Bool) { capped.Store(true) },
+			errOn: []int{1, 2},
+			rateLimit: func(rl sdk.RateLimit) bool {
+				return rl.Remaining == 0 && rl.Reset.After(time.Now()) && rl.UsageCapExceeded
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := twittertest.New(twittertest.Options{})
+			var capAfterFirst atomic.Bool
+			var n atomic.Int64
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/2/tweets/search/recent" && n.Add(1) == 2 && capAfterFirst.Load() {
+					srv.SetUsageCapped(true)
+				}
+				srv.Handler().ServeHTTP(w, r)
+			}))
+			defer ts.Close()
+			fan := srv.AddUser("2", "fan")
+			var posts []sdk.PostCursor
+			var replies []string
+			for i := range 3 {
+				p := srv.Post(srv.Owner().ID, fmt.Sprint("post ", i))
+				replies = append(replies, srv.Reply(fan.ID, p.ID, "reply").ID)
+				posts = append(posts, sdk.PostCursor{PostID: p.ID, Cursor: []byte("7")})
+			}
+			tt.fail(srv, &capAfterFirst)
+			cfg := configFor(srv)
+			cfg["api_base_url"] = ts.URL
+			tw := configure(t, with(cfg, "query_max_length", 64)) // one post per query
+			resp, err := tw.Poll(context.Background(), posts)
+			if err != nil {
+				t.Fatalf("a failure of the second query failed the call: %v", err)
+			}
+			for i, pc := range resp.Posts {
+				if slices.Contains(tt.errOn, i) {
+					if pc.Err == "" || len(pc.Comments) != 0 || string(pc.Cursor) != "7" {
+						t.Errorf("post %d: Err %q, comments %v, cursor %q; want an Err and the old cursor", i, pc.Err, ids(pc.Comments), pc.Cursor)
+					}
+					continue
+				}
+				if pc.Err != "" || !slices.Equal(ids(pc.Comments), []string{replies[i]}) || string(pc.Cursor) == "7" {
+					t.Errorf("post %d: Err %q, comments %v, cursor %q; want its reply and a new cursor", i, pc.Err, ids(pc.Comments), pc.Cursor)
+				}
+			}
+			if !tt.rateLimit(resp.RateLimit) {
+				t.Errorf("RateLimit %+v", resp.RateLimit)
+			}
+		})
+	}
+}
+
+// The page walk stops when X says the window is spent (remaining 0) instead
+// of asking for a sure 429; the post says More, with where the walk stopped.
+func TestPollWalkStopsAtSpentWindow(t *testing.T) {
+	srv := newFake(t, twittertest.Options{})
+	fan := srv.AddUser("2", "fan")
+	p := srv.Post(srv.Owner().ID, "busy")
+	for range 25 {
+		srv.Reply(fan.ID, p.ID, "r")
+	}
+	tw := configure(t, with(configFor(srv), "max_results", 10))
+	srv.SetRemaining(twittertest.EndpointSearch, 1)
+	resp, err := tw.Poll(context.Background(), []sdk.PostCursor{{PostID: p.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := searches(srv); len(s) != 1 || s[0].Status != http.StatusOK {
+		t.Errorf("%d requests (last %d), want 1 answered 200", len(s), s[len(s)-1].Status)
+	}
+	pc := resp.Posts[0]
+	c, _ := parseCursor(pc.Cursor)
+	if len(pc.Comments) != 10 || !pc.More || c.Until == "" || pc.Err != "" {
+		t.Errorf("%d comments More=%v cursor %q Err %q, want 10, More and the walk's place", len(pc.Comments), pc.More, pc.Cursor, pc.Err)
+	}
+	if rl := resp.RateLimit; rl.Remaining != 0 || rl.Limit == 0 || rl.Reset.IsZero() {
+		t.Errorf("RateLimit %+v, want the spent window", rl)
 	}
 }

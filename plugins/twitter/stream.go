@@ -27,12 +27,15 @@ type backoff struct {
 	netStep, netMax   time.Duration // TCP/IP errors: linear
 	httpBase, httpMax time.Duration // HTTP errors: exponential
 	rateBase, rateMax time.Duration // 429: exponential
+	usageCap          time.Duration // the least wait after a 429 UsageCapExceeded
+	stable            time.Duration // a connection up this long starts the backoff over
 }
 
 var xBackoff = backoff{
 	netStep: 250 * time.Millisecond, netMax: 16 * time.Second,
 	httpBase: 5 * time.Second, httpMax: 320 * time.Second,
 	rateBase: time.Minute, rateMax: 16 * time.Minute,
+	usageCap: time.Hour, stable: time.Minute,
 }
 
 // streamError is why a stream connection ended, with the backoff class.
@@ -49,16 +52,28 @@ func (e *streamError) Unwrap() error { return e.err }
 // conversation_id: rules and author targets as to: rules (replies to the
 // account), OR-ed into rules of up to query_max_length characters and tagged
 // with the instance, so that the rules of other apps or instances are left
-// alone. It keeps the rules in step with the targets, reads the stream
-// (keep-alives, tweets, operational-disconnect messages), and reconnects by
-// X's rules: network errors back off linearly by 250 ms to 16 s, HTTP
-// errors exponentially from 5 s to 320 s, 429 exponentially from a minute;
-// a stream silent for stream_stall_timeout (keep-alives come every 20 s) is
-// treated as a network error. Every reconnect reports a gap, so the host
-// polls for what passed meanwhile.
+// alone. X's filtered stream is one per app: it carries the matches of every
+// rule of the app, so only tweets that matched a rule with this instance's
+// tag (matching_rules) are delivered. The rules are brought in step with
+// the targets when these change, not on every reconnect. Stream reads the
+// stream (keep-alives, tweets, operational-disconnect messages), and
+// reconnects by X's rules: network errors back off linearly by 250 ms to
+// 16 s, HTTP errors exponentially from 5 s to 320 s, 429 exponentially from
+// a minute to 16 minutes, and the monthly usage cap (429 UsageCapExceeded)
+// at least an hour, reported as disconnected; a stream silent for
+// stream_stall_timeout (keep-alives come every 20 s) is treated as a
+// network error. The backoff starts over only once a connection has stayed
+// up a minute or brought a tweet, so a stream that X accepts and drops at
+// once is not reconnected in a loop. Every reconnect reports a gap, so the
+// host polls for what passed meanwhile.
+//
+// An error that retrying cannot cure (X refuses a rule, or the credentials
+// or the plan, with 400, 401 or 403) is reported as disconnected, and
+// Stream waits for ctx to end without asking X again (a new session, with
+// other targets or another config, tries again), then returns that error.
 //
 // Filtered stream needs an API plan that includes it (Pro or above), so it
-// is off unless stream = true: Stream then only reports that and waits.
+// is off unless stream = true: Stream then returns sdk.ErrUnsupported.
 func (t *Twitter) Stream(ctx context.Context, req sdk.StreamRequest, sink sdk.StreamSink) error {
 	s, err := t.current()
 	if err != nil {
@@ -70,16 +85,31 @@ func (t *Twitter) Stream(ctx context.Context, req sdk.StreamRequest, sink sdk.St
 	want := streamRules(req.Targets, s.queryMax)
 	var netTries, httpTries, rateTries int
 	connected := false
+	b := s.backoff
 	for ctx.Err() == nil {
-		err := s.syncRules(ctx, want)
+		err := s.ensureRules(ctx, want)
 		if err == nil {
-			err = s.streamOnce(ctx, sink, connected, func() { netTries, httpTries, rateTries = 0, 0, 0 })
-			connected = true
+			var up streamSession
+			up, err = s.streamOnce(ctx, sink, connected)
+			if up.connected {
+				connected = true
+				if up.data || s.now().Sub(up.at) >= b.stable {
+					netTries, httpTries, rateTries = 0, 0, 0
+				}
+			}
 		}
 		if ctx.Err() != nil {
 			return nil
 		}
 		if errors.Is(err, errSinkGone) {
+			return err
+		}
+		if sdk.IsPermanent(err) {
+			st := sdk.StreamStatus{State: sdk.StreamDisconnected, Detail: fmt.Sprintf("%v; not retried: X will answer the same until the targets or the config change", err)}
+			if err := sink.Status(st); err != nil {
+				return err
+			}
+			<-ctx.Done()
 			return err
 		}
 		var se *streamError
@@ -94,7 +124,6 @@ func (t *Twitter) Stream(ctx context.Context, req sdk.StreamRequest, sink sdk.St
 			se = &streamError{class: "http", err: err}
 		}
 		var wait time.Duration
-		b := s.backoff
 		switch se.class {
 		case "rate":
 			wait = min(b.rateBase<<min(rateTries, 10), b.rateMax)
@@ -103,20 +132,25 @@ func (t *Twitter) Stream(ctx context.Context, req sdk.StreamRequest, sink sdk.St
 			wait = min(b.httpBase<<min(httpTries, 10), b.httpMax)
 			httpTries++
 		default:
-			wait = min(b.netStep*time.Duration(netTries), b.netMax)
 			netTries++
+			wait = min(b.netStep*time.Duration(netTries), b.netMax)
 		}
 		st := sdk.StreamStatus{State: sdk.StreamReconnecting, Detail: fmt.Sprintf("%v; reconnecting in %s", err, wait)}
 		if errors.As(err, &rle) {
 			st.RateLimit = rle.RateLimit
+			if rle.RateLimit.UsageCapExceeded {
+				// Waiting for the window does not restore the monthly cap:
+				// ask again seldom, and say that the stream is down.
+				wait = max(wait, b.usageCap)
+				st.State = sdk.StreamDisconnected
+				st.Detail = fmt.Sprintf("%v; the API plan's usage cap is spent: trying again in %s (raise the cap, or wait for the next month)", err, wait)
+			}
 		}
 		if err := sink.Status(st); err != nil {
 			return err
 		}
-		select {
-		case <-ctx.Done():
+		if !s.sleep(ctx, wait) {
 			return nil
-		case <-time.After(wait):
 		}
 	}
 	return nil
@@ -156,6 +190,24 @@ func streamRules(targets []sdk.Target, max int) []string {
 		rules = append(rules, cur)
 	}
 	return rules
+}
+
+// ensureRules makes this instance's rules want, unless they were made so
+// already: the rules change with the targets, not with each reconnect.
+func (s *settings) ensureRules(ctx context.Context, want []string) error {
+	s.mu.Lock()
+	done := s.rules != nil && slices.Equal(s.rules, want)
+	s.mu.Unlock()
+	if done {
+		return nil
+	}
+	if err := s.syncRules(ctx, want); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.rules = append([]string{}, want...)
+	s.mu.Unlock()
+	return nil
 }
 
 // syncRules makes this instance's rules (those tagged s.ruleTag) exactly want.
@@ -250,11 +302,25 @@ type streamMessage struct {
 		Detail         string `json:"detail"`
 		Type           string `json:"type"`
 	} `json:"errors"`
+	MatchingRules []matchingRule `json:"matching_rules"`
 }
 
-// streamOnce connects once and reads until the stream ends. onConnect runs
-// once the connection is up.
-func (s *settings) streamOnce(ctx context.Context, sink sdk.StreamSink, reconnect bool, onConnect func()) error {
+// matchingRule is a rule a stream message matched.
+type matchingRule struct {
+	ID  string `json:"id"`
+	Tag string `json:"tag"`
+}
+
+// streamSession is how one connection went.
+type streamSession struct {
+	connected bool      // X answered 200
+	at        time.Time // when
+	data      bool      // a tweet came on it
+}
+
+// streamOnce connects once and reads until the stream ends.
+func (s *settings) streamOnce(ctx context.Context, sink sdk.StreamSink, reconnect bool) (streamSession, error) {
+	var up streamSession
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	q := url.Values{
@@ -264,7 +330,7 @@ func (s *settings) streamOnce(ctx context.Context, sink sdk.StreamSink, reconnec
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+streamPath+"?"+q.Encode(), nil)
 	if err != nil {
-		return sdk.Permanent(err)
+		return up, sdk.Permanent(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+s.bearer)
 	// The client has no overall timeout (the stream stays open), so the
@@ -276,22 +342,25 @@ func (s *settings) streamOnce(ctx context.Context, sink sdk.StreamSink, reconnec
 		err = fmt.Errorf("no answer within %s", s.timeout)
 	}
 	if err != nil {
-		return &streamError{class: "net", err: fmt.Errorf("GET %s: %w", streamPath, err)}
+		return up, &streamError{class: "net", err: fmt.Errorf("GET %s: %w", streamPath, err)}
 	}
 	defer res.Body.Close()
 	rl := rateLimit(res.Header, "GET "+streamPath)
 	if res.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(res.Body, 1<<16))
 		err := response{status: res.StatusCode, body: body, rate: rl, what: "GET " + streamPath}.check()
+		if sdk.IsPermanent(err) {
+			return up, err // 400, 401, 403: the same answer every time
+		}
 		class := "http"
 		if res.StatusCode == http.StatusTooManyRequests {
 			class = "rate"
 		}
-		return &streamError{class: class, err: err, status: res.StatusCode}
+		return up, &streamError{class: class, err: err, status: res.StatusCode}
 	}
-	onConnect()
+	up.connected, up.at = true, s.now()
 	if err := sink.Status(sdk.StreamStatus{State: sdk.StreamConnected, Gap: reconnect, RateLimit: rl, Detail: "connected to the filtered stream"}); err != nil {
-		return fmt.Errorf("%w: %v", errSinkGone, err)
+		return up, fmt.Errorf("%w: %v", errSinkGone, err)
 	}
 	lines := make(chan []byte)
 	readErr := make(chan error, 1)
@@ -317,43 +386,47 @@ func (s *settings) streamOnce(ctx context.Context, sink sdk.StreamSink, reconnec
 	for {
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return up, ctx.Err()
 		case <-stall.C:
-			return &streamError{class: "net", err: fmt.Errorf("GET %s: nothing for %s, not even a keep-alive", streamPath, s.streamStall)}
+			return up, &streamError{class: "net", err: fmt.Errorf("GET %s: nothing for %s, not even a keep-alive", streamPath, s.streamStall)}
 		case err := <-readErr:
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
-			return &streamError{class: "net", err: fmt.Errorf("GET %s: the stream ended: %w", streamPath, err)}
+			return up, &streamError{class: "net", err: fmt.Errorf("GET %s: the stream ended: %w", streamPath, err)}
 		case line := <-lines:
 			stall.Reset(s.streamStall)
 			line = bytes.TrimSpace(line)
 			if len(line) == 0 {
 				continue // keep-alive
 			}
-			c, ok, err := decodeStreamLine(line)
+			c, ok, err := decodeStreamLine(line, s.ruleTag)
 			if err != nil {
 				var se *streamError
 				if errors.As(err, &se) {
-					return err
+					return up, err
 				}
 				s.log.Warn("skipping an unreadable stream message", "error", err)
 				continue
 			}
-			if !ok {
+			up.data = true
+			if !ok || s.ownReply(c) {
 				continue
 			}
 			if err := sink.Comment(c); err != nil {
-				return fmt.Errorf("%w: %v", errSinkGone, err)
+				return up, fmt.Errorf("%w: %v", errSinkGone, err)
 			}
 		}
 	}
 }
 
-// decodeStreamLine reads one stream message: a reply as a comment (ok), a
-// post or a message of no interest (not ok), an operational disconnect
-// (a *streamError), or an error for a line that is not a stream message.
-func decodeStreamLine(line []byte) (sdk.Comment, bool, error) {
+// decodeStreamLine reads one stream message: a reply that matched a rule
+// tagged tag as a comment (ok); a post, a tweet that matched only rules of
+// other instances or apps (X's filtered stream carries every rule's matches
+// of the app), or a message of no interest (not ok); an operational
+// disconnect (a *streamError); or an error for a line that is not a stream
+// message.
+func decodeStreamLine(line []byte, tag string) (sdk.Comment, bool, error) {
 	var m streamMessage
 	if err := json.Unmarshal(line, &m); err != nil {
 		return sdk.Comment{}, false, fmt.Errorf("not JSON: %v: %.200q", err, line)
@@ -375,6 +448,9 @@ func decodeStreamLine(line []byte) (sdk.Comment, bool, error) {
 	}
 	if tw.ID == tw.ConversationID {
 		return sdk.Comment{}, false, nil // a post, not a reply
+	}
+	if !slices.ContainsFunc(m.MatchingRules, func(r matchingRule) bool { return r.Tag == tag }) {
+		return sdk.Comment{}, false, nil // another instance's or app's match
 	}
 	handle := ""
 	for _, u := range m.Includes.Users {

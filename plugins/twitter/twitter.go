@@ -43,6 +43,7 @@ type config struct {
 	MaxPages          int          `json:"max_pages"`
 	Stream            bool         `json:"stream"`
 	StreamStall       sdk.Duration `json:"stream_stall_timeout"`
+	ModerateOwn       bool         `json:"moderate_own_replies"`
 }
 
 const (
@@ -72,11 +73,14 @@ type settings struct {
 	streamStall    time.Duration
 	streamClient   *http.Client // no overall timeout: the stream stays open
 	backoff        backoff
+	sleep          func(ctx context.Context, d time.Duration) bool // waits d; false when ctx ended first
 	ruleTag        string
 	timeout        time.Duration
+	moderateOwn    bool // deliver the account's own replies as comments
 
 	mu    sync.Mutex
 	state map[string]string // memory of KV writes when the host has no KV
+	rules []string          // the stream rules last made X's (nil: not yet)
 }
 
 // Configure checks the table and keeps it. It reaches nothing outside the
@@ -137,8 +141,8 @@ func (t *Twitter) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 		base: strings.TrimRight(cfg.APIBaseURL, "/"), bearer: cfg.BearerToken, consumerSecret: cfg.ConsumerSecret,
 		userID: cfg.UserID, readOnly: cfg.ReadOnly, queryMax: cfg.QueryMaxLength, maxResults: cfg.MaxResults, maxPages: cfg.MaxPages,
 		app: &http.Client{Timeout: timeout}, kv: req.KV, log: req.Logger, now: time.Now, state: map[string]string{},
-		stream: cfg.Stream, streamStall: time.Duration(cfg.StreamStall), streamClient: &http.Client{}, backoff: xBackoff,
-		ruleTag: "moderator:" + req.Instance, timeout: timeout,
+		stream: cfg.Stream, streamStall: time.Duration(cfg.StreamStall), streamClient: &http.Client{}, backoff: xBackoff, sleep: sleep,
+		ruleTag: "moderator:" + req.Instance, timeout: timeout, moderateOwn: cfg.ModerateOwn,
 	}
 	if s.log == nil {
 		s.log = hclog.NewNullLogger()
@@ -151,12 +155,30 @@ func (t *Twitter) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 	return nil
 }
 
+// sleep waits d, or until ctx ends (false).
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
 func (t *Twitter) current() (*settings, error) {
 	s := t.settings.Load()
 	if s == nil {
 		return nil, sdk.Permanent(errors.New("the twitter connector was not configured"))
 	}
 	return s, nil
+}
+
+// ownReply reports whether c is a reply by the account itself (user_id),
+// which is not a comment to moderate unless moderate_own_replies.
+func (s *settings) ownReply(c sdk.Comment) bool {
+	return !s.moderateOwn && s.userID != "" && c.AuthorID == s.userID
 }
 
 // isID reports whether s is a tweet or user id: 1 to 19 digits.
@@ -190,6 +212,7 @@ type apiError struct {
 	Title  string `json:"title"`
 	Detail string `json:"detail"`
 	Type   string `json:"type"`
+	Reason string `json:"reason"` // a client-forbidden problem's: "client-not-enrolled"
 	Errors []struct {
 		Message string `json:"message"`
 		Detail  string `json:"detail"`
@@ -217,6 +240,24 @@ func (e apiError) message() string {
 // errForbidden marks a 403: the account may not do this.
 var errForbidden = errors.New("forbidden by X")
 
+// appForbidden says what is wrong when a 403's body blames the app or the
+// way it authenticated rather than the tweet ("" when it does not): X
+// answers 403 alike to a hide outside the account's conversations and to an
+// app without write permission.
+func appForbidden(body []byte) string {
+	var ae apiError
+	_ = json.Unmarshal(body, &ae)
+	switch {
+	case strings.HasSuffix(ae.Type, "/oauth1-permissions"):
+		return "the app has no write permission: set App permissions to \"Read and write\" in the X developer portal, then generate the access token and secret again"
+	case ae.Reason == "client-not-enrolled" || strings.HasSuffix(ae.Type, "/client-not-enrolled") || strings.HasSuffix(ae.Type, "/client-forbidden"):
+		return "the app may not use this endpoint: it must belong to a Project with an API plan that includes it"
+	case strings.HasSuffix(ae.Type, "/unsupported-authentication"):
+		return "X does not take this kind of credentials for this endpoint"
+	}
+	return ""
+}
+
 // response is one answer, read in full.
 type response struct {
 	status int
@@ -229,7 +270,12 @@ type response struct {
 // context, otherwise it carries the app-only bearer token. It returns the
 // answer whatever its status (see check) or an error when there was none.
 func (s *settings) call(ctx context.Context, user bool, method, path string, q url.Values, body []byte, bucket string) (response, error) {
-	what := method + " " + bucket
+	// bucket is the endpoint as X's rate limits name it, method included
+	// ("GET /2/tweets/search/recent"): it names the call in messages.
+	what := bucket
+	if what == "" {
+		what = method + " " + path
+	}
 	u := s.base + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
@@ -288,7 +334,11 @@ func (r response) check() error {
 		rl := r.rate
 		rl.Remaining = 0
 		if ae.Title == "UsageCapExceeded" || strings.HasSuffix(ae.Type, "/usage-capped") {
+			// x-rate-limit-reset is the 15-minute window's: waiting for it
+			// does not restore a monthly cap, so it is not passed on (the
+			// host then pauses the connector for a day).
 			rl.UsageCapExceeded = true
+			rl.Reset = time.Time{}
 			return &sdk.RateLimitedError{RateLimit: rl, Err: fmt.Errorf("%s (the monthly usage cap of the X API plan is spent; waiting for the 15-minute window does not restore it)", base)}
 		}
 		if rl.Reset.IsZero() {

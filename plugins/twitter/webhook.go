@@ -95,7 +95,9 @@ func (t *Twitter) Webhook(ctx context.Context, req sdk.WebhookRequest) (sdk.Webh
 		}
 		convs[ev.tweet.IDStr] = conv
 		writes = append(writes, sdk.KVWrite{Key: "conv/" + ev.tweet.IDStr, Value: []byte(conv), TTL: convTTL})
-		comments = append(comments, ev.comment(conv))
+		if c := ev.comment(conv); !s.ownReply(c) {
+			comments = append(comments, c)
+		}
 	}
 	s.kvSetMany(ctx, writes)
 	return sdk.WebhookResponse{Status: http.StatusOK, Comments: comments}, nil

@@ -15,8 +15,9 @@
 //     terms OR-ed
 //     (parentheses allowed; anything else, an empty query or one over
 //     Options.MaxQueryLength characters is a 400 with X's
-//     {"errors":[...],"title":"Invalid Request",...} body), since_id,
-//     until_id, max_results 10..100, next_token, tweets of the last 7 days
+//     {"errors":[...],"title":"Invalid Request",...} body), since_id (a
+//     400 "'since_id' must be a tweet id created after ..." for one older
+//     than 7 days, as on X), until_id, max_results 10..100, next_token, tweets of the last 7 days
 //     newest first, meta.newest_id/oldest_id/result_count/next_token,
 //     tweet.fields, expansions=author_id with includes.users. App-only
 //     bearer auth (401 without it or with another token); an OAuth 1.0a
@@ -349,10 +350,31 @@ func (s *Server) newTweet(authorID, text string) *Tweet {
 	if _, ok := s.users[authorID]; !ok {
 		panic("twittertest: unknown author " + authorID + " (AddUser first)")
 	}
-	s.nextID += 1 + s.nextID%7 // ids grow, with gaps, like snowflakes
+	// Ids are snowflakes of the fake's clock, as on X (whose own checks,
+	// such as since_id's 7-day limit, read the time from the id), and grow
+	// with gaps even when the clock stands still or goes back.
+	s.nextID = max(s.nextID+1+s.nextID%7, Snowflake(s.opts.Now()))
 	t := &Tweet{ID: strconv.FormatUint(s.nextID, 10), Text: text, AuthorID: authorID, CreatedAt: s.opts.Now().UTC().Truncate(time.Millisecond)}
 	s.tweets[t.ID] = t
 	return t
+}
+
+// snowflakeEpoch is the start of X's ids, in Unix milliseconds: an id's
+// bits above the lowest 22 are its creation time in milliseconds since.
+const snowflakeEpoch = 1288834974657
+
+// Snowflake is the smallest tweet id X could give a tweet created at t.
+func Snowflake(t time.Time) uint64 {
+	ms := t.UnixMilli() - snowflakeEpoch
+	if ms < 0 {
+		return 0
+	}
+	return uint64(ms) << 22
+}
+
+// IDTime is when the tweet with snowflake id was created, to the millisecond.
+func IDTime(id uint64) time.Time {
+	return time.UnixMilli(int64(id>>22) + snowflakeEpoch).UTC()
 }
 
 // Tweet returns the tweet with id, deleted or not.
@@ -829,6 +851,12 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, _ []byte) {
 		return
 	}
 	horizon := s.opts.Now().Add(-7 * 24 * time.Hour)
+	if q.Has("since_id") && !IDTime(l.since).After(horizon) {
+		// X refuses a since_id older than what recent search covers.
+		invalid(w, "since_id", q.Get("since_id"), fmt.Sprintf("'since_id' must be a tweet id created after %s. Please use a 'since_id' that is larger than %d",
+			horizon.UTC().Format("2006-01-02T15:04Z"), Snowflake(horizon)))
+		return
+	}
 	l.match = func(t *Tweet) bool {
 		return parsed.matches(t, s.users[t.InReplyToUserID].Username) && !t.CreatedAt.Before(horizon)
 	}

@@ -3,6 +3,7 @@ package twittertest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -130,6 +131,58 @@ func TestSearchRefusesBadParameters(t *testing.T) {
 	if status, _, body := get(t, srv, "/2/tweets/search/recent", ok, bearer); status != 200 {
 		t.Errorf("a good query answered %d %v", status, body)
 	}
+}
+
+// X refuses a since_id older than recent search's 7 days with a 400 that
+// names the oldest id it would take; ids are snowflakes of the clock, so a
+// tweet's id says when it was made.
+func TestSearchSinceIDWithinSevenDays(t *testing.T) {
+	clk := &clock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	srv := NewServer(Options{Now: clk.Now})
+	defer srv.Close()
+	root := srv.Post(srv.Owner().ID, "root")
+	if got := IDTime(mustID(t, root.ID)); !got.Equal(clk.Now()) {
+		t.Errorf("tweet made at %v has an id of %v", clk.Now(), got)
+	}
+	clk.Add(6 * 24 * time.Hour)
+	recent := srv.Post(srv.Owner().ID, "recent")
+	clk.Add(24*time.Hour + time.Minute)
+	tests := []struct {
+		name    string
+		sinceID string
+		status  int
+	}{
+		{"six_days_old", recent.ID, http.StatusOK},
+		{"seven_days_and_a_minute_old", root.ID, http.StatusBadRequest},
+		{"ancient", "7", http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := url.Values{"query": {"conversation_id:" + root.ID}, "since_id": {tt.sinceID}}
+			status, _, body := get(t, srv, "/2/tweets/search/recent", q, bearer)
+			if status != tt.status {
+				t.Fatalf("status %d, want %d: %v", status, tt.status, body)
+			}
+			if status == http.StatusOK {
+				return
+			}
+			horizon := clk.Now().Add(-7 * 24 * time.Hour)
+			want := fmt.Sprintf("'since_id' must be a tweet id created after %s. Please use a 'since_id' that is larger than %d", horizon.Format("2006-01-02T15:04Z"), Snowflake(horizon))
+			errs, _ := body["errors"].([]any)
+			if len(errs) != 1 || body["title"] != "Invalid Request" || errs[0].(map[string]any)["message"] != want {
+				t.Errorf("body %v, want X's invalid-request with %q", body, want)
+			}
+		})
+	}
+}
+
+func mustID(t *testing.T, id string) uint64 {
+	t.Helper()
+	n, err := strconv.ParseUint(id, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func TestSearchAuth(t *testing.T) {
