@@ -217,7 +217,8 @@ func snippet(data []byte) string {
 // It understands the de-facto X-RateLimit-Limit/-Remaining/-Reset (Unix
 // seconds) that most proxies send, the IETF draft's RateLimit-Limit,
 // -Remaining and -Reset (seconds from now), and Retry-After (seconds, or an
-// HTTP date) for the reset of a 429.
+// HTTP date) for the reset of a 429: when both a reset header and
+// Retry-After are there, the later of the two.
 func rateLimit(h http.Header, now time.Time) sdk.RateLimit {
 	num := func(names ...string) (int64, bool) {
 		for _, name := range names {
@@ -240,13 +241,19 @@ func rateLimit(h http.Header, now time.Time) sdk.RateLimit {
 	} else if delta, ok := num("RateLimit-Reset"); ok {
 		rl.Reset = now.Add(time.Duration(delta) * time.Second).UTC().Truncate(time.Second)
 	}
-	if rl.Reset.IsZero() {
-		if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
-			if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
-				rl.Reset = now.Add(time.Duration(n) * time.Second).UTC().Truncate(time.Second)
-			} else if t, err := http.ParseTime(v); err == nil {
-				rl.Reset = t.UTC()
-			}
+	// A proxy's X-RateLimit-Reset can be stale (a window it forgot to roll
+	// over, a clock behind ours) while its Retry-After says to wait longer:
+	// waiting less than either says only earns another 429, so the later
+	// of the two is the reset.
+	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
+		var after time.Time
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+			after = now.Add(time.Duration(n) * time.Second).UTC().Truncate(time.Second)
+		} else if t, err := http.ParseTime(v); err == nil {
+			after = t.UTC()
+		}
+		if after.After(rl.Reset) {
+			rl.Reset = after
 		}
 	}
 	return rl

@@ -172,6 +172,16 @@ func TestRateLimitHeaders(t *testing.T) {
 			sdk.RateLimit{Limit: 100, Remaining: 0, Reset: now.Add(30 * time.Second)}},
 		{"retry-after seconds", http.Header{"Retry-After": {"120"}}, sdk.RateLimit{Reset: now.Add(2 * time.Minute)}},
 		{"retry-after date", http.Header{"Retry-After": {"Thu, 01 Jan 2026 00:05:00 GMT"}}, sdk.RateLimit{Reset: now.Add(5 * time.Minute)}},
+		// A stale X-RateLimit-Reset (an hour ago) must not shorten the
+		// wait a 429's Retry-After asks for; a later one still wins.
+		{"stale reset, retry-after", http.Header{"X-Ratelimit-Remaining": {"0"}, "X-Ratelimit-Reset": {"1767222000"}, "Retry-After": {"90"}},
+			sdk.RateLimit{Reset: now.Add(90 * time.Second)}},
+		{"stale reset, retry-after date", http.Header{"X-Ratelimit-Reset": {"1767222000"}, "Retry-After": {"Thu, 01 Jan 2026 00:05:00 GMT"}},
+			sdk.RateLimit{Reset: now.Add(5 * time.Minute)}},
+		{"reset later than retry-after", http.Header{"X-Ratelimit-Reset": {"1767225900"}, "Retry-After": {"60"}},
+			sdk.RateLimit{Reset: time.Unix(1767225900, 0).UTC()}},
+		{"ietf reset, longer retry-after", http.Header{"Ratelimit-Reset": {"10"}, "Retry-After": {"30"}},
+			sdk.RateLimit{Reset: now.Add(30 * time.Second)}},
 		{"garbage", http.Header{"X-Ratelimit-Limit": {"lots"}, "X-Ratelimit-Remaining": {"-4"}, "Retry-After": {"soon"}}, sdk.RateLimit{}},
 		{"remaining over limit", http.Header{"X-Ratelimit-Limit": {"10"}, "X-Ratelimit-Remaining": {"50"}}, sdk.RateLimit{Limit: 10, Remaining: 10}},
 	}
