@@ -263,9 +263,11 @@ func rateLimit(h http.Header, now time.Time) sdk.RateLimit {
 // no way to remove or hide a response, so flagging makes no platform call.
 // The host puts the flagged comment in its review queue, where a person
 // decides (and can delete it on Medium by hand, as the story's author may).
-// It records the flag in the host's key-value store, so a second flag of
-// the same response reports Changed false, as the protocol wants of a retry.
-// The SDK refuses every other action before Moderate is called.
+// It records the flag in the host's key-value store under the response's
+// id and version, so a second flag of the same version (a retry) reports
+// Changed false, as the protocol wants, while a flag of an edited
+// response's new version is a new flag. The SDK refuses every other action
+// before Moderate is called.
 func (m *Medium) Moderate(ctx context.Context, req sdk.ModerateRequest) (sdk.ModerateResponse, error) {
 	s, err := m.current()
 	if err != nil {
@@ -278,7 +280,7 @@ func (m *Medium) Moderate(ctx context.Context, req sdk.ModerateRequest) (sdk.Mod
 	if s.kv == nil {
 		return sdk.ModerateResponse{Changed: true, Detail: detail}, nil
 	}
-	fresh, err := s.kv.SetIfAbsent(ctx, "flagged/"+req.Comment.ID, []byte(time.Now().UTC().Format(time.RFC3339)), 0)
+	fresh, err := s.kv.SetIfAbsent(ctx, flagKey(req.Comment), []byte(time.Now().UTC().Format(time.RFC3339)), 0)
 	if err != nil {
 		return sdk.ModerateResponse{}, fmt.Errorf("flag %s: record the flag: %w", req.Comment.ID, err)
 	}
@@ -286,4 +288,15 @@ func (m *Medium) Moderate(ctx context.Context, req sdk.ModerateRequest) (sdk.Mod
 		return sdk.ModerateResponse{Changed: false, Detail: "already flagged for review"}, nil
 	}
 	return sdk.ModerateResponse{Changed: true, Detail: detail}, nil
+}
+
+// flagKey is where the flag of one version of a response is recorded: an
+// edit is a new version (see decodeResponse), moderated as a comment of its
+// own, so its flag must not be taken for the old version's. A response never
+// edited has no version and keeps the key it has always had.
+func flagKey(c sdk.Comment) string {
+	if c.Version == "" {
+		return "flagged/" + c.ID
+	}
+	return "flagged/" + c.ID + "@" + c.Version
 }

@@ -102,7 +102,7 @@ func TestDescribe(t *testing.T) {
 }
 
 // TestModerate: flag makes no call to Medium, succeeds, and says
-// Changed false the second time; hide and delete are refused by Serve
+// Changed false the second time (per version: an edit's flag is new); hide and delete are refused by Serve
 // before Moderate runs.
 func TestModerate(t *testing.T) {
 	f := newFake(t, mediumtest.Options{})
@@ -121,6 +121,20 @@ func TestModerate(t *testing.T) {
 		if err != nil || resp.Changed != want || resp.Detail == "" {
 			t.Errorf("flag %d: %+v %v, want Changed %v and a detail", i+1, resp, err, want)
 		}
+	}
+	// An edit is a new version with a new decision: a new flag, and its
+	// retries are not.
+	edited := c
+	edited.Version = "1767225700000"
+	for i, want := range []bool{true, false} {
+		resp, err := p.Moderate(ctx, sdk.ModerateRequest{Comment: edited, Action: sdk.ActionFlag, IdempotencyKey: "k2"})
+		if err != nil || resp.Changed != want {
+			t.Errorf("flag %d of the edited version: %+v %v, want Changed %v", i+1, resp, err, want)
+		}
+	}
+	edited.Version = "1767225800000"
+	if resp, err := p.Moderate(ctx, sdk.ModerateRequest{Comment: edited, Action: sdk.ActionFlag, IdempotencyKey: "k3"}); err != nil || !resp.Changed {
+		t.Errorf("flag of a second edit: %+v %v, want Changed", resp, err)
 	}
 	other, err := p.Moderate(ctx, sdk.ModerateRequest{Comment: sdk.Comment{ID: "another"}, Action: sdk.ActionFlag})
 	if err != nil || !other.Changed {
