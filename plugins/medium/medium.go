@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -60,38 +61,52 @@ const minSecret = 16
 // No message repeats a secret.
 func (m *Medium) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 	cfg := config{RSSBaseURL: "https://medium.com", Timeout: sdk.Duration(10 * time.Second), PageSize: 50, MaxPages: 4}
-	if err := req.Config.Decode(&cfg); err != nil {
+	errs, bad, err := decodeConfig(req.Config, &cfg)
+	if err != nil {
 		return err
 	}
-	var errs sdk.FieldErrors
-	if cfg.APIBaseURL == "" {
+	// ok says a key decoded, so its value (or default) can be checked: a
+	// key that did not is reported once, by decodeConfig.
+	ok := func(key string) bool { return !bad[key] }
+	switch {
+	case !ok("api_base_url"):
+	case cfg.APIBaseURL == "":
 		errs.Add("api_base_url", "is required: the address of the JSON API (a proxy or third-party service) that serves /v1/posts/{id}/responses; Medium's own API cannot list responses")
-	} else if msg := checkBaseURL(cfg.APIBaseURL); msg != "" {
-		errs.Add("api_base_url", "%s", msg)
+	default:
+		if msg := checkBaseURL(cfg.APIBaseURL); msg != "" {
+			errs.Add("api_base_url", "%s", msg)
+		}
 	}
-	if msg := checkBaseURL(cfg.RSSBaseURL); msg != "" {
-		errs.Add("rss_base_url", "%s", msg)
+	if ok("rss_base_url") {
+		if msg := checkBaseURL(cfg.RSSBaseURL); msg != "" {
+			errs.Add("rss_base_url", "%s", msg)
+		}
 	}
-	if strings.TrimSpace(cfg.AccessToken) == "" {
+	switch {
+	case !ok("access_token"):
+	case strings.TrimSpace(cfg.AccessToken) == "":
 		errs.Add("access_token", "is required: the JSON API at api_base_url is called with it as a bearer token (write it as ${MEDIUM_ACCESS_TOKEN})")
-	} else if strings.ContainsAny(cfg.AccessToken, "\r\n") {
+	case strings.ContainsAny(cfg.AccessToken, "\r\n"):
 		errs.Add("access_token", "must be one line (it holds a line break)")
 	}
 	switch {
-	case cfg.Webhooks && cfg.WebhookSecret == "":
-		errs.Add("webhook_secret", "is required when webhooks = true: deliveries are verified with it (write it as ${MEDIUM_WEBHOOK_SECRET})")
+	case !ok("webhook_secret"):
 	case cfg.WebhookSecret != "" && len(cfg.WebhookSecret) < minSecret:
 		errs.Add("webhook_secret", "is %d bytes long; use at least %d random bytes", len(cfg.WebhookSecret), minSecret)
+	case !ok("webhooks"):
+		// Whether the secret is needed or refused hangs on webhooks.
+	case cfg.Webhooks && cfg.WebhookSecret == "":
+		errs.Add("webhook_secret", "is required when webhooks = true: deliveries are verified with it (write it as ${MEDIUM_WEBHOOK_SECRET})")
 	case cfg.WebhookSecret != "" && !cfg.Webhooks:
 		errs.Add("webhooks", "is false, yet webhook_secret is set: set webhooks = true to accept deliveries, or remove the secret")
 	}
-	if cfg.Timeout <= 0 {
+	if ok("timeout") && cfg.Timeout <= 0 {
 		errs.Add("timeout", "must be positive, got %s", time.Duration(cfg.Timeout))
 	}
-	if cfg.PageSize < 1 || cfg.PageSize > 100 {
+	if ok("page_size") && (cfg.PageSize < 1 || cfg.PageSize > 100) {
 		errs.Add("page_size", "must be between 1 and 100, got %d", cfg.PageSize)
 	}
-	if cfg.MaxPages < 1 || cfg.MaxPages > 100 {
+	if ok("max_pages") && (cfg.MaxPages < 1 || cfg.MaxPages > 100) {
 		errs.Add("max_pages", "must be between 1 and 100, got %d", cfg.MaxPages)
 	}
 	if err := errs.Err(); err != nil {
@@ -105,6 +120,46 @@ func (m *Medium) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 		kv:     req.KV,
 	})
 	return nil
+}
+
+// decodeConfig decodes the table into cfg with the SDK's Config.Decode,
+// which reports every key it cannot decode (unknown keys, wrong types, bad
+// durations) as FieldErrors but then fills in nothing. So that a bad key
+// does not hide the problems of the others (config check shows them all at
+// once), the keys that decode are decoded again without the bad ones. It
+// returns those FieldErrors and the top-level keys they name; err is for a
+// table that is not a table at all, reported as it is.
+func decodeConfig(c sdk.Config, cfg *config) (errs sdk.FieldErrors, bad map[string]bool, err error) {
+	err = c.Decode(cfg)
+	if err == nil {
+		return nil, nil, nil
+	}
+	if !errors.As(err, &errs) {
+		return nil, nil, err
+	}
+	bad = map[string]bool{}
+	for _, fe := range errs {
+		key, _, _ := strings.Cut(fe.Field, ".")
+		key, _, _ = strings.Cut(key, "[")
+		if key == "" {
+			// The table as a whole: nothing in it can be trusted.
+			return nil, nil, err
+		}
+		bad[key] = true
+	}
+	var table map[string]json.RawMessage
+	if json.Unmarshal(c.JSON, &table) != nil {
+		return nil, nil, err
+	}
+	for key := range bad {
+		delete(table, key)
+	}
+	rest, _ := json.Marshal(table)
+	if c2 := (sdk.Config{JSON: rest}); c2.Decode(cfg) != nil {
+		// Cannot happen: every key left decoded on its own.
+		return nil, nil, err
+	}
+	return errs, bad, nil
 }
 
 // checkBaseURL says what is wrong with a base URL, or "". The URL is shown

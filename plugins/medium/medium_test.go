@@ -41,6 +41,14 @@ func TestConfigure(t *testing.T) {
 		{"max_pages", with(good, "max_pages", 101), []string{"max_pages"}},
 		{"wrong type", with(good, "webhooks", "yes"), []string{"webhooks"}},
 		{"unknown key", with(good, "bearer_token", "x"), []string{"bearer_token"}},
+		// A key that does not decode does not hide the others' problems
+		// (all at once), and is not reported twice.
+		{"wrong type and bad values", map[string]any{"api_base_url": 5, "page_size": 0, "timeout": "soon", "rss_base_url": "medium.com"},
+			[]string{"api_base_url", "timeout", "rss_base_url", "access_token", "page_size"}},
+		{"unknown key and a missing one", with(without(good, "access_token"), "bearer_token", "x"), []string{"bearer_token", "access_token"}},
+		{"webhooks of the wrong type: its secret is still checked", with(with(good, "webhooks", "yes"), "webhook_secret", "short"), []string{"webhooks", "webhook_secret"}},
+		{"webhooks of the wrong type, a good secret", with(with(good, "webhooks", 1), "webhook_secret", secretHook), []string{"webhooks"}},
+		{"a secret of the wrong type", with(with(good, "webhooks", true), "webhook_secret", 12), []string{"webhook_secret"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
