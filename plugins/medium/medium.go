@@ -48,8 +48,10 @@ type settings struct {
 	secret   []byte
 	pageSize int
 	maxPages int
+	timeout  time.Duration // of one request
 	client   *http.Client
 	kv       sdk.KV
+	now      func() time.Time // the clock: time.Now, but for tests
 }
 
 // minSecret is the shortest webhook_secret accepted: an HMAC key much
@@ -115,9 +117,9 @@ func (m *Medium) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 	m.settings.Store(&settings{
 		api: strings.TrimRight(cfg.APIBaseURL, "/"), rss: strings.TrimRight(cfg.RSSBaseURL, "/"),
 		token: cfg.AccessToken, webhooks: cfg.Webhooks, secret: []byte(cfg.WebhookSecret),
-		pageSize: cfg.PageSize, maxPages: cfg.MaxPages,
+		pageSize: cfg.PageSize, maxPages: cfg.MaxPages, timeout: time.Duration(cfg.Timeout),
 		client: &http.Client{Timeout: time.Duration(cfg.Timeout)},
-		kv:     req.KV,
+		kv:     req.KV, now: time.Now,
 	})
 	return nil
 }
@@ -201,6 +203,9 @@ type answer struct {
 	status int
 	body   []byte
 	rate   sdk.RateLimit
+	// spent says the answer's rate-limit headers said no request is left
+	// (Remaining 0, not merely absent).
+	spent bool
 }
 
 // get makes one GET and reads the answer. It returns an error the host
@@ -227,7 +232,7 @@ func (s *settings) get(ctx context.Context, rawURL, what string, auth bool) (ans
 	}
 	defer res.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(res.Body, maxBody+1))
-	a := answer{status: res.StatusCode, body: data, rate: rateLimit(res.Header, time.Now())}
+	a := answer{status: res.StatusCode, body: data, rate: rateLimit(res.Header, s.now()), spent: remainingZero(res.Header)}
 	if err != nil {
 		return a, fmt.Errorf("%s: read the answer: %w", what, err)
 	}
@@ -314,6 +319,17 @@ func rateLimit(h http.Header, now time.Time) sdk.RateLimit {
 	return rl
 }
 
+// remainingZero says the rate-limit headers say, in so many words, that no
+// request is left in the window.
+func remainingZero(h http.Header) bool {
+	for _, name := range []string{"X-RateLimit-Remaining", "RateLimit-Remaining"} {
+		if v := strings.TrimSpace(h.Get(name)); v != "" {
+			return v == "0"
+		}
+	}
+	return false
+}
+
 // Moderate applies "flag", the one action Medium allows a bot: Medium has
 // no way to remove or hide a response, so flagging makes no platform call.
 // The host puts the flagged comment in its review queue, where a person
@@ -335,7 +351,7 @@ func (m *Medium) Moderate(ctx context.Context, req sdk.ModerateRequest) (sdk.Mod
 	if s.kv == nil {
 		return sdk.ModerateResponse{Changed: true, Detail: detail}, nil
 	}
-	fresh, err := s.kv.SetIfAbsent(ctx, flagKey(req.Comment), []byte(time.Now().UTC().Format(time.RFC3339)), 0)
+	fresh, err := s.kv.SetIfAbsent(ctx, flagKey(req.Comment), []byte(s.now().UTC().Format(time.RFC3339)), 0)
 	if err != nil {
 		return sdk.ModerateResponse{}, fmt.Errorf("flag %s: record the flag: %w", req.Comment.ID, err)
 	}
