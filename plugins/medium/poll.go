@@ -163,7 +163,9 @@ type pollCall struct {
 // is always made.
 func (call *pollCall) mayRequest(ctx context.Context) string {
 	dl, ok := ctx.Deadline()
-	if !ok || call.requests == 0 {
+	if !ok || call.requests == 0 || ctx.Err() != nil {
+		// A ctx already done fails the request at once, and Poll treats
+		// it as any ctx that ends mid-call.
 		return ""
 	}
 	if left := dl.Sub(call.now()); left < call.timeout {

@@ -653,6 +653,22 @@ func TestPollCancelledMidCall(t *testing.T) {
 		{"after the first post", 1, false},
 		{"before anything was read", 0, true},
 	}
+	// With a deadline already past, as with a cancel.
+	t.Run("deadline past after the first post", func(t *testing.T) {
+		f := newFake(t, mediumtest.Options{})
+		m := configured(t, f, map[string]any{"page_size": 10})
+		a, _ := story(f, 0) // nothing new on the first post
+		b, _ := story(f, 1)
+		clk := &stepClock{now: time.Now(), step: time.Hour}
+		useClock(m, clk)
+		ctx, cancel := context.WithDeadline(context.Background(), clk.Now().Add(time.Minute))
+		defer cancel()
+		clk.after = func(int) { cancel() }
+		resp, err := m.Poll(ctx, []sdk.PostCursor{{PostID: a, Cursor: []byte(`{"v":1}`)}, {PostID: b}})
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("Poll: %+v %v, want the ctx's error: nothing was read", resp, err)
+		}
+	})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFake(t, mediumtest.Options{})
