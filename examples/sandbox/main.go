@@ -4,14 +4,27 @@
 // Medium writer with a few posts, and a steady stream of comments on them
 // (clean, spam and abusive, from corpus/comments.jsonl; now and then an edit
 // or a webhook delivered twice), found by poll, stream and webhook alike.
-// It records every moderation call the platforms receive, so a person or a
-// test can check what the bot did:
+// Medium's webhook deliveries that are not answered 2xx (the daemon is down
+// or restarting) are retried with backoff, as real senders do. Medium
+// comments go only on the stories its feed lists (the newest 10), so with
+// -posts over 10 the older Medium stories get none. It records every
+// moderation call the platforms receive, so a person or a test can check
+// what the bot did:
 //
 //	GET  /_sandbox/actions   every hide, unhide and delete X received
 //	GET  /_sandbox/comments  every comment written, with what is true of it
 //	POST /_sandbox/faults    {"platform":"twitter","fault":"rate_limit"}: rate_limit,
-//	                         usage_cap, server_error, timeout, truncated, disconnect
-//	                         ("times": N for the next N requests); {"clear":true}
+//	                         usage_cap, server_error, timeout, truncated, disconnect;
+//	                         {"clear":true} (or with "platform") ends them
+//
+// A fault replaces the platform's previous one (disconnect, a one-off,
+// replaces nothing). "times": N limits server_error, timeout, truncated and
+// Medium's rate_limit to the next N requests; any other fault, or clear,
+// with times is a 400. Without times, rate_limit spends the rate window
+// (429 until the window resets, within 15 minutes, as a real limit lifts),
+// and the others last until cleared or replaced. usage_cap and disconnect
+// are X's only. A known endpoint asked with the wrong method is a 405 with
+// Allow.
 //
 // The default moderator.toml points at it: `make run` starts both.
 package main
@@ -42,7 +55,7 @@ func run(args []string) error {
 	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
 	listen := fs.String("listen", "127.0.0.1:8090", "address to serve both platforms on")
 	every := fs.Duration("every", 2*time.Second, "how often a comment is written (0: never; POST nothing, just serve)")
-	posts := fs.Int("posts", 3, "posts each platform starts with")
+	posts := fs.Int("posts", 3, "posts each platform starts with (Medium's feed lists the newest 10: Medium comments go on those only)")
 	seed := fs.Uint64("seed", 1, "seed of the comment stream (the same seed writes the same comments)")
 	twHook := fs.String("twitter-webhook", "", "also deliver each X reply to this Account Activity webhook URL (moderator's /webhooks/<connector>)")
 	mdHook := fs.String("medium-webhook", "", "POST Medium's response events to this URL")
@@ -69,6 +82,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	defer sb.Close()
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -47,8 +48,10 @@ type settings struct {
 	secret   []byte
 	pageSize int
 	maxPages int
+	timeout  time.Duration // of one request
 	client   *http.Client
 	kv       sdk.KV
+	now      func() time.Time // the clock: time.Now, but for tests
 }
 
 // minSecret is the shortest webhook_secret accepted: an HMAC key much
@@ -60,38 +63,52 @@ const minSecret = 16
 // No message repeats a secret.
 func (m *Medium) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 	cfg := config{RSSBaseURL: "https://medium.com", Timeout: sdk.Duration(10 * time.Second), PageSize: 50, MaxPages: 4}
-	if err := req.Config.Decode(&cfg); err != nil {
+	errs, bad, err := decodeConfig(req.Config, &cfg)
+	if err != nil {
 		return err
 	}
-	var errs sdk.FieldErrors
-	if cfg.APIBaseURL == "" {
+	// ok says a key decoded, so its value (or default) can be checked: a
+	// key that did not is reported once, by decodeConfig.
+	ok := func(key string) bool { return !bad[key] }
+	switch {
+	case !ok("api_base_url"):
+	case cfg.APIBaseURL == "":
 		errs.Add("api_base_url", "is required: the address of the JSON API (a proxy or third-party service) that serves /v1/posts/{id}/responses; Medium's own API cannot list responses")
-	} else if msg := checkBaseURL(cfg.APIBaseURL); msg != "" {
-		errs.Add("api_base_url", "%s", msg)
+	default:
+		if msg := checkBaseURL(cfg.APIBaseURL); msg != "" {
+			errs.Add("api_base_url", "%s", msg)
+		}
 	}
-	if msg := checkBaseURL(cfg.RSSBaseURL); msg != "" {
-		errs.Add("rss_base_url", "%s", msg)
+	if ok("rss_base_url") {
+		if msg := checkBaseURL(cfg.RSSBaseURL); msg != "" {
+			errs.Add("rss_base_url", "%s", msg)
+		}
 	}
-	if strings.TrimSpace(cfg.AccessToken) == "" {
+	switch {
+	case !ok("access_token"):
+	case strings.TrimSpace(cfg.AccessToken) == "":
 		errs.Add("access_token", "is required: the JSON API at api_base_url is called with it as a bearer token (write it as ${MEDIUM_ACCESS_TOKEN})")
-	} else if strings.ContainsAny(cfg.AccessToken, "\r\n") {
+	case strings.ContainsAny(cfg.AccessToken, "\r\n"):
 		errs.Add("access_token", "must be one line (it holds a line break)")
 	}
 	switch {
-	case cfg.Webhooks && cfg.WebhookSecret == "":
-		errs.Add("webhook_secret", "is required when webhooks = true: deliveries are verified with it (write it as ${MEDIUM_WEBHOOK_SECRET})")
+	case !ok("webhook_secret"):
 	case cfg.WebhookSecret != "" && len(cfg.WebhookSecret) < minSecret:
 		errs.Add("webhook_secret", "is %d bytes long; use at least %d random bytes", len(cfg.WebhookSecret), minSecret)
+	case !ok("webhooks"):
+		// Whether the secret is needed or refused hangs on webhooks.
+	case cfg.Webhooks && cfg.WebhookSecret == "":
+		errs.Add("webhook_secret", "is required when webhooks = true: deliveries are verified with it (write it as ${MEDIUM_WEBHOOK_SECRET})")
 	case cfg.WebhookSecret != "" && !cfg.Webhooks:
 		errs.Add("webhooks", "is false, yet webhook_secret is set: set webhooks = true to accept deliveries, or remove the secret")
 	}
-	if cfg.Timeout <= 0 {
+	if ok("timeout") && cfg.Timeout <= 0 {
 		errs.Add("timeout", "must be positive, got %s", time.Duration(cfg.Timeout))
 	}
-	if cfg.PageSize < 1 || cfg.PageSize > 100 {
+	if ok("page_size") && (cfg.PageSize < 1 || cfg.PageSize > 100) {
 		errs.Add("page_size", "must be between 1 and 100, got %d", cfg.PageSize)
 	}
-	if cfg.MaxPages < 1 || cfg.MaxPages > 100 {
+	if ok("max_pages") && (cfg.MaxPages < 1 || cfg.MaxPages > 100) {
 		errs.Add("max_pages", "must be between 1 and 100, got %d", cfg.MaxPages)
 	}
 	if err := errs.Err(); err != nil {
@@ -100,11 +117,51 @@ func (m *Medium) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 	m.settings.Store(&settings{
 		api: strings.TrimRight(cfg.APIBaseURL, "/"), rss: strings.TrimRight(cfg.RSSBaseURL, "/"),
 		token: cfg.AccessToken, webhooks: cfg.Webhooks, secret: []byte(cfg.WebhookSecret),
-		pageSize: cfg.PageSize, maxPages: cfg.MaxPages,
+		pageSize: cfg.PageSize, maxPages: cfg.MaxPages, timeout: time.Duration(cfg.Timeout),
 		client: &http.Client{Timeout: time.Duration(cfg.Timeout)},
-		kv:     req.KV,
+		kv:     req.KV, now: time.Now,
 	})
 	return nil
+}
+
+// decodeConfig decodes the table into cfg with the SDK's Config.Decode,
+// which reports every key it cannot decode (unknown keys, wrong types, bad
+// durations) as FieldErrors but then fills in nothing. So that a bad key
+// does not hide the problems of the others (config check shows them all at
+// once), the keys that decode are decoded again without the bad ones. It
+// returns those FieldErrors and the top-level keys they name; err is for a
+// table that is not a table at all, reported as it is.
+func decodeConfig(c sdk.Config, cfg *config) (errs sdk.FieldErrors, bad map[string]bool, err error) {
+	err = c.Decode(cfg)
+	if err == nil {
+		return nil, nil, nil
+	}
+	if !errors.As(err, &errs) {
+		return nil, nil, err
+	}
+	bad = map[string]bool{}
+	for _, fe := range errs {
+		key, _, _ := strings.Cut(fe.Field, ".")
+		key, _, _ = strings.Cut(key, "[")
+		if key == "" {
+			// The table as a whole: nothing in it can be trusted.
+			return nil, nil, err
+		}
+		bad[key] = true
+	}
+	var table map[string]json.RawMessage
+	if json.Unmarshal(c.JSON, &table) != nil {
+		return nil, nil, err
+	}
+	for key := range bad {
+		delete(table, key)
+	}
+	rest, _ := json.Marshal(table)
+	if c2 := (sdk.Config{JSON: rest}); c2.Decode(cfg) != nil {
+		// Cannot happen: every key left decoded on its own.
+		return nil, nil, err
+	}
+	return errs, bad, nil
 }
 
 // checkBaseURL says what is wrong with a base URL, or "". The URL is shown
@@ -146,6 +203,9 @@ type answer struct {
 	status int
 	body   []byte
 	rate   sdk.RateLimit
+	// spent says the answer's rate-limit headers said no request is left
+	// (Remaining 0, not merely absent).
+	spent bool
 }
 
 // get makes one GET and reads the answer. It returns an error the host
@@ -172,7 +232,7 @@ func (s *settings) get(ctx context.Context, rawURL, what string, auth bool) (ans
 	}
 	defer res.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(res.Body, maxBody+1))
-	a := answer{status: res.StatusCode, body: data, rate: rateLimit(res.Header, time.Now())}
+	a := answer{status: res.StatusCode, body: data, rate: rateLimit(res.Header, s.now()), spent: remainingZero(res.Header)}
 	if err != nil {
 		return a, fmt.Errorf("%s: read the answer: %w", what, err)
 	}
@@ -217,7 +277,8 @@ func snippet(data []byte) string {
 // It understands the de-facto X-RateLimit-Limit/-Remaining/-Reset (Unix
 // seconds) that most proxies send, the IETF draft's RateLimit-Limit,
 // -Remaining and -Reset (seconds from now), and Retry-After (seconds, or an
-// HTTP date) for the reset of a 429.
+// HTTP date) for the reset of a 429: when both a reset header and
+// Retry-After are there, the later of the two.
 func rateLimit(h http.Header, now time.Time) sdk.RateLimit {
 	num := func(names ...string) (int64, bool) {
 		for _, name := range names {
@@ -240,25 +301,44 @@ func rateLimit(h http.Header, now time.Time) sdk.RateLimit {
 	} else if delta, ok := num("RateLimit-Reset"); ok {
 		rl.Reset = now.Add(time.Duration(delta) * time.Second).UTC().Truncate(time.Second)
 	}
-	if rl.Reset.IsZero() {
-		if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
-			if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
-				rl.Reset = now.Add(time.Duration(n) * time.Second).UTC().Truncate(time.Second)
-			} else if t, err := http.ParseTime(v); err == nil {
-				rl.Reset = t.UTC()
-			}
+	// A proxy's X-RateLimit-Reset can be stale (a window it forgot to roll
+	// over, a clock behind ours) while its Retry-After says to wait longer:
+	// waiting less than either says only earns another 429, so the later
+	// of the two is the reset.
+	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
+		var after time.Time
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+			after = now.Add(time.Duration(n) * time.Second).UTC().Truncate(time.Second)
+		} else if t, err := http.ParseTime(v); err == nil {
+			after = t.UTC()
+		}
+		if after.After(rl.Reset) {
+			rl.Reset = after
 		}
 	}
 	return rl
+}
+
+// remainingZero says the rate-limit headers say, in so many words, that no
+// request is left in the window.
+func remainingZero(h http.Header) bool {
+	for _, name := range []string{"X-RateLimit-Remaining", "RateLimit-Remaining"} {
+		if v := strings.TrimSpace(h.Get(name)); v != "" {
+			return v == "0"
+		}
+	}
+	return false
 }
 
 // Moderate applies "flag", the one action Medium allows a bot: Medium has
 // no way to remove or hide a response, so flagging makes no platform call.
 // The host puts the flagged comment in its review queue, where a person
 // decides (and can delete it on Medium by hand, as the story's author may).
-// It records the flag in the host's key-value store, so a second flag of
-// the same response reports Changed false, as the protocol wants of a retry.
-// The SDK refuses every other action before Moderate is called.
+// It records the flag in the host's key-value store under the response's
+// id and version, so a second flag of the same version (a retry) reports
+// Changed false, as the protocol wants, while a flag of an edited
+// response's new version is a new flag. The SDK refuses every other action
+// before Moderate is called.
 func (m *Medium) Moderate(ctx context.Context, req sdk.ModerateRequest) (sdk.ModerateResponse, error) {
 	s, err := m.current()
 	if err != nil {
@@ -271,7 +351,7 @@ func (m *Medium) Moderate(ctx context.Context, req sdk.ModerateRequest) (sdk.Mod
 	if s.kv == nil {
 		return sdk.ModerateResponse{Changed: true, Detail: detail}, nil
 	}
-	fresh, err := s.kv.SetIfAbsent(ctx, "flagged/"+req.Comment.ID, []byte(time.Now().UTC().Format(time.RFC3339)), 0)
+	fresh, err := s.kv.SetIfAbsent(ctx, flagKey(req.Comment), []byte(s.now().UTC().Format(time.RFC3339)), 0)
 	if err != nil {
 		return sdk.ModerateResponse{}, fmt.Errorf("flag %s: record the flag: %w", req.Comment.ID, err)
 	}
@@ -279,4 +359,15 @@ func (m *Medium) Moderate(ctx context.Context, req sdk.ModerateRequest) (sdk.Mod
 		return sdk.ModerateResponse{Changed: false, Detail: "already flagged for review"}, nil
 	}
 	return sdk.ModerateResponse{Changed: true, Detail: detail}, nil
+}
+
+// flagKey is where the flag of one version of a response is recorded: an
+// edit is a new version (see decodeResponse), moderated as a comment of its
+// own, so its flag must not be taken for the old version's. A response never
+// edited has no version and keeps the key it has always had.
+func flagKey(c sdk.Comment) string {
+	if c.Version == "" {
+		return "flagged/" + c.ID
+	}
+	return "flagged/" + c.ID + "@" + c.Version
 }

@@ -41,6 +41,14 @@ func TestConfigure(t *testing.T) {
 		{"max_pages", with(good, "max_pages", 101), []string{"max_pages"}},
 		{"wrong type", with(good, "webhooks", "yes"), []string{"webhooks"}},
 		{"unknown key", with(good, "bearer_token", "x"), []string{"bearer_token"}},
+		// A key that does not decode does not hide the others' problems
+		// (all at once), and is not reported twice.
+		{"wrong type and bad values", map[string]any{"api_base_url": 5, "page_size": 0, "timeout": "soon", "rss_base_url": "medium.com"},
+			[]string{"api_base_url", "timeout", "rss_base_url", "access_token", "page_size"}},
+		{"unknown key and a missing one", with(without(good, "access_token"), "bearer_token", "x"), []string{"bearer_token", "access_token"}},
+		{"webhooks of the wrong type: its secret is still checked", with(with(good, "webhooks", "yes"), "webhook_secret", "short"), []string{"webhooks", "webhook_secret"}},
+		{"webhooks of the wrong type, a good secret", with(with(good, "webhooks", 1), "webhook_secret", secretHook), []string{"webhooks"}},
+		{"a secret of the wrong type", with(with(good, "webhooks", true), "webhook_secret", 12), []string{"webhook_secret"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -102,7 +110,7 @@ func TestDescribe(t *testing.T) {
 }
 
 // TestModerate: flag makes no call to Medium, succeeds, and says
-// Changed false the second time; hide and delete are refused by Serve
+// Changed false the second time (per version: an edit's flag is new); hide and delete are refused by Serve
 // before Moderate runs.
 func TestModerate(t *testing.T) {
 	f := newFake(t, mediumtest.Options{})
@@ -121,6 +129,20 @@ func TestModerate(t *testing.T) {
 		if err != nil || resp.Changed != want || resp.Detail == "" {
 			t.Errorf("flag %d: %+v %v, want Changed %v and a detail", i+1, resp, err, want)
 		}
+	}
+	// An edit is a new version with a new decision: a new flag, and its
+	// retries are not.
+	edited := c
+	edited.Version = "1767225700000"
+	for i, want := range []bool{true, false} {
+		resp, err := p.Moderate(ctx, sdk.ModerateRequest{Comment: edited, Action: sdk.ActionFlag, IdempotencyKey: "k2"})
+		if err != nil || resp.Changed != want {
+			t.Errorf("flag %d of the edited version: %+v %v, want Changed %v", i+1, resp, err, want)
+		}
+	}
+	edited.Version = "1767225800000"
+	if resp, err := p.Moderate(ctx, sdk.ModerateRequest{Comment: edited, Action: sdk.ActionFlag, IdempotencyKey: "k3"}); err != nil || !resp.Changed {
+		t.Errorf("flag of a second edit: %+v %v, want Changed", resp, err)
 	}
 	other, err := p.Moderate(ctx, sdk.ModerateRequest{Comment: sdk.Comment{ID: "another"}, Action: sdk.ActionFlag})
 	if err != nil || !other.Changed {
@@ -172,6 +194,16 @@ func TestRateLimitHeaders(t *testing.T) {
 			sdk.RateLimit{Limit: 100, Remaining: 0, Reset: now.Add(30 * time.Second)}},
 		{"retry-after seconds", http.Header{"Retry-After": {"120"}}, sdk.RateLimit{Reset: now.Add(2 * time.Minute)}},
 		{"retry-after date", http.Header{"Retry-After": {"Thu, 01 Jan 2026 00:05:00 GMT"}}, sdk.RateLimit{Reset: now.Add(5 * time.Minute)}},
+		// A stale X-RateLimit-Reset (an hour ago) must not shorten the
+		// wait a 429's Retry-After asks for; a later one still wins.
+		{"stale reset, retry-after", http.Header{"X-Ratelimit-Remaining": {"0"}, "X-Ratelimit-Reset": {"1767222000"}, "Retry-After": {"90"}},
+			sdk.RateLimit{Reset: now.Add(90 * time.Second)}},
+		{"stale reset, retry-after date", http.Header{"X-Ratelimit-Reset": {"1767222000"}, "Retry-After": {"Thu, 01 Jan 2026 00:05:00 GMT"}},
+			sdk.RateLimit{Reset: now.Add(5 * time.Minute)}},
+		{"reset later than retry-after", http.Header{"X-Ratelimit-Reset": {"1767225900"}, "Retry-After": {"60"}},
+			sdk.RateLimit{Reset: time.Unix(1767225900, 0).UTC()}},
+		{"ietf reset, longer retry-after", http.Header{"Ratelimit-Reset": {"10"}, "Retry-After": {"30"}},
+			sdk.RateLimit{Reset: now.Add(30 * time.Second)}},
 		{"garbage", http.Header{"X-Ratelimit-Limit": {"lots"}, "X-Ratelimit-Remaining": {"-4"}, "Retry-After": {"soon"}}, sdk.RateLimit{}},
 		{"remaining over limit", http.Header{"X-Ratelimit-Limit": {"10"}, "X-Ratelimit-Remaining": {"50"}}, sdk.RateLimit{Limit: 10, Remaining: 10}},
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/moderatorbot/moderator/sdk"
 )
@@ -79,19 +81,32 @@ type responsesPage struct {
 // no response was read yet (so the host backs off), and otherwise returns
 // what was read, the remaining posts marked not polled, so no quota already
 // spent is wasted.
+//
+// Two things stop the call early without failing it: an answer that says
+// no request is left in the rate window (X-RateLimit-Remaining: 0, with a
+// reset still to come), since the next request would only earn a 429; and
+// a call deadline less than one request timeout away, since a request
+// begun then could be cut off with everything read before it. Either way
+// what was read comes back with its cursors (a walk keeps its place and
+// says More) and the posts not reached say "not polled: ...". The call's
+// first request is always made, so a deadline shorter than timeout still
+// lets each call make progress. A ctx that ends mid-request returns what
+// was read before it, or fails the call when nothing was.
 func (m *Medium) Poll(ctx context.Context, posts []sdk.PostCursor) (sdk.PollResponse, error) {
 	s, err := m.current()
 	if err != nil {
 		return sdk.PollResponse{}, err
 	}
 	var out sdk.PollResponse
-	read, failedInARow := false, 0
+	call := &pollCall{settings: s}
+	read, progressed, failedInARow := false, false, 0
 	for i, pc := range posts {
-		r := s.pollPost(ctx, pc)
+		r := call.pollPost(ctx, pc)
 		if r.rate.Known() {
 			out.RateLimit = r.rate
 		}
 		read = read || len(r.entry.Comments) > 0
+		progressed = progressed || len(r.entry.Comments) > 0 || !bytes.Equal(r.entry.Cursor, pc.Cursor)
 		out.Posts = append(out.Posts, r.entry)
 		stop := r.stop
 		switch {
@@ -106,7 +121,16 @@ func (m *Medium) Poll(ctx context.Context, posts []sdk.PostCursor) (sdk.PollResp
 		if stop == nil {
 			continue
 		}
-		if errors.Is(stop, errRefused) || ctx.Err() != nil || !read {
+		switch {
+		case errors.Is(stop, errRefused):
+			return sdk.PollResponse{RateLimit: out.RateLimit}, stop
+		case errors.As(stop, new(pause)):
+			// Nothing failed: what was read comes back, and the rest waits.
+		case ctx.Err() != nil:
+			if !progressed {
+				return sdk.PollResponse{RateLimit: out.RateLimit}, stop
+			}
+		case !read:
 			return sdk.PollResponse{RateLimit: out.RateLimit}, stop
 		}
 		for _, rest := range posts[i+1:] {
@@ -121,6 +145,35 @@ func (m *Medium) Poll(ctx context.Context, posts []sdk.PostCursor) (sdk.PollResp
 // before a poll stops: the API is down, not the posts.
 const maxServerErrors = 3
 
+// pause is a stop that is no failure: the rate window is spent, or the
+// call's deadline is too near for another request.
+type pause string
+
+func (p pause) Error() string { return string(p) }
+
+// pollCall is one Poll call's state across its posts.
+type pollCall struct {
+	*settings
+	// requests is how many requests the call has made.
+	requests int
+}
+
+// mayRequest says why the call must not make another request, or "": the
+// call's deadline is less than one request timeout away. The first request
+// is always made.
+func (call *pollCall) mayRequest(ctx context.Context) string {
+	dl, ok := ctx.Deadline()
+	if !ok || call.requests == 0 || ctx.Err() != nil {
+		// A ctx already done fails the request at once, and Poll treats
+		// it as any ctx that ends mid-call.
+		return ""
+	}
+	if left := dl.Sub(call.now()); left < call.timeout {
+		return fmt.Sprintf("the call's deadline is %s away, less than one request's timeout (%s)", max(left, 0).Round(time.Millisecond), call.timeout)
+	}
+	return ""
+}
+
 // postResult is what polling one post came to.
 type postResult struct {
 	// entry is the post's reply: what was read, its cursor, its Err.
@@ -128,15 +181,17 @@ type postResult struct {
 	// rate is the API's last rate-limit state.
 	rate sdk.RateLimit
 	// stop is set when the rest of the call should not go on (a rate
-	// limit, a refused token, an API that does not answer); entry then
-	// holds what was read of the post before it.
+	// limit, a refused token, an API that does not answer; a pause for
+	// a spent window or a near deadline); entry then holds what was read
+	// of the post before it.
 	stop error
 	// serverFailed says the API answered a 5xx.
 	serverFailed bool
 }
 
 // pollPost reads one post's new responses.
-func (s *settings) pollPost(ctx context.Context, pc sdk.PostCursor) (res postResult) {
+func (call *pollCall) pollPost(ctx context.Context, pc sdk.PostCursor) (res postResult) {
+	s := call.settings
 	entry := &res.entry
 	*entry = sdk.PostComments{PostID: pc.PostID, Cursor: pc.Cursor}
 	if !validID(pc.PostID) {
@@ -163,6 +218,19 @@ func (s *settings) pollPost(ctx context.Context, pc sdk.PostCursor) (res postRes
 	page := cur.Page
 	path := "/v1/posts/" + url.PathEscape(pc.PostID) + "/responses"
 	for n := 0; ; n++ {
+		if why := call.mayRequest(ctx); why != "" {
+			res.stop = pause(why)
+			if n == 0 {
+				// Not begun: the post keeps its cursor, and says why.
+				entry.Err = joinNotes(notes, "not polled: "+res.stop.Error())
+				entry.Cursor = pc.Cursor
+				return res
+			}
+			// Mid-walk: entry.Cursor keeps the walk's place, as at max_pages.
+			entry.More = true
+			entry.Err = joinNotes(notes, "")
+			return res
+		}
 		q := url.Values{"limit": {strconv.Itoa(s.pageSize)}}
 		if cur.Since > 0 {
 			q.Set("since", strconv.FormatInt(cur.Since, 10))
@@ -171,6 +239,7 @@ func (s *settings) pollPost(ctx context.Context, pc sdk.PostCursor) (res postRes
 			q.Set("page", page)
 		}
 		what := "GET " + path
+		call.requests++
 		a, err := s.get(ctx, s.api+path+"?"+q.Encode(), what, true)
 		if a.rate.Known() {
 			res.rate = a.rate
@@ -201,6 +270,10 @@ func (s *settings) pollPost(ctx context.Context, pc sdk.PostCursor) (res postRes
 			res.serverFailed = a.status >= 500
 			return res
 		}
+		if a.spent && a.rate.Reset.After(s.now()) {
+			// This answer counts; the next request would be a 429.
+			res.stop = pause("the rate limit is spent until " + a.rate.Reset.Format(time.RFC3339))
+		}
 		var p responsesPage
 		if err := json.Unmarshal(a.body, &p); err != nil || p.Data == nil {
 			if err == nil {
@@ -209,7 +282,7 @@ func (s *settings) pollPost(ctx context.Context, pc sdk.PostCursor) (res postRes
 			entry.Err = joinNotes(notes, fmt.Sprintf("%s: the answer is not the JSON expected (%v): %s", what, err, snippet(a.body)))
 			return res
 		}
-		bad := 0
+		bad, older := 0, false
 		for _, raw := range *p.Data {
 			c, err := decodeResponse(raw)
 			if err == nil && c.PostID != pc.PostID {
@@ -224,7 +297,13 @@ func (s *settings) pollPost(ctx context.Context, pc sdk.PostCursor) (res postRes
 				continue
 			}
 			ms := c.CreatedAt.UnixMilli()
-			if ms < cur.Since || ms == cur.Since && seen[c.ID] {
+			if ms < cur.Since {
+				// The API did not apply since (a proxy that ignores it):
+				// newest first, every later page is older still.
+				older = true
+				continue
+			}
+			if ms == cur.Since && seen[c.ID] {
 				continue
 			}
 			switch {
@@ -238,7 +317,7 @@ func (s *settings) pollPost(ctx context.Context, pc sdk.PostCursor) (res postRes
 		if bad > 3 {
 			notes = append(notes, fmt.Sprintf("and %d more malformed responses", bad-3))
 		}
-		if p.Paging.Next == "" {
+		if p.Paging.Next == "" || older {
 			entry.Cursor = pollCursor{Since: top, SeenAt: topIDs}.encode()
 			entry.Err = joinNotes(notes, "")
 			// A walk begun by an earlier poll has ended: responses written
@@ -252,7 +331,7 @@ func (s *settings) pollPost(ctx context.Context, pc sdk.PostCursor) (res postRes
 		}
 		page = p.Paging.Next
 		entry.Cursor = pollCursor{Since: cur.Since, SeenAt: cur.SeenAt, Page: page, Top: top, TopIDs: topIDs}.encode()
-		if n+1 == s.maxPages {
+		if n+1 == s.maxPages || res.stop != nil {
 			entry.More = true
 			entry.Err = joinNotes(notes, "")
 			return res

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -230,7 +231,9 @@ func TestPollFailures(t *testing.T) {
 		{
 			name:   "429 after a post: what was read comes back, the rest not polled",
 			config: map[string]any{"page_size": 10},
-			before: func(s setup) { s.f.SetRemaining(1) },
+			before: func(s setup) {
+				s.f.InjectFault(mediumtest.Fault{Path: "/v1/posts/" + s.other + "/", RateLimited: true})
+			},
 			req: func(s setup) []sdk.PostCursor {
 				return []sdk.PostCursor{{PostID: s.ok}, {PostID: s.other}, {PostID: "0000deadbeef", Cursor: []byte(`{"v":1}`)}}
 			},
@@ -253,6 +256,65 @@ func TestPollFailures(t *testing.T) {
 				}
 				if resp.RateLimit.Remaining != 0 || resp.RateLimit.Reset.IsZero() {
 					t.Errorf("rate limit %+v, want spent with its reset", resp.RateLimit)
+				}
+			},
+		},
+		{
+			name:   "an answer with no request left: no request after it, what was read comes back",
+			config: map[string]any{"page_size": 10},
+			before: func(s setup) { s.f.SetRemaining(1) },
+			req: func(s setup) []sdk.PostCursor {
+				return []sdk.PostCursor{{PostID: s.ok}, {PostID: s.other, Cursor: []byte(`{"v":1}`)}}
+			},
+			check: func(t *testing.T, s setup, resp sdk.PollResponse, err error) {
+				if err != nil || len(resp.Posts) != 2 {
+					t.Fatalf("%+v %v, want the posts and no error: nothing failed", resp, err)
+				}
+				if first := resp.Posts[0]; len(first.Comments) != 3 || first.Err != "" || len(first.Cursor) == 0 {
+					t.Errorf("first post %+v", first)
+				}
+				if second := resp.Posts[1]; len(second.Comments) != 0 || !strings.HasPrefix(second.Err, "not polled: the rate limit is spent until") || string(second.Cursor) != `{"v":1}` {
+					t.Errorf("second post %+v", second)
+				}
+				if n := len(s.f.Requests()); n != 1 {
+					t.Errorf("%d requests, want 1: none after the answer said 0 remaining", n)
+				}
+				if rl := resp.RateLimit; rl.Remaining != 0 || rl.Limit != 300 || !rl.Reset.Equal(s.f.RateReset().Truncate(time.Second)) {
+					t.Errorf("rate limit %+v, want spent with the fake's reset %v", rl, s.f.RateReset())
+				}
+			},
+		},
+		{
+			name:   "no request left mid-walk: the walk keeps its place",
+			config: map[string]any{"page_size": 1, "max_pages": 5},
+			before: func(s setup) { s.f.SetRemaining(1) },
+			req:    func(s setup) []sdk.PostCursor { return []sdk.PostCursor{{PostID: s.ok}} },
+			check: func(t *testing.T, s setup, resp sdk.PollResponse, err error) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				p := resp.Posts[0]
+				cur, cerr := decodePollCursor(p.Cursor)
+				if len(p.Comments) != 1 || !p.More || p.Err != "" || cerr != nil || cur.Page == "" {
+					t.Errorf("post %+v (cursor %+v), want one response, More, and the walk's page in the cursor", p, cur)
+				}
+				if n := len(s.f.Requests()); n != 1 {
+					t.Errorf("%d requests, want 1", n)
+				}
+			},
+		},
+		{
+			name:   "a spent window whose reset is past: polling goes on",
+			config: map[string]any{"page_size": 10},
+			opts:   mediumtest.Options{Now: func() time.Time { return time.Now().Add(-time.Hour) }},
+			before: func(s setup) { s.f.SetRemaining(1) },
+			check: func(t *testing.T, s setup, resp sdk.PollResponse, err error) {
+				// The fake's clock is an hour behind: its reset has passed.
+				if err != nil || len(resp.Posts[0].Comments) != 3 || resp.Posts[1].Err == "" {
+					t.Errorf("%+v %v, want the first post read and the second asked (and refused)", resp, err)
+				}
+				if n := len(s.f.Requests()); n != 2 {
+					t.Errorf("%d requests, want 2", n)
 				}
 			},
 		},
@@ -450,5 +512,251 @@ func TestPollRestartsARefusedWalk(t *testing.T) {
 	rest, _ := pollUntilDone(t, m, post, pc.Cursor)
 	if !slices.Equal(rest, []string{rs[1], rs[0]}) {
 		t.Errorf("then %q, want the two older ones", rest)
+	}
+}
+
+// stepClock is the connector's clock and its HTTP transport: each request
+// moves the clock on by step, as an API that takes step to answer would,
+// without the test waiting. after, when set, runs after each request.
+type stepClock struct {
+	mu    sync.Mutex
+	now   time.Time
+	step  time.Duration
+	after func(n int)
+	n     int
+}
+
+func (c *stepClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+func (c *stepClock) RoundTrip(r *http.Request) (*http.Response, error) {
+	res, err := http.DefaultTransport.RoundTrip(r)
+	c.mu.Lock()
+	c.now = c.now.Add(c.step)
+	c.n++
+	n, after := c.n, c.after
+	c.mu.Unlock()
+	if after != nil {
+		after(n)
+	}
+	return res, err
+}
+
+// useClock makes m run on clk, its requests through clk.
+func useClock(m *Medium, clk *stepClock) {
+	s := *m.settings.Load()
+	s.now = clk.Now
+	s.client = &http.Client{Timeout: s.client.Timeout, Transport: clk}
+	m.settings.Store(&s)
+}
+
+// TestPollStopsBeforeTheDeadline: with a slow API, a poll stops asking when
+// less than one request timeout is left before its deadline and returns
+// what it read, cursors and all, instead of being cut off with nothing; the
+// next poll goes on from there.
+func TestPollStopsBeforeTheDeadline(t *testing.T) {
+	f := newFake(t, mediumtest.Options{})
+	// Each request takes 20 minutes, one may take 25, the call has an hour.
+	m := configured(t, f, map[string]any{"page_size": 1, "max_pages": 5, "timeout": "25m"})
+	long, longIDs := story(f, 4)
+	var posts []sdk.PostCursor
+	for range 3 {
+		p, _ := story(f, 1)
+		posts = append(posts, sdk.PostCursor{PostID: p, Cursor: []byte(`{"v":1}`)})
+	}
+	start := time.Now()
+	poll := func(req []sdk.PostCursor) (sdk.PollResponse, error) {
+		t.Helper()
+		useClock(m, &stepClock{now: start, step: 20 * time.Minute})
+		ctx, cancel := context.WithDeadline(context.Background(), start.Add(time.Hour))
+		defer cancel()
+		f.ResetRequests()
+		return m.Poll(ctx, req)
+	}
+
+	tests := []struct {
+		name     string
+		req      []sdk.PostCursor
+		requests int
+		check    func(t *testing.T, resp sdk.PollResponse)
+	}{
+		{
+			name: "between posts", req: posts, requests: 2,
+			check: func(t *testing.T, resp sdk.PollResponse) {
+				for i, p := range resp.Posts[:2] {
+					if len(p.Comments) != 1 || p.Err != "" || p.More || string(p.Cursor) == `{"v":1}` {
+						t.Errorf("post %d: %+v, want its response and a new cursor", i, p)
+					}
+				}
+				if p := resp.Posts[2]; len(p.Comments) != 0 || !strings.HasPrefix(p.Err, "not polled: the call's deadline is 20m0s away, less than one request's timeout (25m0s)") || string(p.Cursor) != `{"v":1}` {
+					t.Errorf("third post %+v, want not polled with its cursor", p)
+				}
+			},
+		},
+		{
+			name: "mid-walk", req: []sdk.PostCursor{{PostID: long}, posts[0]}, requests: 2,
+			check: func(t *testing.T, resp sdk.PollResponse) {
+				p := resp.Posts[0]
+				cur, _ := decodePollCursor(p.Cursor)
+				if !slices.Equal(ids(p.Comments), []string{longIDs[3], longIDs[2]}) || !p.More || p.Err != "" || cur.Page == "" {
+					t.Errorf("walked post %+v (cursor %+v), want two pages read, More and the walk's place", p, cur)
+				}
+				if !strings.HasPrefix(resp.Posts[1].Err, "not polled: the call's deadline") {
+					t.Errorf("second post %+v", resp.Posts[1])
+				}
+				// The walk goes on from its place: nothing skipped, nothing twice.
+				rest, _ := pollUntilDone(t, m, long, p.Cursor)
+				if !slices.Equal(rest, []string{longIDs[1], longIDs[0]}) {
+					t.Errorf("the rest of the walk: %q, want the two oldest", rest)
+				}
+			},
+		},
+		{
+			// A deadline nearer than one timeout: the first request is still
+			// made, so every call makes progress.
+			name: "a deadline shorter than the timeout", requests: 1,
+			req: []sdk.PostCursor{posts[0], posts[1]},
+			check: func(t *testing.T, resp sdk.PollResponse) {
+				if len(resp.Posts[0].Comments) != 1 || !strings.HasPrefix(resp.Posts[1].Err, "not polled: the call's deadline") {
+					t.Errorf("posts %+v", resp.Posts)
+				}
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.name == "a deadline shorter than the timeout" {
+				m = configured(t, f, map[string]any{"page_size": 1, "max_pages": 5, "timeout": "2h"})
+			}
+			resp, err := poll(tc.req)
+			if err != nil {
+				t.Fatalf("Poll: %v, want what was read", err)
+			}
+			if cerr := sdk.CheckPoll(tc.req, resp); cerr != nil {
+				t.Fatalf("CheckPoll: %v", cerr)
+			}
+			if n := len(f.Requests()); n != tc.requests {
+				t.Errorf("%d requests, want %d", n, tc.requests)
+			}
+			tc.check(t, resp)
+		})
+	}
+}
+
+// TestPollCancelledMidCall: a ctx that ends while a request is under way
+// returns what was read before it; with nothing read, the call fails.
+func TestPollCancelledMidCall(t *testing.T) {
+	tests := []struct {
+		name     string
+		cancelAt int // cancel after this many requests
+		wantErr  bool
+	}{
+		{"after the first post", 1, false},
+		{"before anything was read", 0, true},
+	}
+	// With a deadline already past, as with a cancel.
+	t.Run("deadline past after the first post", func(t *testing.T) {
+		f := newFake(t, mediumtest.Options{})
+		m := configured(t, f, map[string]any{"page_size": 10})
+		a, _ := story(f, 0) // nothing new on the first post
+		b, _ := story(f, 1)
+		clk := &stepClock{now: time.Now(), step: time.Hour}
+		useClock(m, clk)
+		ctx, cancel := context.WithDeadline(context.Background(), clk.Now().Add(time.Minute))
+		defer cancel()
+		clk.after = func(int) { cancel() }
+		resp, err := m.Poll(ctx, []sdk.PostCursor{{PostID: a, Cursor: []byte(`{"v":1}`)}, {PostID: b}})
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("Poll: %+v %v, want the ctx's error: nothing was read", resp, err)
+		}
+	})
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake(t, mediumtest.Options{})
+			m := configured(t, f, map[string]any{"page_size": 10})
+			var req []sdk.PostCursor
+			for range 3 {
+				p, _ := story(f, 2)
+				req = append(req, sdk.PostCursor{PostID: p})
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tc.cancelAt == 0 {
+				cancel()
+			}
+			useClock(m, &stepClock{now: time.Now(), after: func(n int) {
+				if n == tc.cancelAt {
+					cancel()
+				}
+			}})
+			resp, err := m.Poll(ctx, req)
+			if tc.wantErr {
+				if !errors.Is(err, context.Canceled) {
+					t.Errorf("Poll: %+v %v, want the ctx's error", resp, err)
+				}
+				return
+			}
+			if err != nil || len(resp.Posts) != 3 {
+				t.Fatalf("Poll: %+v %v, want the first post's responses", resp, err)
+			}
+			if p := resp.Posts[0]; len(p.Comments) != 2 || p.Err != "" || len(p.Cursor) == 0 {
+				t.Errorf("first post %+v", p)
+			}
+			if p := resp.Posts[1]; len(p.Comments) != 0 || !strings.Contains(p.Err, "context canceled") || len(p.Cursor) != 0 {
+				t.Errorf("second post %+v", p)
+			}
+			if p := resp.Posts[2]; !strings.HasPrefix(p.Err, "not polled: ") {
+				t.Errorf("third post %+v", p)
+			}
+		})
+	}
+}
+
+// TestPollStopsWalkingPastSince: an API (a proxy) that ignores since
+// serves every response, page after page; the walk stops at the first page
+// that reaches below the cursor, since every later page is older still.
+func TestPollStopsWalkingPastSince(t *testing.T) {
+	const post = "0123456789ab"
+	base := pt0.UnixMilli()
+	var all []string // newest first
+	for i := 8; i >= 1; i-- {
+		all = append(all, fmt.Sprintf(`{"id":"aaaaaaaaaa%02d","postId":"%s","creatorId":"u1","content":"r%d","createdAt":%d}`, i, post, i, base+int64(i)*1000))
+	}
+	var mu sync.Mutex
+	var pages []string
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Two a page, since ignored; the page token is the offset.
+		mu.Lock()
+		pages = append(pages, r.URL.Query().Get("page"))
+		mu.Unlock()
+		off := 0
+		fmt.Sscan(r.URL.Query().Get("page"), &off)
+		end := min(off+2, len(all))
+		next := ""
+		if end < len(all) {
+			next = fmt.Sprint(end)
+		}
+		fmt.Fprintf(w, `{"data":[%s],"paging":{"next":%q}}`, strings.Join(all[off:end], ","), next)
+	}))
+	defer api.Close()
+	f := newFake(t, mediumtest.Options{})
+	m := configured(t, f, map[string]any{"api_base_url": api.URL, "max_pages": 10})
+	// The cursor is at r5: r8, r7, r6 are new.
+	cursor := pollCursor{Since: base + 5000, SeenAt: []string{"aaaaaaaaaa05"}}.encode()
+	resp, err := m.Poll(context.Background(), []sdk.PostCursor{{PostID: post, Cursor: cursor}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := resp.Posts[0]
+	if !slices.Equal(ids(p.Comments), []string{"aaaaaaaaaa08", "aaaaaaaaaa07", "aaaaaaaaaa06"}) || p.More || p.Err != "" {
+		t.Errorf("post %+v, want r8, r7, r6 and the walk done", p)
+	}
+	if cur, _ := decodePollCursor(p.Cursor); cur.Since != base+8000 || cur.Page != "" {
+		t.Errorf("cursor %+v, want since r8", cur)
+	}
+	// The second page ends at r5, the cursor's millisecond: another response
+	// of that millisecond could follow, so the third is read; it reaches
+	// below since, and the fourth is not asked for.
+	if !slices.Equal(pages, []string{"", "2", "4"}) {
+		t.Errorf("pages asked for %q, want the first three only", pages)
 	}
 }

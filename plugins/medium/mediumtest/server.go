@@ -59,11 +59,18 @@
 // response POSTs {"type": "response.created" | "response.updated" |
 // "response.deleted", "data": response} to it, with
 // X-Medium-Signature: hex(HMAC-SHA256(secret, body)), before the call that
-// caused it returns. Deliveries lists what was sent and how it was answered.
+// caused it returns. A delivery that is not answered 2xx (the receiver is
+// down or restarting) is sent again, byte for byte, in the background, as
+// real webhook senders do: Options.WebhookRetries times at most, waiting
+// Options.WebhookBackoff, then twice as long each time; Close stops the
+// retries. Redeliver sends an event again as a sender that believes it
+// lost one does (the receiver must drop the duplicate). Deliveries lists
+// every attempt and how it was answered.
 package mediumtest
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -101,6 +108,12 @@ type Options struct {
 	// Now is the fake's clock (nil: time.Now). Stories and responses
 	// published without a time get Now, and rate windows run on it.
 	Now func() time.Time
+	// WebhookRetries is how many times a webhook delivery not answered 2xx
+	// is sent again (0: 5; negative: never).
+	WebhookRetries int
+	// WebhookBackoff is the wait before a delivery's first retry, doubled
+	// before each next one (0: 2s, so retries span about a minute).
+	WebhookBackoff time.Duration
 }
 
 // User is a Medium account.
@@ -157,13 +170,16 @@ type Fault struct {
 	// Status answers with this status (a 5xx, say) and a JSON error.
 	Status int `json:"status,omitempty"`
 	// RateLimited answers 429 with the rate-limit headers spent (the
-	// window's real count is untouched).
+	// window's real count is untouched). It applies only to requests the
+	// API would otherwise count (under /v1/, with the token): the feeds are
+	// not rate-limited, and a request without the token is a 401 first.
 	RateLimited bool `json:"rate_limited,omitempty"`
 	// Truncate serves the real answer cut in half.
 	Truncate bool `json:"truncate,omitempty"`
 	// Delay holds the answer this long (or until the client gives up).
 	Delay time.Duration `json:"delay,omitempty"`
-	// Times is how many requests the fault applies to (0: until cleared).
+	// Times is how many requests the fault applies to (0: until cleared);
+	// a request it does not apply to does not count.
 	Times int `json:"times,omitempty"`
 }
 
@@ -172,6 +188,7 @@ type Delivery struct {
 	Type      string
 	Body      []byte
 	Signature string
+	Attempt   int   // 1 for the first POST of an event, 2 for its first retry...
 	Status    int   // the receiver's answer; 0 when it failed
 	Err       error // why the POST failed
 }
@@ -199,8 +216,15 @@ type Server struct {
 	hookURL     string
 	hookSecret  []byte
 	deliveries  []Delivery
+	lastEvent   map[string]Delivery // by response id: its last event sent
 	hookClient  *http.Client
 	deliverMu   sync.Mutex // one delivery at a time, in order
+
+	ctx       context.Context // ends at Close: retries stop
+	closeCtx  context.CancelFunc
+	retrying  int        // deliveries with retries under way, under mu
+	retryDone *sync.Cond // on mu: signalled when retrying drops to 0
+	closeOnce sync.Once
 }
 
 // NewServer starts a fake on 127.0.0.1. Close it when done.
@@ -218,7 +242,7 @@ func NewServer(opts Options) *Server {
 
 // New makes a fake that does not listen: serve its Handler yourself (the
 // sandbox can mount it beside the Twitter fake; their paths do not
-// overlap). URL is empty and Close does nothing.
+// overlap). URL is empty, and Close only stops webhook retries.
 func New(opts Options) *Server {
 	if opts.RateLimit <= 0 {
 		opts.RateLimit = 300
@@ -229,22 +253,36 @@ func New(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.WebhookRetries == 0 {
+		opts.WebhookRetries = 5
+	}
+	if opts.WebhookBackoff <= 0 {
+		opts.WebhookBackoff = 2 * time.Second
+	}
 	s := &Server{
 		opts:       opts,
 		users:      map[string]*User{},
 		pubs:       map[string]*Publication{},
 		responses:  map[string][]Response{},
+		lastEvent:  map[string]Delivery{},
 		hookClient: &http.Client{Timeout: 10 * time.Second},
 	}
+	s.ctx, s.closeCtx = context.WithCancel(context.Background())
+	s.retryDone = sync.NewCond(&s.mu)
 	s.handler = s.newHandler()
 	return s
 }
 
-// Close shuts the fake down (a fake made by New has nothing to shut).
+// Close stops webhook retries (waiting for one under way to end) and shuts
+// the fake down (a fake made by New has no listener to shut).
 func (s *Server) Close() {
-	if s.srv != nil {
-		s.srv.Close()
-	}
+	s.closeOnce.Do(func() {
+		s.closeCtx()
+		s.WaitDeliveries()
+		if s.srv != nil {
+			s.srv.Close()
+		}
+	})
 }
 
 // Handler serves the fake's feeds and API: GET /feed/..., GET /v1/....
@@ -350,7 +388,7 @@ func (s *Server) Respond(r Response) Response {
 	s.responses[r.PostID] = append(s.responses[r.PostID], r)
 	body := s.eventLocked("response.created", r)
 	s.mu.Unlock()
-	s.deliver("response.created", body)
+	s.deliver(r.ID, "response.created", body)
 	return r
 }
 
@@ -370,7 +408,7 @@ func (s *Server) Edit(id, text string) (Response, bool) {
 				s.responses[post] = rs
 				body := s.eventLocked("response.updated", r)
 				s.mu.Unlock()
-				s.deliver("response.updated", body)
+				s.deliver(r.ID, "response.updated", body)
 				return r, true
 			}
 		}
@@ -390,7 +428,7 @@ func (s *Server) Delete(id string) bool {
 				s.responses[post] = slices.Delete(rs, i, i+1)
 				body := s.eventLocked("response.deleted", r)
 				s.mu.Unlock()
-				s.deliver("response.deleted", body)
+				s.deliver(r.ID, "response.deleted", body)
 				return true
 			}
 		}
@@ -482,20 +520,98 @@ func (s *Server) eventLocked(typ string, r Response) []byte {
 	return body
 }
 
-func (s *Server) deliver(typ string, body []byte) {
+// deliver POSTs an event for response id, and retries it in the
+// background until it is answered 2xx, the retries are spent or the fake is
+// closed.
+func (s *Server) deliver(id, typ string, body []byte) {
 	if body == nil {
 		return
 	}
+	s.mu.Lock()
+	secret := s.hookSecret
+	s.mu.Unlock()
+	d := Delivery{Type: typ, Body: body, Signature: Sign(secret, body)}
+	s.mu.Lock()
+	s.lastEvent[id] = d
+	s.mu.Unlock()
+	s.send(d)
+}
+
+// Redeliver POSTs the last event sent for response id again, byte for byte
+// and signed as it was, as a sender does that believes a delivery was lost
+// (retried like any delivery). It reports false when no event was sent for
+// that response or no webhook is registered.
+func (s *Server) Redeliver(id string) bool {
+	s.mu.Lock()
+	d, ok := s.lastEvent[id]
+	ok = ok && s.hookURL != ""
+	s.mu.Unlock()
+	if ok {
+		s.send(d)
+	}
+	return ok
+}
+
+// WaitDeliveries waits until no webhook delivery is being retried: each was
+// taken (2xx), spent its retries, or was abandoned by Close.
+func (s *Server) WaitDeliveries() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.retrying > 0 {
+		s.retryDone.Wait()
+	}
+}
+
+// send makes a delivery's first attempt now, and its retries later.
+func (s *Server) send(d Delivery) {
+	d.Attempt = 1
+	if s.attempt(d) || s.opts.WebhookRetries < 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx.Err() != nil {
+		return
+	}
+	s.retrying++
+	go func() {
+		defer func() {
+			s.mu.Lock()
+			if s.retrying--; s.retrying == 0 {
+				s.retryDone.Broadcast()
+			}
+			s.mu.Unlock()
+		}()
+		wait := s.opts.WebhookBackoff
+		for d.Attempt <= s.opts.WebhookRetries {
+			t := time.NewTimer(wait)
+			select {
+			case <-s.ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			d.Attempt++
+			if s.attempt(d) {
+				return
+			}
+			wait *= 2
+		}
+	}()
+}
+
+// attempt POSTs d to the registered webhook, records it, and reports
+// whether it is done with: answered 2xx, or no webhook to send it to.
+func (s *Server) attempt(d Delivery) bool {
 	s.deliverMu.Lock()
 	defer s.deliverMu.Unlock()
 	s.mu.Lock()
-	hookURL, secret := s.hookURL, s.hookSecret
+	hookURL := s.hookURL
 	s.mu.Unlock()
-	if hookURL == "" {
-		return
+	if hookURL == "" || s.ctx.Err() != nil {
+		return true
 	}
-	d := Delivery{Type: typ, Body: body, Signature: Sign(secret, body)}
-	req, err := http.NewRequest(http.MethodPost, hookURL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(s.ctx, http.MethodPost, hookURL, bytes.NewReader(d.Body))
 	if err == nil {
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("User-Agent", "Medium-Webhooks/1.0 (mediumtest)")
@@ -511,6 +627,7 @@ func (s *Server) deliver(typ string, body []byte) {
 	s.mu.Lock()
 	s.deliveries = append(s.deliveries, d)
 	s.mu.Unlock()
+	return d.Status/100 == 2
 }
 
 // window returns the end of the current rate window, starting a new one
@@ -536,6 +653,11 @@ func (s *Server) newHandler() http.Handler {
 		s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Authorized: authorized})
 		var fault *Fault
 		for i, f := range s.faults {
+			if f.RateLimited && !(api && authorized) {
+				// Not a request the rate limit counts: the fault does
+				// not apply, nor count it.
+				continue
+			}
 			if strings.HasPrefix(r.URL.Path, f.Path) {
 				fault = f
 				if f.Times > 0 {

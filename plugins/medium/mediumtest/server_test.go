@@ -404,6 +404,146 @@ func TestWebhooks(t *testing.T) {
 	}
 }
 
+// TestRateLimitedFaultCountsOnlyWhatItLimits: a rate_limited fault with
+// Times is not used up by requests it does not rate-limit (the feeds, a
+// request without the token).
+func TestRateLimitedFaultCountsOnlyWhatItLimits(t *testing.T) {
+	s := start(t, mediumtest.Options{AccessToken: token})
+	a := s.Publish(mediumtest.Article{Title: "A", Author: "ann"})
+	path := "/v1/posts/" + a.ID + "/responses"
+	s.InjectFault(mediumtest.Fault{RateLimited: true, Times: 1})
+	for i, step := range []struct {
+		path, tok string
+		want      int
+	}{
+		{"/feed/@ann", "", 200},
+		{"/feed/@ann", "", 200},
+		{path, "", 401},
+		{path, token, 429},
+		{path, token, 200},
+	} {
+		if res, _ := get(t, s, step.path, step.tok); res.StatusCode != step.want {
+			t.Errorf("request %d, %s: %d, want %d", i, step.path, res.StatusCode, step.want)
+		}
+	}
+	// A later fault is not hidden by a rate limit that does not apply.
+	s.InjectFault(mediumtest.Fault{RateLimited: true})
+	s.InjectFault(mediumtest.Fault{Path: "/feed/", Status: 503, Times: 1})
+	if res, _ := get(t, s, "/feed/@ann", ""); res.StatusCode != 503 {
+		t.Errorf("feed behind a rate_limited fault: %d, want the feed's 503", res.StatusCode)
+	}
+}
+
+// TestWebhookRetries: a delivery not answered 2xx is sent again, the same
+// bytes and signature, with a bounded number of retries, until it is
+// taken; Close stops retries still waiting.
+func TestWebhookRetries(t *testing.T) {
+	tests := []struct {
+		name    string
+		retries int
+		answers []int // the receiver's answers in turn; the last repeats
+		want    []int // the statuses Deliveries records
+	}{
+		{"taken at the third attempt", 4, []int{503, 502, 204}, []int{503, 502, 204}},
+		{"never taken: bounded", 3, []int{500}, []int{500, 500, 500, 500}},
+		{"taken at once: no retry", 3, []int{200}, []int{200}},
+		{"retries off", -1, []int{503}, []int{503}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var bodies, sigs []string
+			hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				body, _ := io.ReadAll(r.Body)
+				mu.Lock()
+				n := len(bodies)
+				bodies, sigs = append(bodies, string(body)), append(sigs, r.Header.Get("X-Medium-Signature"))
+				mu.Unlock()
+				w.WriteHeader(tc.answers[min(n, len(tc.answers)-1)])
+			}))
+			defer hook.Close()
+			s := mediumtest.NewServer(mediumtest.Options{WebhookRetries: tc.retries, WebhookBackoff: time.Microsecond})
+			a := s.Publish(mediumtest.Article{Title: "A", Author: "ann"})
+			s.SetWebhook(hook.URL, "sekrit")
+			r := s.Respond(mediumtest.Response{PostID: a.ID, Author: "bob", Text: "hi"})
+			s.WaitDeliveries()
+			defer s.Close()
+			var got []int
+			for i, d := range s.Deliveries() {
+				got = append(got, d.Status)
+				if d.Attempt != i+1 || d.Type != "response.created" || !strings.Contains(string(d.Body), r.ID) {
+					t.Errorf("delivery %d: %+v", i, d)
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("statuses %v, want %v", got, tc.want)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(bodies) != len(tc.want) {
+				t.Errorf("the receiver got %d POSTs, want %d", len(bodies), len(tc.want))
+			}
+			for i := range bodies {
+				if bodies[i] != bodies[0] || sigs[i] != mediumtest.Sign([]byte("sekrit"), []byte(bodies[0])) {
+					t.Errorf("attempt %d is not the same signed delivery: %s %s", i+1, bodies[i], sigs[i])
+				}
+			}
+		})
+	}
+}
+
+// TestCloseStopsWebhookRetries: a retry still waiting when the fake closes
+// is never sent.
+func TestCloseStopsWebhookRetries(t *testing.T) {
+	var mu sync.Mutex
+	posts := 0
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		posts++
+		mu.Unlock()
+		w.WriteHeader(503)
+	}))
+	defer hook.Close()
+	s := mediumtest.New(mediumtest.Options{WebhookBackoff: time.Hour})
+	a := s.Publish(mediumtest.Article{Title: "A", Author: "ann"})
+	s.SetWebhook(hook.URL, "sekrit")
+	s.Respond(mediumtest.Response{PostID: a.ID, Author: "bob", Text: "hi"})
+	s.Close() // returns at once: the hour's wait is abandoned
+	s.Respond(mediumtest.Response{PostID: a.ID, Author: "bob", Text: "after Close"})
+	mu.Lock()
+	defer mu.Unlock()
+	if n := len(s.Deliveries()); posts != 1 || n != 1 {
+		t.Errorf("%d POSTs, %d deliveries recorded; want the first attempt only", posts, n)
+	}
+}
+
+// TestRedeliver: an event is sent again byte for byte, as a sender that
+// thinks it lost a delivery does; a response with no event sent cannot be.
+func TestRedeliver(t *testing.T) {
+	ch := make(chan string, 10)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		ch <- r.Header.Get("X-Medium-Signature") + " " + string(body)
+	}))
+	defer hook.Close()
+	s := start(t, mediumtest.Options{})
+	a := s.Publish(mediumtest.Article{Title: "A", Author: "ann"})
+	before := s.Respond(mediumtest.Response{PostID: a.ID, Author: "bob", Text: "before the hook"})
+	s.SetWebhook(hook.URL, "sekrit")
+	r := s.Respond(mediumtest.Response{PostID: a.ID, Author: "bob", Text: "hello"})
+	s.Edit(r.ID, "hello, edited")
+	if !s.Redeliver(r.ID) {
+		t.Fatal("Redeliver of a response with events: false")
+	}
+	created, updated, again := <-ch, <-ch, <-ch
+	if again != updated || again == created || !strings.Contains(again, "response.updated") {
+		t.Errorf("redelivered %q, want the last event %q", again, updated)
+	}
+	if s.Redeliver(before.ID) || s.Redeliver("nope") {
+		t.Error("Redeliver of a response with no event sent: true")
+	}
+}
+
 func TestNewServesThroughHandler(t *testing.T) {
 	s := mediumtest.New(mediumtest.Options{})
 	defer s.Close()
