@@ -327,23 +327,32 @@ type pollQuery struct {
 
 // chunkQueries splits ids into groups whose OR-ed query fits max characters.
 func chunkQueries(ids []string, max int) [][]string {
-	var out [][]string
-	var cur []string
-	n := 0
-	for _, id := range ids {
-		term := len("conversation_id:") + len(id)
-		if len(cur) > 0 && n+len(" OR ")+term > max {
-			out = append(out, cur)
-			cur, n = nil, 0
-		}
-		if len(cur) > 0 {
-			n += len(" OR ")
-		}
-		cur = append(cur, id)
-		n += term
+	terms := make([]string, len(ids))
+	for i, id := range ids {
+		terms[i] = "conversation_id:" + id
 	}
-	if len(cur) > 0 {
-		out = append(out, cur)
+	out := orGroups(terms, max)
+	for _, g := range out {
+		for i, term := range g {
+			g[i] = strings.TrimPrefix(term, "conversation_id:")
+		}
+	}
+	return out
+}
+
+// orGroups splits terms, in order, into runs whose " OR "-joined length is
+// at most max characters; a term longer than max is a run of its own.
+func orGroups(terms []string, max int) [][]string {
+	var out [][]string
+	n := 0
+	for _, term := range terms {
+		if len(out) > 0 && n+len(" OR ")+len(term) <= max {
+			out[len(out)-1] = append(out[len(out)-1], term)
+			n += len(" OR ") + len(term)
+			continue
+		}
+		out = append(out, []string{term})
+		n = len(term)
 	}
 	return out
 }

@@ -173,21 +173,9 @@ func streamRules(targets []sdk.Target, max int) []string {
 		}
 	}
 	slices.Sort(terms)
-	terms = slices.Compact(terms)
 	var rules []string
-	cur := ""
-	for _, term := range terms {
-		if cur != "" && len(cur)+len(" OR ")+len(term) > max {
-			rules = append(rules, cur)
-			cur = ""
-		}
-		if cur != "" {
-			cur += " OR "
-		}
-		cur += term
-	}
-	if cur != "" {
-		rules = append(rules, cur)
+	for _, g := range orGroups(slices.Compact(terms), max) {
+		rules = append(rules, strings.Join(g, " OR "))
 	}
 	return rules
 }

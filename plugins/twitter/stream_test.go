@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -476,5 +477,23 @@ func TestStreamUncurable(t *testing.T) {
 				t.Errorf("%d requests to X, want 2 (the rules, the refused add)", n)
 			}
 		})
+	}
+}
+
+func TestORGroups(t *testing.T) {
+	for _, tt := range []struct {
+		terms []string
+		max   int
+		want  [][]string
+	}{
+		{nil, 10, nil},
+		{[]string{"aaa", "bbb"}, 10, [][]string{{"aaa", "bbb"}}},     // "aaa OR bbb" is exactly 10
+		{[]string{"aaa", "bbbb"}, 10, [][]string{{"aaa"}, {"bbbb"}}}, // 11
+		{[]string{"toolongterm", "a", "b"}, 6, [][]string{{"toolongterm"}, {"a", "b"}}},
+		{[]string{"a", "b", "c"}, 6, [][]string{{"a", "b"}, {"c"}}},
+	} {
+		if got := orGroups(tt.terms, tt.max); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("orGroups(%q, %d) = %q, want %q", tt.terms, tt.max, got, tt.want)
+		}
 	}
 }
